@@ -1,0 +1,18 @@
+"""clustlib: deep clustering methods from five papers behind one scikit-learn API.
+
+>>> import clustlib
+>>> est = clustlib.METHODS["knet"].from_preset("demo", n_clusters=2, random_state=0)
+>>> ds = clustlib.load_dataset("moons:n=300")
+>>> clustlib.metrics.nmi(ds.y, est.fit(ds.X).labels_) > 0.9
+True
+"""
+
+from . import metrics
+from .base import DeepClusterer, Snapshot
+from .data import Dataset, DatasetError, load_dataset, split_classes
+from .methods import METHODS
+from .runs import Run, RunFormatError
+
+__version__ = "0.1.0"
+__all__ = ["METHODS", "DeepClusterer", "Snapshot", "Dataset", "DatasetError", "load_dataset",
+           "split_classes", "Run", "RunFormatError", "metrics", "__version__"]

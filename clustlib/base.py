@@ -1,0 +1,218 @@
+"""The estimator base every method stands on: validation, the one round loop,
+Snapshots of tracked points, callbacks, devices and seeds.
+
+A method subclasses :class:`DeepClusterer` and overrides the hooks
+``_setup`` (build nets, initialise), ``_fit_round`` (one epoch / period / outer
+iteration), ``_track`` (what a Snapshot shows), ``_finish`` (final labels),
+``_embed`` (the learned representation) and ``_state`` / ``_load_state``
+(what a saved Run keeps). The loop lives here only.
+
+>>> import numpy as np
+>>> from clustlib.base import Snapshot
+>>> s = Snapshot(0, "init", np.zeros(3, int), None, {"nmi": 1.0}, {})
+>>> s.stage
+'init'
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import NotFittedError
+
+from .metrics import evaluate
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one round looked like, for the tracked points (bounded in size)."""
+
+    round: int
+    stage: str  # e.g. "init", "iteration 3", "epoch 12"
+    labels: np.ndarray  # (m,) cluster ids of the tracked points
+    embedding: np.ndarray | None  # (m, d') float32 representation of the tracked points
+    scalars: dict[str, float] = field(default_factory=dict)  # losses, nmi/acc/ari, ...
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # method pictures
+
+
+Callback = Callable[["DeepClusterer", Snapshot], "bool | None"]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"`` picks CUDA when present, else the CPU."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was asked for but CUDA is not available here; use device='auto'.")
+    return dev
+
+
+def check_array(X, *, name: str = "X", min_samples: int = 2) -> np.ndarray:
+    """X as float32 (N, d) / (N, H, W) / (N, C, H, W); one clear error for anything else."""
+    if hasattr(X, "detach"):
+        X = X.detach().cpu().numpy()
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric array; got {type(X).__name__}.") from None
+    if X.ndim not in (2, 3, 4):
+        raise ValueError(f"{name} has shape {X.shape}; expected (n_samples, n_features), "
+                         "(n_samples, H, W) or (n_samples, C, H, W).")
+    if X.shape[0] < min_samples:
+        raise ValueError(f"{name} has n_samples={X.shape[0]}; need at least {min_samples}.")
+    if X[0].size == 0:
+        raise ValueError(f"{name} has shape {X.shape}: samples have no features.")
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X.reshape(X.shape[0], -1))).any(1).sum())
+        raise ValueError(f"{name} contains NaN or infinity in {bad} samples; impute or drop them first.")
+    return X
+
+
+class DeepClusterer(ClusterMixin, BaseEstimator):
+    """Base of every clustlib method (scikit-learn estimator + ClusterMixin).
+
+    Subclasses define ``__init__`` with explicit keyword arguments (stored unchanged),
+    ``PRESETS`` and the hooks below. Common parameters: ``n_clusters``,
+    ``random_state``, ``device`` and ``track_max`` (how many points Snapshots follow).
+    """
+
+    PRESETS: ClassVar[dict[str, dict]] = {}
+    round_name: ClassVar[str] = "round"
+    max_rounds_param: ClassVar[str] = "max_iter"
+
+    # ------------------------------------------------------------------ public API
+    @classmethod
+    def from_preset(cls, preset: str = "demo", **overrides) -> DeepClusterer:
+        """An estimator with a preset's hyperparameters, overridden by keyword arguments."""
+        if preset not in cls.PRESETS:
+            raise ValueError(f"{cls.__name__} has no preset {preset!r}; presets: {', '.join(cls.PRESETS)}.")
+        params = {**cls.PRESETS[preset], **overrides}
+        unknown = set(params) - set(cls._get_param_names())
+        if unknown:
+            raise ValueError(f"{cls.__name__} has no parameter(s) {', '.join(sorted(unknown))}; "
+                             f"parameters: {', '.join(cls._get_param_names())}.")
+        return cls(**params)
+
+    def fit(self, X, y=None, callbacks: list[Callback] | None = None):
+        """Train on X (labels y are only used to score Snapshots). Returns self.
+
+        A callback ``cb(estimator, snapshot)`` runs after every round; returning True
+        stops training cleanly, as does Ctrl-C: the estimator keeps what it learned.
+        """
+        X = check_array(X, min_samples=2)
+        k = int(self.n_clusters)
+        if not 2 <= k <= X.shape[0]:
+            raise ValueError(f"n_clusters={k} must be between 2 and n_samples={X.shape[0]}.")
+        if y is not None:
+            y = np.asarray(y).ravel()
+            if y.shape[0] != X.shape[0]:
+                raise ValueError(f"y has {y.shape[0]} labels but X has {X.shape[0]} samples.")
+        self.device_ = resolve_device(self.device)
+        seed = self.random_state if self.random_state is not None else int(np.random.SeedSequence().entropy % 2**31)
+        self._rng = np.random.default_rng(seed)
+        self._torch_gen = torch.Generator().manual_seed(int(seed))
+        torch.manual_seed(int(seed))
+        self.input_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+
+        from .data import stratified_subset
+
+        self.track_index_ = stratified_subset(y, X.shape[0], int(self.track_max), int(seed))
+        self._y = y
+        self.trace_: list[Snapshot] = []
+        self.stopped_early_ = False
+        t0 = time.perf_counter()
+        self._setup(X, y)
+        callbacks = list(callbacks or [])
+        stop = self._record(0, "init", {}, callbacks)
+        r = 0
+        max_rounds = int(getattr(self, self.max_rounds_param))
+        try:
+            while not stop and r < max_rounds:
+                r += 1
+                scalars, converged = self._fit_round(r)
+                stop = self._record(r, f"{self.round_name} {r}", scalars, callbacks)
+                if converged:
+                    break
+            self.stopped_early_ = bool(stop)
+        except KeyboardInterrupt:
+            warnings.warn(f"interrupted in {self.round_name} {r}; keeping what was learned so far.",
+                          stacklevel=2)
+            self.stopped_early_ = True
+        self.n_rounds_ = r
+        self.labels_ = np.asarray(self._finish(), dtype=np.int64)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.track_y_ = None if y is None else y[self.track_index_].astype(np.int64)
+        del self._y
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The learned embedding of X (the representation the method clusters in)."""
+        return self._embed(self._check_new(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster ids of (new) samples."""
+        return np.asarray(self._predict(self._check_new(X)), dtype=np.int64)
+
+    # ------------------------------------------------------------------ helpers
+    def _check_new(self, X) -> np.ndarray:
+        if not hasattr(self, "input_shape_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")
+        X = check_array(X, min_samples=1)
+        if int(np.prod(X.shape[1:])) != self.n_features_in_:
+            raise ValueError(f"X has samples of shape {X.shape[1:]} but the model was fitted on "
+                             f"{self.input_shape_}; pass data of the same shape.")
+        return X.reshape((X.shape[0], *self.input_shape_))
+
+    def _record(self, r: int, stage: str, scalars: dict, callbacks: list[Callback]) -> bool:
+        labels, embedding, extra, arrays = self._track()
+        scalars = {k: float(v) for k, v in {**scalars, **extra}.items()}
+        scalars["n_clusters"] = float(np.unique(labels).size)
+        if self._y is not None:
+            scalars.update(evaluate(self._y[self.track_index_], labels))
+        emb = None if embedding is None else np.asarray(embedding, dtype=np.float32)
+        snap = Snapshot(r, stage, np.asarray(labels, dtype=np.int64), emb, scalars, arrays)
+        self.trace_.append(snap)
+        stop = False
+        for cb in callbacks:
+            stop = bool(cb(self, snap)) or stop
+        return stop
+
+    # ------------------------------------------------------------------ hooks
+    def _setup(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        raise NotImplementedError
+
+    def _fit_round(self, r: int) -> tuple[dict, bool]:
+        """One round; returns (scalars, converged)."""
+        raise NotImplementedError
+
+    def _track(self) -> tuple[np.ndarray, np.ndarray | None, dict, dict]:
+        """(labels, embedding, extra scalars, arrays) of the tracked points."""
+        raise NotImplementedError
+
+    def _finish(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(tensors, json-able meta) a saved Run needs to restore transform/predict."""
+        raise NotImplementedError
+
+    def _load_state(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
+        raise NotImplementedError

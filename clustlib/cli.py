@@ -1,0 +1,187 @@
+"""The ``clustlib`` command line.
+
+::
+
+    clustlib methods
+    clustlib datasets
+    clustlib train knet --data moons --preset demo --set sigma_ratio=0.1 --out runs/moons
+    clustlib evaluate runs/moons [--data SPEC]
+
+``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
+line. Bad input exits with code 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+import time
+from pathlib import Path
+
+from .data import DatasetError, list_datasets, load_dataset, parse_classes, split_classes
+from .methods import DESCRIPTIONS, METHODS
+from .runs import Run, RunFormatError
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _parse_sets(items: list[str]) -> dict:
+    out = {}
+    for item in items or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise UsageError(f"--set expects key=value, got {item!r}.")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()  # a bare string such as u_update=sma
+    return out
+
+
+def build_estimator(method: str, preset: str | None, n_clusters: int | None, seed: int | None,
+                    device: str, sets: dict):
+    if method not in METHODS:
+        raise UsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
+    cls = METHODS[method]
+    overrides = dict(sets)
+    if n_clusters is not None:
+        overrides["n_clusters"] = n_clusters
+    if seed is not None:
+        overrides["random_state"] = seed
+    overrides["device"] = device
+    if preset:
+        return cls.from_preset(preset, **overrides)
+    unknown = set(overrides) - set(cls._get_param_names())
+    if unknown:
+        raise UsageError(f"{method} has no parameter(s) {', '.join(sorted(unknown))}.")
+    return cls(**overrides)
+
+
+def _progress_callback(total: int, quiet: bool):
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="round", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def cb(est, snap):
+        if snap.round > 0:
+            bar.update(1)
+        shown = {k: round(v, 4) for k, v in snap.scalars.items() if k in ("nmi", "acc", "hsic", "loss", "n_clusters")}
+        bar.set_postfix(shown, refresh=False)
+        bar.set_description(snap.stage)
+        return None
+
+    return cb, bar
+
+
+def cmd_methods(args) -> int:
+    for name, cls in METHODS.items():
+        print(f"{name:8s} {DESCRIPTIONS.get(name, '')}")
+        for preset, params in cls.PRESETS.items():
+            print(f"    preset {preset:6s} {', '.join(f'{k}={v}' for k, v in params.items())}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    for row in list_datasets():
+        print(f"{row['name']:14s} {row['available']:18s} {row['description']}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    ds = load_dataset(args.data)
+    unseen = parse_classes(args.unseen)
+    train = split_classes(ds, unseen)[0] if unseen else ds
+    k = args.n_clusters or train.n_classes
+    if k is None:
+        raise UsageError(f"{args.data} has no labels; pass --n-clusters K.")
+    est = build_estimator(args.method, args.preset, k, args.seed, args.device, _parse_sets(args.set))
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"{out} already exists; choose another --out or pass --overwrite.")
+    cb, bar = _progress_callback(int(getattr(est, est.max_rounds_param)), args.quiet)
+    t0 = time.perf_counter()
+    try:
+        est.fit(train.X, train.y, callbacks=[cb])
+    finally:
+        bar.close()
+    run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
+                             extra={"preset": args.preset})
+    run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
+    run.save(out)
+    print(json.dumps({**run.metrics, "rounds": est.n_rounds_, "out": str(out)}))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .metrics import evaluate, nmi, recall_at_k
+
+    run = Run.load(args.run)
+    spec = args.data or run.info.get("dataset")
+    if not spec:
+        raise UsageError(f"{args.run} records no dataset; pass --data SPEC.")
+    ds = load_dataset(spec)
+    unseen = run.info.get("unseen") or []
+    seen, unseen_ds = split_classes(ds, unseen) if unseen and ds.y is not None else (ds, None)
+    t0 = time.perf_counter()
+    pred = run.estimator.predict(seen.X)
+    out = {"data": spec, "n": len(seen)}
+    if seen.y is not None:
+        out.update(evaluate(seen.y, pred))
+    if unseen_ds is not None:
+        from sklearn.cluster import KMeans
+
+        emb = run.estimator.transform(unseen_ds.X)
+        k = unseen_ds.n_classes
+        lab = KMeans(k, n_init=10, random_state=0).fit_predict(emb)
+        out["unseen_nmi"] = nmi(unseen_ds.y, lab)
+        if len(unseen_ds) > 8:
+            out["unseen_recall@1"] = recall_at_k(emb, unseen_ds.y, (1,))[1]
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    print(json.dumps(out))
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="clustlib", description="Deep clustering methods; train, evaluate, list.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("methods", help="list methods and presets").set_defaults(func=cmd_methods)
+    sub.add_parser("datasets", help="list dataset specs").set_defaults(func=cmd_datasets)
+    t = sub.add_parser("train", help="train a method and save the Run")
+    t.add_argument("method")
+    t.add_argument("--data", default="digits", help="dataset spec (default: digits)")
+    t.add_argument("--n-clusters", type=int, default=None, help="default: the number of classes")
+    t.add_argument("--unseen", default=None, help="classes held out of training, e.g. 7,8,9")
+    t.add_argument("--preset", default="demo", help="demo | paper | ... ('' for plain defaults)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    t.add_argument("--out", required=True, help="run directory to write")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="metrics of a saved run")
+    e.add_argument("run")
+    e.add_argument("--data", default=None, help="dataset spec (default: the run's)")
+    e.set_defaults(func=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, DatasetError, RunFormatError, ValueError) as err:
+        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"clustlib: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("clustlib: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,409 @@
+"""Dataset registry: embedded sets, torchvision sets, user files, and class splits.
+
+A dataset *spec* is a string usable on the command line::
+
+    digits                      # embedded (scikit-learn), the default
+    moons:n=1000,noise=0.05     # generated, seeded
+    mnist:root=~/data,split=test,download=1
+    npz:path/to/file.npz        # arrays X and optional y
+    csv:path/to/file.csv        # last column is the label if its header is "label"
+    folder:path/to/images       # one sub-folder per class
+
+Options common to all: ``n=`` (a seeded, stratified subsample) and ``seed=``.
+
+>>> from clustlib.data import load_dataset
+>>> ds = load_dataset("iris")
+>>> ds.X.shape, ds.kind
+((150, 4), 'vector')
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+
+class DatasetError(ValueError):
+    """A dataset spec that cannot be loaded; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    X: np.ndarray  # (N, d) float32, or (N, H, W) / (N, C, H, W) images in [0, 1]
+    y: np.ndarray | None  # (N,) int64 or None
+    kind: str  # "image" | "vector"
+    name: str  # the spec it was loaded from
+    image_shape: tuple[int, ...] | None = None  # (H, W) or (C, H, W)
+    class_names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_classes(self) -> int | None:
+        return None if self.y is None else int(np.unique(self.y).size)
+
+    def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
+        y = None if self.y is None else self.y[index]
+        return replace(self, X=self.X[index], y=y, name=name or self.name)
+
+
+# --------------------------------------------------------------------------- spec parsing
+
+
+def parse_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
+    """Split ``name:arg,key=value,...`` into (name, positional arg, options)."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise DatasetError(f"dataset spec must be a non-empty string, got {spec!r}.")
+    name, _, rest = spec.strip().partition(":")
+    name = name.strip().lower()
+    arg, opts = None, {}
+    for part in [p for p in rest.split(",") if p.strip()] if rest else []:
+        if "=" in part and not (name in FILE_KINDS and arg is None):
+            key, _, value = part.partition("=")
+            opts[key.strip().lower()] = value.strip()
+        elif arg is None:
+            arg = part.strip()
+        else:
+            raise DatasetError(f"cannot parse {part!r} in dataset spec {spec!r}; use key=value.")
+    return name, arg, opts
+
+
+def _opt(opts: dict, key: str, cast, default):
+    if key not in opts:
+        return default
+    try:
+        return cast(opts.pop(key))
+    except ValueError as err:
+        raise DatasetError(f"option {key}= must be {cast.__name__}: {err}") from None
+
+
+# --------------------------------------------------------------------------- embedded
+
+
+def spirals(n: int = 3000, arms: int = 3, noise: float = 0.16, seed: int = 0):
+    """Interleaved spiral arms as in KNet's Spiral1 (N = 3000, 3 arms): radius 0.3..2,
+    angle 4j..4(j + 0.6) plus Gaussian angular noise of std ``noise``."""
+    rng = np.random.default_rng(seed)
+    per = np.full(arms, n // arms)
+    per[: n % arms] += 1
+    X, y = [], []
+    for a in range(arms):
+        r = np.linspace(0.3, 2.0, per[a])
+        t = np.linspace(4.0 * a, 4.0 * (a + 0.6), per[a]) + rng.normal(scale=noise, size=per[a])
+        X.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        y.append(np.full(per[a], a))
+    X, y = np.vstack(X), np.concatenate(y)
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+def _embedded(name: str, opts: dict) -> Dataset:
+    from sklearn import datasets as skd
+
+    seed = _opt(opts, "seed", int, 0)
+    if name == "digits":
+        d = skd.load_digits()
+        X = (d.images / 16.0).astype(np.float32)
+        return Dataset(X, d.target.astype(np.int64), "image", name, (8, 8),
+                       [str(c) for c in d.target_names])
+    if name in ("wine", "breast_cancer", "iris"):
+        d = getattr(skd, f"load_{name}")()
+        return Dataset(d.data.astype(np.float32), d.target.astype(np.int64), "vector", name,
+                       None, [str(c) for c in d.target_names])
+    gen = {
+        "moons": lambda n, z: skd.make_moons(n, noise=z, random_state=seed),
+        "spirals": lambda n, z: spirals(n, noise=z, seed=seed),
+        "circles": lambda n, z: skd.make_circles(n, noise=z, factor=0.5, random_state=seed),
+        "blobs": lambda n, z: skd.make_blobs(n, centers=4, cluster_std=z, random_state=seed),
+    }[name]
+    size = {"moons": 1000, "spirals": 3000, "circles": 1000, "blobs": 1000}[name]
+    noise = {"moons": 0.05, "spirals": 0.16, "circles": 0.05, "blobs": 1.0}[name]
+    n = _opt(opts, "n", int, size)
+    if n < 4:
+        raise DatasetError(f"{name}: n={n} is too small; use n >= 4.")
+    X, y = gen(n, _opt(opts, "noise", float, noise))
+    k = int(np.unique(y).size)
+    return Dataset(X.astype(np.float32), y.astype(np.int64), "vector", name, None,
+                   [str(i) for i in range(k)])
+
+
+# --------------------------------------------------------------------------- torchvision
+
+TORCHVISION = {
+    "mnist": "MNIST",
+    "fashion_mnist": "FashionMNIST",
+    "usps": "USPS",
+    "cifar10": "CIFAR10",
+    "stl10": "STL10",
+}
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("CLUSTLIB_DATA", "~/.clustlib/data")).expanduser()
+
+
+def _torchvision(name: str, opts: dict) -> Dataset:
+    import torchvision.datasets as tvd
+
+    root = Path(opts.pop("root", str(default_root()))).expanduser()
+    split = opts.pop("split", "train").lower()
+    download = opts.pop("download", "0").lower() in ("1", "true", "yes")
+    if split not in ("train", "test") and not (name == "stl10" and split == "unlabeled"):
+        raise DatasetError(f"{name}: split={split!r} is not known; use split=train or split=test.")
+    cls = getattr(tvd, TORCHVISION[name])
+    kwargs = {"split": split} if name == "stl10" else {"train": split == "train"}
+    try:
+        ds = cls(str(root), download=download, **kwargs)
+    except (RuntimeError, OSError) as err:
+        hint = ("the download failed (is the network reachable?)" if download else
+                f"pass download=1 to fetch it (e.g. '{name}:root={root},download=1'), "
+                "or point root= at a folder that holds it")
+        raise DatasetError(f"{name} ({split}) not found under {root}: {hint}. "
+                           f"[{type(err).__name__}: {str(err).splitlines()[0][:120]}]") from None
+    data = ds.data.numpy() if hasattr(ds.data, "numpy") else np.asarray(ds.data)
+    targets = getattr(ds, "targets", None)
+    if targets is None:
+        targets = ds.labels
+    y = np.asarray(targets, dtype=np.int64)
+    if data.ndim == 4 and data.shape[-1] == 3:  # CIFAR: (N, H, W, C) -> (N, C, H, W)
+        data = data.transpose(0, 3, 1, 2)
+    X = data.astype(np.float32) / 255.0
+    classes = list(getattr(ds, "classes", [])) or [str(c) for c in np.unique(y)]
+    if y.min() < 0:  # STL10 unlabeled split marks labels -1
+        y = None
+    return Dataset(X, y, "image", name, tuple(X.shape[1:]), [str(c) for c in classes])
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _check_arrays(X: np.ndarray, y: np.ndarray | None, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+    if X.dtype.kind not in "fiub":
+        raise DatasetError(f"{where}: X has dtype {X.dtype}; expected numbers.")
+    if X.ndim not in (2, 3, 4):
+        raise DatasetError(f"{where}: X has shape {X.shape}; expected (N, d), (N, H, W) or (N, C, H, W).")
+    if X.shape[0] < 2:
+        raise DatasetError(f"{where}: X holds {X.shape[0]} samples; need at least 2.")
+    X = X.astype(np.float32)
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X)).reshape(X.shape[0], -1).any(1).sum())
+        raise DatasetError(f"{where}: X has NaN or infinite values in {bad} samples; clean or drop them.")
+    if y is not None:
+        y = np.asarray(y).ravel()
+        if y.shape[0] != X.shape[0]:
+            raise DatasetError(f"{where}: y has {y.shape[0]} labels but X has {X.shape[0]} samples.")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all() or (y != np.round(y)).any():
+                raise DatasetError(f"{where}: y must hold integer class labels.")
+        _, y = np.unique(y, return_inverse=True)  # any label values -> 0..K-1
+        y = y.astype(np.int64)
+    return X, y
+
+
+def _npz(path: Path, opts: dict) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "X" not in f.files:
+                raise DatasetError(f"{path}: no array named 'X' (found {sorted(f.files)}); "
+                                   "save with np.savez(path, X=..., y=...).")
+            X = f["X"]
+            y = f["y"] if "y" in f.files else None
+    except DatasetError:
+        raise
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file.") from None
+    except (ValueError, OSError, EOFError) as err:  # zip damage, pickled object arrays ...
+        raise DatasetError(f"{path}: not a readable .npz of numeric arrays ({err}).") from None
+    X, y = _check_arrays(X, y, str(path))
+    is_img = X.ndim > 2
+    names = [str(i) for i in range(int(y.max()) + 1)] if y is not None else []
+    return Dataset(X, y, "image" if is_img else "vector", f"npz:{path}",
+                   tuple(X.shape[1:]) if is_img else None, names)
+
+
+def _csv(path: Path, opts: dict) -> Dataset:
+    import csv
+
+    try:
+        with open(path, newline="") as fh:
+            rows = [r for r in csv.reader(fh) if r]
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: no such file.") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DatasetError(f"{path}: not a readable CSV file ({err}).") from None
+    if not rows:
+        raise DatasetError(f"{path}: the file is empty.")
+    header = None
+    try:
+        float(rows[0][0])
+    except ValueError:
+        header, rows = [h.strip() for h in rows[0]], rows[1:]
+    with_label = header is not None and header[-1].lower() == "label"
+    width = len(header) if header else len(rows[0])
+    if any(len(r) != width for r in rows):
+        raise DatasetError(f"{path}: rows have different numbers of columns; expected {width} each.")
+    feats = [r[:-1] for r in rows] if with_label else rows
+    try:
+        X = np.asarray(feats, dtype=np.float64)
+    except ValueError as err:
+        raise DatasetError(f"{path}: non-numeric feature value ({err}); "
+                           "only the last column, headed 'label', may hold text.") from None
+    labels = [r[-1] for r in rows] if with_label else None
+    names = []
+    if labels is not None:
+        names, y = np.unique(np.asarray(labels), return_inverse=True)
+        names = [str(n) for n in names]
+    else:
+        y = None
+    X, y = _check_arrays(X, y, str(path))
+    return Dataset(X, y, "vector", f"csv:{path}", None, names)
+
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def _folder(path: Path, opts: dict) -> Dataset:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")
+    classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 1:
+        raise DatasetError(f"{path}: no class sub-folders; put images in {path}/<class>/*.png.")
+    size = _opt(opts, "size", int, 0)
+    imgs, y = [], []
+    mode = None
+    for ci, cdir in enumerate(classes):
+        for f in sorted(cdir.iterdir()):
+            if f.suffix.lower() not in IMAGE_EXT:
+                continue
+            try:
+                with Image.open(f) as im:
+                    if mode is None:
+                        mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
+                        size = size or max(im.size)
+                    im = im.convert(mode).resize((size, size))
+                    imgs.append(np.asarray(im, dtype=np.float32) / 255.0)
+            except (UnidentifiedImageError, OSError) as err:
+                raise DatasetError(f"{f}: not a readable image ({err}).") from None
+            y.append(ci)
+    if not imgs:
+        raise DatasetError(f"{path}: no images ({', '.join(sorted(IMAGE_EXT))}) in the class folders.")
+    X = np.stack(imgs)
+    if X.ndim == 4:
+        X = X.transpose(0, 3, 1, 2)
+    X, yy = _check_arrays(X, np.asarray(y), str(path))
+    return Dataset(X, yy, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
+
+
+FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}
+EMBEDDED = ("digits", "wine", "breast_cancer", "iris", "moons", "spirals", "circles", "blobs")
+
+DESCRIPTIONS = {
+    "digits": "8x8 handwritten digits, 1797 images, 10 classes (scikit-learn)",
+    "wine": "wine chemistry, 178 x 13, 3 classes (scikit-learn)",
+    "breast_cancer": "Wisconsin diagnostic breast cancer, 569 x 30, 2 classes (scikit-learn)",
+    "iris": "iris flowers, 150 x 4, 3 classes (scikit-learn)",
+    "moons": "two interleaved half-moons, N=1000 (as in KNet)",
+    "spirals": "three interleaved spirals, N=3000 (KNet's Spiral1)",
+    "circles": "two concentric circles, N=1000",
+    "blobs": "four Gaussian blobs, N=1000",
+    "mnist": "MNIST 28x28 digits (torchvision; root=, split=, download=1)",
+    "fashion_mnist": "Fashion-MNIST 28x28 (torchvision; root=, split=, download=1)",
+    "usps": "USPS 16x16 digits (torchvision; root=, split=, download=1)",
+    "cifar10": "CIFAR-10 32x32 colour (torchvision; root=, split=, download=1)",
+    "stl10": "STL-10 96x96 colour (torchvision; root=, split=, download=1)",
+    "npz": "npz:PATH - arrays X (N,d | N,H,W | N,C,H,W) and optional y",
+    "csv": "csv:PATH - numeric columns; last column is the label if headed 'label'",
+    "folder": "folder:PATH - one sub-folder of images per class",
+}
+
+
+def list_datasets() -> list[dict]:
+    """Every known spec name with a description and whether it loads offline now."""
+    out = []
+    for name, desc in DESCRIPTIONS.items():
+        if name in EMBEDDED:
+            where = "embedded"
+        elif name in TORCHVISION:
+            folder = default_root() / TORCHVISION[name]
+            alt = default_root() / name
+            where = "on disk" if folder.exists() or alt.exists() else "download=1 needed"
+        else:
+            where = "your file"
+        out.append({"name": name, "available": where, "description": desc})
+    return out
+
+
+def stratified_subset(y: np.ndarray | None, n_total: int, n: int, seed: int) -> np.ndarray:
+    """Sorted indices of a seeded subsample of size n, stratified by y when given."""
+    rng = np.random.default_rng(seed)
+    if n >= n_total:
+        return np.arange(n_total)
+    if y is None:
+        return np.sort(rng.choice(n_total, n, replace=False))
+    from sklearn.model_selection import train_test_split
+
+    classes, counts = np.unique(y, return_counts=True)
+    if n < classes.size or counts.min() < 2:
+        return np.sort(rng.choice(n_total, n, replace=False))
+    idx, _ = train_test_split(np.arange(n_total), train_size=n, stratify=y,
+                              random_state=int(rng.integers(2**31 - 1)))
+    return np.sort(idx)
+
+
+def load_dataset(spec: str = "digits") -> Dataset:
+    """Load a dataset from its spec string (see module docstring)."""
+    name, arg, opts = parse_spec(spec)
+    if name in FILE_KINDS:
+        if not arg:
+            raise DatasetError(f"{name}: needs a path, e.g. '{name}:my_data.{name}'.")
+        ds = FILE_KINDS[name](Path(arg).expanduser(), opts)
+    elif name in EMBEDDED:
+        ds = _embedded(name, opts)
+    elif name in TORCHVISION:
+        ds = _torchvision(name, opts)
+    else:
+        known = ", ".join(EMBEDDED + tuple(TORCHVISION) + tuple(f"{k}:PATH" for k in FILE_KINDS))
+        raise DatasetError(f"unknown dataset {name!r}; known: {known}.")
+    n = _opt(opts, "n", int, None)
+    seed = _opt(opts, "seed", int, 0)
+    if opts:
+        raise DatasetError(f"{name}: unknown option(s) {', '.join(sorted(opts))}.")
+    if n is not None:
+        if n < 2:
+            raise DatasetError(f"{name}: n={n} must be at least 2.")
+        ds = ds.subset(stratified_subset(ds.y, len(ds), n, seed))
+    return replace(ds, name=spec.strip())
+
+
+def split_classes(ds: Dataset, unseen) -> tuple[Dataset, Dataset]:
+    """Split into (seen, unseen) datasets by class id: train on the seen categories,
+    then embed and picture the unseen ones (DSCL's protocol). Labels keep their ids."""
+    if ds.y is None:
+        raise DatasetError(f"{ds.name}: has no labels, so it cannot be split into seen/unseen classes.")
+    unseen = sorted({int(c) for c in unseen})
+    present = set(np.unique(ds.y).tolist())
+    missing = [c for c in unseen if c not in present]
+    if missing:
+        raise DatasetError(f"{ds.name}: unseen classes {missing} do not exist; classes are "
+                           f"{sorted(present)}.")
+    mask = np.isin(ds.y, unseen)
+    if mask.all() or not mask.any():
+        raise DatasetError(f"{ds.name}: unseen={unseen} leaves no seen classes; keep at least one.")
+    return (ds.subset(np.flatnonzero(~mask), f"{ds.name} (seen)"),
+            ds.subset(np.flatnonzero(mask), f"{ds.name} (unseen {unseen})"))
+
+
+def parse_classes(text: str | None) -> list[int]:
+    """'7,8,9' -> [7, 8, 9] (used by the CLI and the app)."""
+    if not text:
+        return []
+    try:
+        return sorted({int(t) for t in str(text).split(",") if t.strip()})
+    except ValueError:
+        raise DatasetError(f"unseen classes must be integers like 7,8,9; got {text!r}.") from None

@@ -1,0 +1,275 @@
+"""Run: a trained estimator + its trace + its provenance, saved as a directory.
+
+::
+
+    run.json    format name + version, method, hyperparameters, dataset spec, unseen
+                classes, seed, library versions, wall time, final metrics, trace scalars
+    model.pt    tensors only (``torch.load(weights_only=True)``)
+    trace.npz   snapshot arrays (``np.load(allow_pickle=False)``)
+    labels.npy  final labels
+
+Saving is atomic (a temporary sibling directory renamed into place; an older run at
+the same path is removed only after the new one is complete). Loading never executes
+code from the files and turns any damage into a one-line :class:`RunFormatError`
+naming the file.
+
+>>> from clustlib.runs import FORMAT, VERSION
+>>> FORMAT, VERSION
+('clustlib.run', 1)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .base import DeepClusterer, Snapshot
+
+FORMAT = "clustlib.run"
+VERSION = 1
+FILES = ("run.json", "model.pt", "trace.npz", "labels.npy")
+MAX_JSON_BYTES = 20 * 2**20
+
+
+class RunFormatError(ValueError):
+    """A run directory that is missing, damaged, foreign or from another format version."""
+
+
+def _versions() -> dict:
+    import sklearn
+
+    from . import __version__
+
+    return {"clustlib": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "python": platform.python_version()}
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Run:
+    """A trained estimator with its trace and provenance (``info``)."""
+
+    estimator: DeepClusterer
+    info: dict = field(default_factory=dict)
+
+    @property
+    def trace(self) -> list[Snapshot]:
+        return self.estimator.trace_
+
+    @property
+    def method(self) -> str:
+        return self.info.get("method", "")
+
+    @property
+    def metrics(self) -> dict:
+        return self.info.get("metrics", {})
+
+    @classmethod
+    def from_estimator(cls, est: DeepClusterer, *, method: str, dataset: str = "",
+                       unseen=(), y=None, extra: dict | None = None) -> Run:
+        """Wrap a fitted estimator; ``y`` (labels of the training data) scores it."""
+        from .metrics import evaluate
+
+        metrics = {"seconds": round(float(est.fit_seconds_), 3)}
+        if y is not None:
+            metrics.update(evaluate(y, est.labels_))
+        info = {"method": method, "params": _jsonable(est.get_params()), "dataset": dataset,
+                "unseen": [int(c) for c in unseen], "seed": est.random_state,
+                "metrics": metrics, "versions": _versions(),
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "n_samples": int(est.labels_.shape[0]), **(extra or {})}
+        return cls(est, info)
+
+    # ------------------------------------------------------------------ save
+    def save(self, path) -> Path:
+        """Write the run to directory ``path`` atomically; returns the path."""
+        path = Path(path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            self._write(tmp)
+            old = None
+            if path.exists():
+                old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+                os.replace(path, old)
+            os.replace(tmp, path)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path
+
+    def _write(self, d: Path) -> None:
+        est = self.estimator
+        tensors, meta = est._state()
+        torch.save({k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in tensors.items()},
+                   d / "model.pt")
+        arrays: dict[str, np.ndarray] = {"track_index": np.asarray(est.track_index_)}
+        if getattr(est, "track_y_", None) is not None:
+            arrays["track_y"] = est.track_y_
+        snaps = []
+        for i, s in enumerate(est.trace_):
+            arrays[f"labels/{i}"] = s.labels.astype(np.int32)
+            if s.embedding is not None:
+                e = s.embedding
+                small = np.abs(e).max(initial=0) < 6e4
+                arrays[f"embedding/{i}"] = e.astype(np.float16 if small else np.float32)
+            for name, a in s.arrays.items():
+                arrays[f"array/{name}/{i}"] = np.asarray(a)
+            snaps.append({"round": s.round, "stage": s.stage, "scalars": s.scalars,
+                          "arrays": sorted(s.arrays), "embedding": s.embedding is not None})
+        np.savez_compressed(d / "trace.npz", **arrays)
+        np.save(d / "labels.npy", np.asarray(est.labels_, dtype=np.int64), allow_pickle=False)
+        doc = {"format": FORMAT, "version": VERSION, **_jsonable(self.info),
+               "state": _jsonable(meta),
+               "fitted": {"input_shape": list(est.input_shape_), "n_rounds": int(est.n_rounds_),
+                          "stopped_early": bool(est.stopped_early_),
+                          "fit_seconds": float(est.fit_seconds_)},
+               "trace": _jsonable(snaps)}
+        (d / "run.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
+        for f in FILES:  # durable before the rename makes the run visible
+            with open(d / f, "rb") as fh:
+                os.fsync(fh.fileno())
+
+    # ------------------------------------------------------------------ load
+    @classmethod
+    def load(cls, path, device: str = "cpu") -> Run:
+        """Read a run directory; never executes code from it. Raises RunFormatError."""
+        from .methods import METHODS
+
+        d = Path(path).expanduser()
+        if not d.is_dir():
+            raise RunFormatError(f"{d}: not a run directory (expected a folder with {', '.join(FILES)}).")
+        doc = read_run_json(d)
+        method = doc.get("method")
+        if method not in METHODS:
+            raise RunFormatError(f"{d / 'run.json'}: unknown method {method!r}; this clustlib knows "
+                                 f"{', '.join(METHODS)}.")
+        try:
+            est = METHODS[method](**doc.get("params", {}))
+        except TypeError as err:
+            raise RunFormatError(f"{d / 'run.json'}: parameters do not fit {method} ({err}).") from None
+        tensors = _load_model(d / "model.pt")
+        arrays = _load_npz(d / "trace.npz")
+        try:
+            labels = np.load(d / "labels.npy", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise RunFormatError(f"{d / 'labels.npy'}: unreadable ({_short(err)}).") from None
+        try:
+            fitted = doc["fitted"]
+            est.device_ = torch.device(device)
+            est._load_state(tensors, doc["state"])
+            est.input_shape_ = tuple(int(s) for s in fitted["input_shape"])
+            est.n_features_in_ = int(np.prod(est.input_shape_))
+            est.n_rounds_ = int(fitted["n_rounds"])
+            est.stopped_early_ = bool(fitted["stopped_early"])
+            est.fit_seconds_ = float(fitted["fit_seconds"])
+            est.labels_ = labels.astype(np.int64)
+            est.track_index_ = arrays["track_index"]
+            est.track_y_ = arrays.get("track_y")
+            est.trace_ = [_snapshot(i, s, arrays) for i, s in enumerate(doc["trace"])]
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise RunFormatError(f"{d}: run files are inconsistent ({_short(err)}).") from None
+        info = {k: v for k, v in doc.items() if k not in ("format", "version", "state", "fitted", "trace")}
+        return cls(est, info)
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:160] if text else ''}"
+
+
+def read_run_json(d: Path) -> dict:
+    """The validated run.json of directory d (cheap: for listings)."""
+    f = Path(d) / "run.json"
+    if not f.is_file():
+        raise RunFormatError(f"{f}: missing; not a clustlib run (or its save was interrupted).")
+    if f.stat().st_size > MAX_JSON_BYTES:
+        raise RunFormatError(f"{f}: {f.stat().st_size} bytes is too large for a run description.")
+    try:
+        doc = json.loads(f.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunFormatError(f"{f}: damaged JSON ({_short(err)}).") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise RunFormatError(f"{f}: not a clustlib run file (no 'format': '{FORMAT}').")
+    if doc.get("version") != VERSION:
+        raise RunFormatError(f"{f}: format version {doc.get('version')!r}; this clustlib reads "
+                             f"version {VERSION} (use the clustlib that wrote it, or re-train).")
+    for key in ("method", "params", "state", "fitted", "trace"):
+        if key not in doc:
+            raise RunFormatError(f"{f}: lacks the field {key!r}.")
+    return doc
+
+
+def _load_model(f: Path) -> dict[str, np.ndarray]:
+    if not f.is_file():
+        raise RunFormatError(f"{f}: missing.")
+    try:
+        obj = torch.load(f, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any damage or foreign content
+        raise RunFormatError(f"{f}: not a readable tensor file ({_short(err)}).") from None
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                            for k, v in obj.items()):
+        raise RunFormatError(f"{f}: expected a dict of named tensors.")
+    return {k: v.numpy() for k, v in obj.items()}
+
+
+def _load_npz(f: Path) -> dict[str, np.ndarray]:
+    if not f.is_file():
+        raise RunFormatError(f"{f}: missing.")
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+        raise RunFormatError(f"{f}: not a readable array archive ({_short(err)}).") from None
+
+
+def _snapshot(i: int, s: dict, arrays: dict) -> Snapshot:
+    emb = arrays.get(f"embedding/{i}")
+    return Snapshot(
+        round=int(s["round"]), stage=str(s["stage"]),
+        labels=arrays[f"labels/{i}"].astype(np.int64),
+        embedding=None if emb is None else emb.astype(np.float32),
+        scalars={str(k): float(v) for k, v in s["scalars"].items()},
+        arrays={name: arrays[f"array/{name}/{i}"] for name in s["arrays"]})
+
+
+def list_runs(*folders) -> list[tuple[Path, dict | str]]:
+    """(path, info) for each run directory in the folders; info is the error text for a
+    damaged one. Hidden (dot) directories -- interrupted saves -- are skipped."""
+    out = []
+    for folder in folders:
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            continue
+        for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            try:
+                doc = read_run_json(d)
+                out.append((d, {k: doc.get(k) for k in ("method", "dataset", "created", "metrics",
+                                                          "unseen", "params")}))
+            except RunFormatError as err:
+                out.append((d, str(err)))
+    return out

@@ -1,0 +1,142 @@
+"""Shared Streamlit widgets (the only package that imports streamlit).
+
+Widget functions end in ``_ui``; data functions are cached and pure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ..baselines import sklearn_baselines
+from ..data import DatasetError, load_dataset
+from ..runs import Run, RunFormatError, list_runs
+from .jobs import TrainingJob, assets_dir, runs_dir
+
+
+@st.cache_data(show_spinner="Loading the dataset…", max_entries=8)
+def cached_dataset(spec: str):
+    return load_dataset(spec)
+
+
+@st.cache_resource(show_spinner="Loading the run…", max_entries=16)
+def cached_run(path: str, mtime: float) -> Run:  # mtime: reload when the run is replaced
+    return Run.load(path)
+
+
+def load_run(path: Path) -> Run:
+    return cached_run(str(path), Path(path).stat().st_mtime)
+
+
+def available_runs(method: str) -> list[tuple[str, Path]]:
+    """(label, path) of the valid runs of ``method`` in assets/ and the runs folder."""
+    out = []
+    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
+        for path, info in list_runs(folder):
+            if isinstance(info, dict) and info.get("method") == method:
+                nmi = (info.get("metrics") or {}).get("nmi")
+                score = f", NMI {nmi:.3f}" if isinstance(nmi, float) else ""
+                out.append((f"[{where}] {path.name} ({info.get('dataset')}{score})", path))
+    return out
+
+
+def load_run_ui(method: str, key: str) -> None:
+    """Sidebar: choose a saved run (demo assets first) and load it into session state."""
+    runs = available_runs(method)
+    if not runs:
+        st.sidebar.caption("No saved runs yet: train one, or run `make demo-assets`.")
+        return
+    labels = [label for label, _ in runs]
+    choice = st.sidebar.selectbox("Saved runs", labels, key=f"{key}_pick")
+    if st.sidebar.button("Load run", key=f"{key}_load", width="stretch"):
+        path = dict(runs)[choice]
+        try:
+            st.session_state[f"{key}_run"] = load_run(path)
+            st.session_state[f"{key}_run_path"] = str(path)
+        except RunFormatError as err:
+            st.sidebar.error(str(err))
+
+
+def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
+    job = TrainingJob(method, params, dataset, unseen, preset).start()
+    st.session_state[f"{key}_job"] = job
+
+
+def job_progress_ui(key: str) -> None:
+    """Poll the running job from a fragment; when it ends, hand its run to the page."""
+    job: TrainingJob | None = st.session_state.get(f"{key}_job")
+    if job is None:
+        return
+
+    @st.fragment(run_every=0.5)
+    def poll():
+        if job.running:
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in job.scalars.items()
+                              if k in ("nmi", "hsic", "acc", "kernel_change"))
+            st.progress(job.progress, text=f"Training: {job.stage} of {job.max_rounds} · {shown}")
+            if st.button("Stop", key=f"{key}_stop", help="end training now and keep what was learned"):
+                job.stop()
+            return
+        if job.status == "failed":
+            st.error(f"Training failed: {job.error}")
+        elif job.run is not None and st.session_state.get(f"{key}_run_path") != str(job.path):
+            st.session_state[f"{key}_run"] = job.run
+            st.session_state[f"{key}_run_path"] = str(job.path)
+            st.rerun()
+        else:
+            st.success(f"Training {job.status}: saved to {job.path}")
+
+    poll()
+
+
+def metrics_row_ui(run: Run) -> None:
+    m = run.metrics
+    cols = st.columns(5)
+    for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
+        if key in m:
+            col.metric(key.upper() if key != "seconds" else "seconds", f"{m[key]:.3f}")
+    cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
+
+
+def dataset_ui(key: str, options: list[str], default: str) -> tuple[str, object]:
+    """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset."""
+    choice = st.sidebar.selectbox("Dataset", options + ["other spec…"],
+                                  index=options.index(default), key=f"{key}_ds")
+    spec = choice
+    if choice == "other spec…":
+        spec = st.sidebar.text_input("Dataset spec", "npz:path/to/data.npz", key=f"{key}_spec")
+    try:
+        return spec, cached_dataset(spec)
+    except DatasetError as err:
+        st.sidebar.error(str(err))
+        return spec, None
+
+
+def unseen_ui(key: str, ds) -> list[int]:
+    if ds is None or ds.y is None:
+        return []
+    classes = sorted(int(c) for c in np.unique(ds.y))
+    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, key=f"{key}_unseen")
+
+
+@st.cache_data(show_spinner="Running the scikit-learn baselines…", max_entries=16)
+def cached_baselines(spec: str, k: int) -> dict:
+    ds = load_dataset(spec)
+    return sklearn_baselines(ds.X, ds.y, k)
+
+
+def baselines_ui(run: Run, label: str) -> None:
+    """The run's metrics beside scikit-learn peers on the same (fully seen) data."""
+    spec = run.info.get("dataset")
+    if not spec or run.info.get("unseen"):
+        return
+    with st.expander("Beside scikit-learn baselines on the same data"):
+        try:
+            peers = cached_baselines(spec, int(run.estimator.n_clusters))
+        except (DatasetError, ValueError) as err:
+            st.warning(f"Baselines unavailable: {err}")
+            return
+        rows = {label: run.metrics, **peers}
+        st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in rows.items()})

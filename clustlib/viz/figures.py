@@ -1,0 +1,202 @@
+"""Pure Plotly figure builders: Snapshots in, ``go.Figure`` out. No streamlit, no torch.
+
+Animations are client-side Plotly frames with a play button and a slider, axis
+ranges fixed across frames, at most ``max_frames`` frames; heatmaps are block-averaged
+and sent as compact PNG images.
+
+>>> import numpy as np
+>>> from clustlib.base import Snapshot
+>>> snaps = [Snapshot(r, f"it {r}", np.zeros(4, int), np.random.rand(4, 2), {"nmi": 0.5}, {}) for r in range(3)]
+>>> len(embedding_animation(snaps).frames)
+3
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",
+           "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363"]
+
+
+def frame_indices(n: int, max_frames: int = 50) -> list[int]:
+    """At most max_frames indices out of n, always keeping the first and the last."""
+    if n <= max_frames:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_frames)})
+
+
+def to_2d(embeddings: list[np.ndarray]) -> list[np.ndarray]:
+    """Project every frame with one PCA (fitted on the last frame) so frames are comparable."""
+    last = embeddings[-1].astype(np.float64)
+    if last.shape[1] <= 2:
+        return [np.pad(e, ((0, 0), (0, 2 - e.shape[1]))) for e in embeddings]
+    mean = last.mean(0)
+    _, _, vt = np.linalg.svd(last - mean, full_matrices=False)
+    return [(e - mean) @ vt[:2].T for e in embeddings]
+
+
+def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 400) -> None:
+    steps = [{"args": [[name], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
+                                "transition": {"duration": 0}}],
+              "label": name, "method": "animate"} for name in labels]
+    fig.update_layout(
+        updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.08,
+                      "xanchor": "left", "yanchor": "top", "direction": "left",
+                      "buttons": [
+                          {"label": "▶ Play", "method": "animate",
+                           "args": [None, {"frame": {"duration": duration, "redraw": True},
+                                           "fromcurrent": True, "transition": {"duration": 0}}]},
+                          {"label": "❚❚ Pause", "method": "animate",
+                           "args": [[None], {"frame": {"duration": 0, "redraw": False},
+                                             "mode": "immediate"}]}]}],
+        sliders=[{"active": 0, "x": 0.18, "len": 0.82, "y": -0.04, "yanchor": "top",
+                  "currentvalue": {"prefix": "", "visible": True}, "steps": steps}],
+        margin={"l": 10, "r": 10, "t": 50, "b": 90})
+
+
+def _title(s, extra: str = "") -> str:
+    bits = [s.stage]
+    for key in ("nmi", "hsic"):
+        if key in s.scalars:
+            bits.append(f"{key.upper()} {s.scalars[key]:.3f}")
+    return " · ".join(bits) + extra
+
+
+def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_frames: int = 50,
+                        title: str = "Embedding") -> go.Figure:
+    """Animated scatter of the tracked points' embedding, one frame per round (PCA to 2-D
+    when wider), coloured by current cluster (``color_by="cluster"``) or true label."""
+    snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
+    snaps = [s for s in snaps if s.embedding is not None]
+    if not snaps:
+        raise ValueError("the trace has no embeddings to animate.")
+    pts = to_2d([s.embedding for s in snaps])
+    allp = np.vstack(pts)
+    lo, hi = allp.min(0), allp.max(0)
+    pad = 0.05 * np.maximum(hi - lo, 1e-9)
+    if color_by == "label" and track_y is None:
+        color_by = "cluster"
+
+    def colors(s):
+        c = np.asarray(track_y if color_by == "label" else s.labels)
+        return [PALETTE[int(v) % len(PALETTE)] for v in c]
+
+    def scatter(p, s):
+        return go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers",
+                            marker={"size": 5, "color": colors(s), "opacity": 0.8},
+                            hoverinfo="skip", showlegend=False)
+
+    fig = go.Figure(data=[scatter(pts[0], snaps[0])],
+                    frames=[go.Frame(data=[scatter(p, s)], name=s.stage,
+                                     layout={"title": {"text": f"{title}: {_title(s)}"}})
+                            for p, s in zip(pts, snaps)])
+    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
+                      xaxis={"range": [lo[0] - pad[0], hi[0] + pad[0]], "zeroline": False},
+                      yaxis={"range": [lo[1] - pad[1], hi[1] + pad[1]], "zeroline": False},
+                      template="plotly_white")
+    _animation_layout(fig, [s.stage for s in snaps])
+    return fig
+
+
+def block_average(M: np.ndarray, max_px: int = 256) -> np.ndarray:
+    """Average an (m, m) matrix over contiguous blocks down to at most max_px x max_px."""
+    m = M.shape[0]
+    if m <= max_px:
+        return M
+    groups = np.array_split(np.arange(m), max_px)
+    P = np.zeros((max_px, m), dtype=np.float64)
+    for g, idx in enumerate(groups):
+        P[g, idx] = 1.0 / idx.size
+    return P @ M @ P.T
+
+
+def gaussian_kernel_np(Z: np.ndarray, sigma: float) -> np.ndarray:
+    Z = Z.astype(np.float64)
+    sq = (Z * Z).sum(1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * Z @ Z.T, 0)
+    return np.exp(-d2 / (2 * sigma * sigma))
+
+
+def _png(values: np.ndarray) -> str:
+    """[0, 1] values -> white-to-dark-blue PNG data URI (KNet Appendix E colours)."""
+    from PIL import Image
+
+    v = np.clip(values, 0, 1)[..., None]
+    rgb = (1 - v) * np.array([255, 255, 255]) + v * np.array([8, 48, 107])
+    buf = io.BytesIO()
+    Image.fromarray(rgb.astype(np.uint8)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def kernel_order(final_labels: np.ndarray, track_y=None) -> np.ndarray:
+    """Row order: by final cluster, then by true label inside a cluster."""
+    keys = [np.asarray(final_labels)]
+    if track_y is not None:
+        keys.insert(0, np.asarray(track_y))
+    return np.lexsort(keys)
+
+
+def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, max_px: int = 256,
+                             max_frames: int = 50, title: str = "Learned kernel") -> go.Figure:
+    """The Gaussian kernel of the tracked points' embedding, rows sorted by final cluster,
+    block-averaged to <= max_px and animated over rounds: it turns block-diagonal
+    (KNet Fig. 1, 4-7). sigma defaults to the snapshots' ``sigma`` scalar."""
+    snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
+    snaps = [s for s in snaps if s.embedding is not None]
+    if not snaps:
+        raise ValueError("the trace has no embeddings to build kernels from.")
+    sig = sigma if sigma is not None else snaps[-1].scalars.get("sigma")
+    if not sig or sig <= 0:
+        raise ValueError("kernel_heatmap_animation needs sigma > 0 (none was recorded in the trace).")
+    order = kernel_order(trace[-1].labels, track_y)
+    images = [_png(block_average(gaussian_kernel_np(s.embedding[order], sig), max_px)) for s in snaps]
+    size = min(len(order), max_px)
+
+    def image(src):
+        return go.Image(source=src, hoverinfo="skip")
+
+    fig = go.Figure(data=[image(images[0])],
+                    frames=[go.Frame(data=[image(src)], name=s.stage,
+                                     layout={"title": {"text": f"{title}: {_title(s)}"}})
+                            for src, s in zip(images, snaps)])
+    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
+                      xaxis={"visible": False, "range": [0, size]},
+                      yaxis={"visible": False, "range": [size, 0], "scaleanchor": "x"},
+                      template="plotly_white")
+    _animation_layout(fig, [s.stage for s in snaps])
+    return fig
+
+
+def metric_curves(trace, keys: list[str], title: str = "") -> go.Figure:
+    """Line chart of scalar(s) over rounds."""
+    fig = go.Figure()
+    rounds = [s.round for s in trace]
+    for key in keys:
+        vals = [s.scalars.get(key, np.nan) for s in trace]
+        if not np.all(np.isnan(vals)):
+            fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=key))
+    fig.update_layout(title=title, height=320, template="plotly_white",
+                      xaxis_title="round", margin={"l": 10, "r": 10, "t": 40, "b": 30})
+    return fig
+
+
+def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 20000) -> go.Figure:
+    """Static scatter of points (PCA to 2-D when wider), coloured by integer ids."""
+    Z = np.asarray(Z)
+    c = np.asarray(colors_by)
+    if Z.shape[0] > max_points:
+        keep = np.linspace(0, Z.shape[0] - 1, max_points).astype(int)
+        Z, c = Z[keep], c[keep]
+    p = to_2d([Z])[0]
+    fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip",
+                                 marker={"size": 4, "opacity": 0.8,
+                                         "color": [PALETTE[int(v) % len(PALETTE)] for v in c]}))
+    fig.update_layout(title=title, height=420, template="plotly_white",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

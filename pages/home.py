@@ -1,0 +1,21 @@
+import streamlit as st
+
+from clustlib.methods import DESCRIPTIONS
+
+st.title("clustlib — watch deep clustering learn")
+st.write("Five deep clustering methods from five papers, one scikit-learn style API, and the "
+         "animation each paper is known for. Train on the embedded datasets in seconds on a "
+         "laptop, or open a run trained elsewhere.")
+PICTURES = {
+    "knet": ("KNet", "pages/knet.py",
+             "The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "
+             "the embedding becomes convex (Wu et al. 2020, Fig. 1, 4–7)."),
+}
+for name, (title, page, picture) in PICTURES.items():
+    with st.container(border=True):
+        st.subheader(title)
+        st.caption(DESCRIPTIONS[name])
+        st.write(picture)
+        st.page_link(page, label=f"Open {title} — load the demo run and press ▶ Play", icon="▶️")
+st.info("Coming next: JULE (merge stages), DAC (label-feature circle), DSCL (unseen "
+        "categories), SeCu (cluster sizes under a size constraint).")

@@ -1,0 +1,44 @@
+"""Regenerate the small pretrained demo runs in assets/ (run by `make demo-assets`).
+
+Each run is trained with a fixed seed on an embedded dataset, so the app shows an
+animation the moment it opens. Sizes are kept small (tracked points, float16 traces).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from clustlib import METHODS, Run, load_dataset
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+DEMOS = {
+    # name: (method, dataset spec, parameters beyond the demo preset)
+    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}),
+    "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}),
+}
+
+
+def main(names: list[str]) -> None:
+    torch.set_num_threads(2)
+    for name, (method, spec, params) in DEMOS.items():
+        if names and name not in names:
+            continue
+        ds = load_dataset(spec)
+        est = METHODS[method].from_preset("demo", random_state=0, device="cpu", **params)
+        est.fit(ds.X, ds.y)
+        run = Run.from_estimator(est, method=method, dataset=spec, y=ds.y, extra={"preset": "demo"})
+        out = run.save(ASSETS / name)
+        size = sum(f.stat().st_size for f in out.iterdir())
+        print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
+              f"{size / 1024:.0f} KiB -> {out}")
+    for stale in ASSETS.glob(".*.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
