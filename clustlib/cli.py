@@ -61,20 +61,29 @@ def build_estimator(method: str, preset: str | None, n_clusters: int | None, see
     return cls(**overrides)
 
 
-def _progress_callback(total: int, quiet: bool):
-    from tqdm.auto import tqdm
+class _Progress:
+    """A tqdm bar over rounds, opened at the first snapshot (after the input was
+    validated, so bad input prints only its one-line error)."""
 
-    bar = tqdm(total=total, unit="round", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+    def __init__(self, total: int, quiet: bool):
+        self.total, self.quiet, self.bar = total, quiet, None
 
-    def cb(est, snap):
+    def __call__(self, est, snap):
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=self.total, unit="round", disable=self.quiet, file=sys.stderr,
+                            dynamic_ncols=True)
         if snap.round > 0:
-            bar.update(1)
-        shown = {k: round(v, 4) for k, v in snap.scalars.items() if k in ("nmi", "acc", "hsic", "loss", "n_clusters")}
-        bar.set_postfix(shown, refresh=False)
-        bar.set_description(snap.stage)
+            self.bar.update(1)
+        keys = ("nmi", "acc", "hsic", "loss", "n_clusters")
+        self.bar.set_postfix({k: round(v, 4) for k, v in snap.scalars.items() if k in keys}, refresh=False)
+        self.bar.set_description(snap.stage)
         return None
 
-    return cb, bar
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_methods(args) -> int:
@@ -102,12 +111,12 @@ def cmd_train(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise UsageError(f"{out} already exists; choose another --out or pass --overwrite.")
-    cb, bar = _progress_callback(int(getattr(est, est.max_rounds_param)), args.quiet)
+    progress = _Progress(int(getattr(est, est.max_rounds_param)), args.quiet)
     t0 = time.perf_counter()
     try:
-        est.fit(train.X, train.y, callbacks=[cb])
+        est.fit(train.X, train.y, callbacks=[progress])
     finally:
-        bar.close()
+        progress.close()
     run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
                              extra={"preset": args.preset})
     run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)

@@ -13,19 +13,20 @@ st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so tha
            "kernel on ψ(x) agrees (HSIC) with a jointly learned spectral embedding U.")
 
 st.sidebar.header("Train")
-preset = st.sidebar.selectbox("Preset", list(KNet.PRESETS), key=f"{KEY}_preset")
+preset = st.sidebar.selectbox("Preset", list(KNet.PRESETS), index=list(KNet.PRESETS).index("demo"),
+                              key=f"{KEY}_preset")
 spec, ds = w.dataset_ui(KEY, DATASETS, "spirals")
 unseen = w.unseen_ui(KEY, ds)
 k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else 2
 k = st.sidebar.number_input("Clusters", 2, 50, k_default, key=f"{KEY}_k_{spec}")
-u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u",
+u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u_{preset}",
                             index=["sma", "eig"].index(KNet.PRESETS[preset]["u_update"]),
                             help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
 ratio = st.sidebar.select_slider("σ ratio (× median distance)", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0],
                                  value=0.1 if spec in SMALL_SIGMA else 1.0, key=f"{KEY}_sig_{spec}")
 ae = st.sidebar.select_slider("λ autoencoder weight (Eq. 4.8)", [0.0, 0.1, 1.0, 10.0],
-                              value=KNet.PRESETS[preset].get("ae_weight", 0.0), key=f"{KEY}_ae")
-iters = st.sidebar.slider("Outer iterations", 1, 100, KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it")
+                              value=KNet.PRESETS[preset].get("ae_weight", 0.0), key=f"{KEY}_ae_{preset}")
+iters = st.sidebar.slider("Outer iterations", 1, 100, KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it_{preset}")
 seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 job = st.session_state.get(f"{KEY}_job")
 busy = job is not None and job.running

@@ -1,0 +1,32 @@
+import os
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(2)
+os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def blobs3():
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def fitted_moons():
+    """A quickly fitted KNet on 300 moons (shared by run, CLI and viz tests)."""
+    from clustlib import load_dataset
+    from clustlib.methods.knet import KNet
+
+    ds = load_dataset("moons:n=300")
+    est = KNet.from_preset("tiny", n_clusters=2, sigma_ratio=0.1, random_state=0, track_max=120)
+    return ds, est.fit(ds.X, ds.y)

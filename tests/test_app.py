@@ -1,0 +1,87 @@
+"""Page tests with Streamlit's AppTest (no browser)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def runs_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def knet_page():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/knet.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def figures(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def button(at, label):
+    return next(b for b in at.sidebar.button if b.label.startswith(label))
+
+
+def test_home_lists_methods():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "KNet" in [h.value for h in at.subheader]
+    assert "block-diagonal" in " ".join(m.value for m in at.markdown)
+
+
+def test_knet_page_loads_demo_run_with_animations():
+    at = knet_page()
+    assert "Load the demo run" in at.info[0].value
+    button(at, "Load run").click()
+    at.run()
+    assert not at.exception
+    figs = figures(at)
+    kernel, embedding = figs[0], figs[1]
+    assert len(kernel["frames"]) > 5 and kernel["frames"][0]["data"][0]["type"] == "image"
+    assert kernel["frames"][-1]["data"][0]["source"].startswith("data:image/png;base64,")
+    assert len(embedding["frames"]) == len(kernel["frames"])
+    assert any(m.label == "NMI" for m in at.metric)
+
+
+def test_knet_page_trains_saves_and_shows(runs_folder):
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
+    at.sidebar.selectbox(key="knet_ds").set_value("moons")
+    at.run()
+    button(at, "Train").click()
+    at.run()
+    job = at.session_state["knet_job"]
+    job.join(120)
+    assert job.status == "done", job.error
+    at.run()  # the polling fragment hands the finished run to the page
+    assert not at.exception
+    figs = figures(at)
+    assert job.run.estimator.n_rounds_ == 4  # the tiny preset's iterations, not another preset's
+    assert len(figs[0]["frames"]) == 5
+    saved = list(runs_folder.iterdir())
+    assert len(saved) == 1 and (saved[0] / "run.json").exists()
+    # a rerun keeps the run
+    at.run()
+    assert at.session_state["knet_run_path"] == str(saved[0])
+
+
+def test_bad_dataset_spec_shows_error():
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_ds").set_value("other spec…")
+    at.run()
+    at.sidebar.text_input(key="knet_spec").input("npz:/no/such/file.npz")
+    at.run()
+    assert not at.exception
+    assert any("no such file" in e.value for e in at.sidebar.error)
+    assert button(at, "Train").disabled

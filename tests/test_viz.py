@@ -1,0 +1,86 @@
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clustlib.base import Snapshot
+from clustlib.viz import (block_average, embedding_animation, frame_indices,
+                          kernel_heatmap_animation, metric_curves, scatter_2d)
+
+
+def test_frame_indices_bounded_and_keep_ends():
+    idx = frame_indices(200, 50)
+    assert len(idx) <= 50 and idx[0] == 0 and idx[-1] == 199
+    assert frame_indices(5, 50) == [0, 1, 2, 3, 4]
+
+
+def test_block_average_preserves_mean_and_size(rng):
+    M = rng.random((600, 600))
+    B = block_average(M, 256)
+    assert B.shape == (256, 256) and B.mean() == pytest.approx(M.mean(), rel=1e-2)
+    assert block_average(M[:100, :100]).shape == (100, 100)
+
+
+def test_embedding_animation_frames_and_fixed_ranges(fitted_moons):
+    _, est = fitted_moons
+    fig = embedding_animation(est.trace_, est.track_y_, "label")
+    assert len(fig.frames) == len(est.trace_)
+    xr = fig.layout.xaxis.range
+    for fr in fig.frames:
+        assert xr[0] <= min(fr.data[0].x) and max(fr.data[0].x) <= xr[1]
+    assert fig.layout.updatemenus[0].buttons[0].label.endswith("Play")
+    assert len(fig.layout.sliders[0].steps) == len(fig.frames)
+
+
+def _decode(src):
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
+def test_kernel_heatmap_turns_block_diagonal():
+    # two clusters whose embeddings separate over rounds
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 150)
+    snaps = []
+    for r, gap in enumerate([0.0, 1.0, 4.0]):
+        emb = rng.normal(scale=0.3, size=(300, 2)) + gap * y[:, None]
+        snaps.append(Snapshot(r, f"iteration {r}", y, emb.astype(np.float32), {"sigma": 0.5}, {}))
+    fig = kernel_heatmap_animation(snaps, track_y=y)
+    assert len(fig.frames) == 3
+    first, last = _decode(fig.frames[0].data[0].source), _decode(fig.frames[-1].data[0].source)
+    assert first.shape[:2] == (256, 256)  # 300 points block-averaged to 256 px
+    # off-diagonal block: dark (similar) at the start, white (dissimilar) at the end
+    assert first[:100, 156:, 0].mean() < 200 and last[:100, 156:, 0].mean() > 250
+    assert last[:100, :100, 0].mean() < 200  # the diagonal block stays dark
+    with pytest.raises(ValueError, match="sigma"):
+        kernel_heatmap_animation([Snapshot(0, "x", y, snaps[0].embedding, {}, {})])
+
+
+def test_metric_curves_and_scatter(fitted_moons):
+    _, est = fitted_moons
+    fig = metric_curves(est.trace_, ["hsic", "nmi", "absent"])
+    assert [t.name for t in fig.data] == ["hsic", "nmi"]
+    assert len(fig.data[0].x) == len(est.trace_)
+    fig = scatter_2d(np.random.rand(50, 5), np.arange(50) % 3)
+    assert len(fig.data[0].x) == 50
+
+
+def test_viz_does_not_import_torch_or_streamlit():
+    import subprocess
+    import sys
+
+    code = ("import sys, clustlib.viz.figures; "
+            "print(any(m in sys.modules for m in ('streamlit',)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_import_clustlib_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, clustlib; print(' '.join(m for m in ('streamlit', 'plotly', 'openTSNE', 'umap') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
