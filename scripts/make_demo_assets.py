@@ -10,9 +10,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from clustlib import METHODS, Run, load_dataset
+from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_order, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
@@ -21,6 +24,17 @@ DEMOS = {
     "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}),
     "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}),
 }
+
+
+def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
+    """README picture: the learned kernel of the tracked points at the start, middle and end."""
+    est = run.estimator
+    order = kernel_order(est.trace_[-1].labels, est.track_y_)
+    sigma = est.trace_[-1].scalars["sigma"]
+    picks = [est.trace_[0], est.trace_[len(est.trace_) // 2], est.trace_[-1]]
+    tiles = [kernel_rgb(block_average(gaussian_kernel_np(s.embedding[order], sigma), px)) for s in picks]
+    gap = np.full((tiles[0].shape[0], 8, 3), 255, np.uint8)
+    Image.fromarray(np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]])).save(out, optimize=True)
 
 
 def main(names: list[str]) -> None:
@@ -36,6 +50,8 @@ def main(names: list[str]) -> None:
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
               f"{size / 1024:.0f} KiB -> {out}")
+        if name == "knet-spirals":
+            kernel_strip(run, ASSETS / "knet-kernel-strip.png")
     for stale in ASSETS.glob(".*.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
 

@@ -3,8 +3,14 @@ import struct
 import numpy as np
 import pytest
 
-from clustlib.data import (EMBEDDED, DatasetError, list_datasets, load_dataset, parse_classes,
-                           split_classes)
+from clustlib.data import (
+    EMBEDDED,
+    DatasetError,
+    list_datasets,
+    load_dataset,
+    parse_classes,
+    split_classes,
+)
 
 
 @pytest.mark.parametrize("name", EMBEDDED)

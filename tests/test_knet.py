@@ -3,7 +3,8 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from clustlib import load_dataset, spectral as sp
+from clustlib import load_dataset
+from clustlib import spectral as sp
 from clustlib.methods.knet import KNet
 from clustlib.metrics import nmi
 

@@ -6,8 +6,14 @@ import pytest
 from PIL import Image
 
 from clustlib.base import Snapshot
-from clustlib.viz import (block_average, embedding_animation, frame_indices,
-                          kernel_heatmap_animation, metric_curves, scatter_2d)
+from clustlib.viz import (
+    block_average,
+    embedding_animation,
+    frame_indices,
+    kernel_heatmap_animation,
+    metric_curves,
+    scatter_2d,
+)
 
 
 def test_frame_indices_bounded_and_keep_ends():

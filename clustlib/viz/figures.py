@@ -56,15 +56,15 @@ def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 400) ->
                            "args": [[None], {"frame": {"duration": 0, "redraw": False},
                                              "mode": "immediate"}]}]}],
         sliders=[{"active": 0, "x": 0.18, "len": 0.82, "y": -0.04, "yanchor": "top",
-                  "currentvalue": {"prefix": "", "visible": True}, "steps": steps}],
+                  "currentvalue": {"visible": False}, "steps": steps}],
         margin={"l": 10, "r": 10, "t": 50, "b": 90})
 
 
 def _title(s, extra: str = "") -> str:
     bits = [s.stage]
-    for key in ("nmi", "hsic"):
+    for key, fmt in (("nmi", ".3f"), ("hsic", ".4g")):
         if key in s.scalars:
-            bits.append(f"{key.upper()} {s.scalars[key]:.3f}")
+            bits.append(f"{key.upper()} {s.scalars[key]:{fmt}}")
     return " · ".join(bits) + extra
 
 
@@ -123,14 +123,18 @@ def gaussian_kernel_np(Z: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(-d2 / (2 * sigma * sigma))
 
 
+def kernel_rgb(values: np.ndarray) -> np.ndarray:
+    """[0, 1] kernel values -> white-to-dark-blue uint8 RGB (KNet Appendix E colours)."""
+    v = np.clip(values, 0, 1)[..., None]
+    return ((1 - v) * np.array([255, 255, 255]) + v * np.array([8, 48, 107])).astype(np.uint8)
+
+
 def _png(values: np.ndarray) -> str:
-    """[0, 1] values -> white-to-dark-blue PNG data URI (KNet Appendix E colours)."""
+    """[0, 1] values -> PNG data URI."""
     from PIL import Image
 
-    v = np.clip(values, 0, 1)[..., None]
-    rgb = (1 - v) * np.array([255, 255, 255]) + v * np.array([8, 48, 107])
     buf = io.BytesIO()
-    Image.fromarray(rgb.astype(np.uint8)).save(buf, format="PNG", optimize=True)
+    Image.fromarray(kernel_rgb(values)).save(buf, format="PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
