@@ -42,10 +42,11 @@ if st.sidebar.button("Out-of-sample demo: train on 10 % of spirals", disabled=bu
 st.sidebar.header("Load")
 w.load_run_ui("knet", KEY)
 
+w.default_run_ui(KEY, "knet-spirals")
 w.job_progress_ui(KEY)
 run = st.session_state.get(f"{KEY}_run")
 if run is None:
-    st.info("Load the demo run from the sidebar (then press ▶ Play), or train one.")
+    st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
     st.stop()
 
 est = run.estimator

@@ -40,12 +40,13 @@ def test_home_lists_methods():
     assert "block-diagonal" in " ".join(m.value for m in at.markdown)
 
 
-def test_knet_page_loads_demo_run_with_animations():
-    at = knet_page()
-    assert "Load the demo run" in at.info[0].value
-    button(at, "Load run").click()
+def test_knet_page_opens_on_the_demo_run_with_animations():
+    at = knet_page()  # the pretrained spirals demo shows at once
+    assert "knet-spirals" in at.session_state["knet_run_path"]
+    assert "spirals" in at.subheader[0].value
+    button(at, "Load run").click()  # the saved-runs picker loads another one
     at.run()
-    assert not at.exception
+    assert not at.exception and "knet-moons" in at.session_state["knet_run_path"]
     figs = figures(at)
     kernel, embedding = figs[0], figs[1]
     assert len(kernel["frames"]) > 5 and kernel["frames"][0]["data"][0]["type"] == "image"

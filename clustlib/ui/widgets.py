@@ -59,6 +59,18 @@ def load_run_ui(method: str, key: str) -> None:
             st.sidebar.error(str(err))
 
 
+def default_run_ui(key: str, name: str) -> None:
+    """Show the pretrained demo run ``assets/<name>`` until the user loads or trains another."""
+    if f"{key}_run" in st.session_state or f"{key}_job" in st.session_state:
+        return
+    path = assets_dir() / name
+    try:
+        st.session_state[f"{key}_run"] = load_run(path)
+        st.session_state[f"{key}_run_path"] = str(path)
+    except (RunFormatError, OSError):
+        pass  # no demo assets (run `make demo-assets`): the page says how to get a run
+
+
 def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
     job = TrainingJob(method, params, dataset, unseen, preset).start()
     st.session_state[f"{key}_job"] = job
