@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from clustlib.graph import ACGDL, GDLMerger, directed_affinities, knn_graph, nn_chain_clusters
+from clustlib.metrics import nmi
+
+
+def brute_affinity(W: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Eq. 12 computed literally, one pair at a time."""
+    ids = np.unique(labels)
+    S = np.zeros((ids.size, ids.size))
+    for a, i in enumerate(ids):
+        for b, j in enumerate(ids):
+            Ci, Cj = np.flatnonzero(labels == i), np.flatnonzero(labels == j)
+            one_i, one_j = np.ones(Ci.size), np.ones(Cj.size)
+            S[a, b] = (one_i @ W[np.ix_(Ci, Cj)] @ W[np.ix_(Cj, Ci)] @ one_i / Ci.size**2
+                       + one_j @ W[np.ix_(Cj, Ci)] @ W[np.ix_(Ci, Cj)] @ one_j / Cj.size**2)
+    return S
+
+
+def test_knn_graph_weights_eq_4(rng):
+    X = rng.normal(size=(40, 3))
+    W = knn_graph(X, k=5).toarray()
+    assert (W > 0).sum(1).tolist() == [5] * 40 and np.all(np.diag(W) == 0)
+    d2 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    nn = np.argsort(d2, 1)[:, 1:6]
+    sigma2 = np.take_along_axis(d2, nn, 1).mean()
+    np.testing.assert_allclose(W[0, nn[0]], np.exp(-d2[0, nn[0]] / sigma2))
+
+
+def test_knn_graph_guards_sigma_zero():
+    W = knn_graph(np.ones((10, 4)), k=3)
+    assert np.isfinite(W.data).all() and W.nnz == 30
+
+
+def test_initial_affinities_match_eq_12(rng):
+    X = rng.normal(size=(30, 2))
+    W = knn_graph(X, k=4)
+    labels = rng.integers(0, 6, 30)
+    D = directed_affinities(W, labels)
+    np.testing.assert_allclose(D + D.T, brute_affinity(W.toarray(), labels), atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_updates_match_brute_force_after_merges(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 2))
+    W = knn_graph(X, k=5)
+    merger = GDLMerger(W, nn_chain_clusters(X), kc=3)
+    start = merger.n_clusters
+    merger.merge(start - 4)
+    labels = merger.labels_
+    assert merger.n_clusters == 4 and np.unique(labels).size == 4
+    alive = np.flatnonzero(merger.alive)
+    np.testing.assert_array_equal(merger.sizes[alive], np.bincount(labels))
+    S = merger.S[np.ix_(alive, alive)].copy()
+    np.fill_diagonal(S, 0)
+    B = brute_affinity(W.toarray(), labels)
+    np.fill_diagonal(B, 0)
+    np.testing.assert_allclose(S, B, atol=1e-12)
+
+
+def test_merge_picks_the_best_pair_by_eq_7_without_kc_term():
+    # three tight pairs; the closest pair must merge first (K_c term off: kc=1)
+    X = np.array([[0, 0], [0, 0.1], [5, 5], [5, 5.5], [10, 0], [10, 1.0]], dtype=float)
+    W = knn_graph(X, k=2, a=1.0)
+    merger = GDLMerger(W, np.arange(6), kc=1)
+    m, n = merger.merge(1)[0]
+    assert {m, n} == {0, 1}
+
+
+@pytest.mark.parametrize("update", ["exact", "approx", "approx_alpha"])
+def test_ac_gdl_recovers_separated_blobs(update):
+    X, y = make_blobs(600, centers=5, cluster_std=0.5, random_state=3)
+    labels = ACGDL(n_clusters=5, update=update, normalize=False).fit(X).labels_
+    assert nmi(y, labels) == 1.0
+
+
+def test_ac_gdl_errors():
+    with pytest.raises(ValueError, match="n_clusters"):
+        ACGDL(n_clusters=50).fit(np.random.rand(10, 2))
+    with pytest.raises(ValueError, match="update"):
+        GDLMerger(knn_graph(np.random.rand(10, 2), 3), np.arange(10), update="fast")
