@@ -40,7 +40,7 @@ def main() -> None:
         cells = []
         for est in (ACGDL(k, update="exact"), ACGDL(k, update="approx"),
                     AgglomerativeClustering(k, linkage="ward"), KMeans(k, n_init=10, random_state=0)):
-            labels, secs = timed(lambda est=est: est.fit(X).labels_)
+            labels, secs = timed(lambda est=est, X=X: est.fit(X).labels_)
             cells.append(f"{nmi(ds.y, labels):.3f} ({secs:.1f} s)")
         name = Path(spec[4:]).stem if spec.startswith("npz:") else spec
         print(f"| {name} | {len(ds)} | " + " | ".join(cells) + f" | {paper if paper else '—'} |", flush=True)
