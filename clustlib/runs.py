@@ -57,8 +57,8 @@ def _versions() -> dict:
 def _jsonable(value):
     if isinstance(value, (np.integer,)):
         return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None  # JSON has no NaN: null, read back as nan
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -181,9 +181,9 @@ class Run:
         try:
             fitted = doc["fitted"]
             est.device_ = torch.device(device)
-            est._load_state(tensors, doc["state"])
             est.input_shape_ = tuple(int(s) for s in fitted["input_shape"])
             est.n_features_in_ = int(np.prod(est.input_shape_))
+            est._load_state(tensors, doc["state"])
             est.n_rounds_ = int(fitted["n_rounds"])
             est.stopped_early_ = bool(fitted["stopped_early"])
             est.fit_seconds_ = float(fitted["fit_seconds"])
@@ -253,7 +253,7 @@ def _snapshot(i: int, s: dict, arrays: dict) -> Snapshot:
         round=int(s["round"]), stage=str(s["stage"]),
         labels=arrays[f"labels/{i}"].astype(np.int64),
         embedding=None if emb is None else emb.astype(np.float32),
-        scalars={str(k): float(v) for k, v in s["scalars"].items()},
+        scalars={str(k): float("nan") if v is None else float(v) for k, v in s["scalars"].items()},
         arrays={name: arrays[f"array/{name}/{i}"] for name in s["arrays"]})
 
 

@@ -107,7 +107,7 @@ def metrics_row_ui(run: Run) -> None:
     m = run.metrics
     cols = st.columns(5)
     for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
-        if key in m:
+        if isinstance(m.get(key), (int, float)):
             col.metric(key.upper() if key != "seconds" else "seconds", f"{m[key]:.3f}")
     cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
 

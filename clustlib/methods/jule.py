@@ -1,0 +1,241 @@
+"""JULE: joint unsupervised learning of deep representations and image clusters.
+
+Yang, Parikh, Batra, CVPR 2016 (``papers/jule-yang2016.md``). Agglomerative
+clustering by graph degree linkage (``clustlib.graph``) and a CNN are learned together
+by *partial unrolling* (Sec. 3.4, 3.6, Alg. 1): each period
+
+1. forward pass: merge ceil(eta x n_c) pairs (never below the target) by the criterion
+   of Eq. 7 on the kNN graph of the current representation (raw pixels in period 1);
+2. backward pass: train the CNN for ``epochs_per_period`` epochs on the current labels
+   with the weighted triplet loss (Eq. 11 / 35): mean max(0, gamma ||a-p||^2 - ||a-n||^2
+   + margin), positives from the anchor's cluster, negatives the anchor's graph
+   neighbours from other clusters; SGD with the "inv" learning-rate policy;
+3. recompute the graph on the new (L2-normalised, 160-d) representation.
+
+At the end, ``labels_sf_`` is the straight-forward result (OURS-SF) and ``labels_rc_``
+re-runs AC-GDL on the learned features (OURS-RC, Table 3); ``labels_`` is RC unless
+``recluster=False``.
+
+>>> from clustlib.methods.jule import JULE
+>>> from clustlib.data import load_dataset
+>>> ds = load_dataset("digits:n=300")
+>>> JULE.from_preset("tiny", n_clusters=10, random_state=0).fit(ds.X).labels_.shape
+(300,)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import torch
+
+from ..base import DeepClusterer
+from ..graph import GDLMerger, knn_graph, nn_chain_clusters
+from ..nets import jule_cnn, to_tensor
+
+
+def weighted_triplet_loss(a: torch.Tensor, p: torch.Tensor, n: torch.Tensor, valid: torch.Tensor,
+                          gamma: float = 2.0, margin: float = 0.2) -> torch.Tensor:
+    """Eq. 35: mean over valid (anchor, negative) pairs of
+    max(0, gamma ||a - p||^2 - ||a - n||^2 + margin). a, p: (B, D); n: (B, K, D); valid: (B, K)."""
+    pos = ((a - p) ** 2).sum(1, keepdim=True)  # (B, 1)
+    neg = ((a[:, None, :] - n) ** 2).sum(2)  # (B, K)
+    hinge = torch.relu(gamma * pos - neg + margin) * valid
+    return hinge.sum() / valid.sum().clamp_min(1)
+
+
+class JULE(DeepClusterer):
+    """JULE clustering, scikit-learn style.
+
+    Parameters
+    ----------
+    n_clusters : the target number of clusters.
+    eta : unrolling rate: each period merges ceil(eta x clusters) pairs (paper 0.9
+        for digits/objects, 0.2 for faces).
+    ks, kc, lam : K_s graph neighbours, K_c and lambda of Eq. 7.
+    update : affinity update after a merge: "exact" (Eq. 14), "approx" (Eq. 18).
+    epochs_per_period, batch_size, lr, momentum, weight_decay : the backward pass
+        (paper: 20, 100, 0.01, 0.9, 5e-5, "inv" policy lr (1 + 1e-4 it)^-0.75).
+    gamma, margin, n_neg : the weighted triplet loss (paper Table 2: 2, 0.2, 20 negatives).
+    max_periods : an upper bound on periods (training stops when n_clusters is reached).
+    recluster : report OURS-RC (AC-GDL on the learned features) as ``labels_``.
+    """
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "paper": dict(eta=0.9, ks=20, kc=5, epochs_per_period=20, batch_size=100, lr=0.01,
+                      gamma=2.0, margin=0.2, n_neg=20),
+        # more, shorter periods: the merge stages show as an animation; ~1 min on 2 cores
+        "demo": dict(eta=0.5, ks=20, kc=5, epochs_per_period=6, batch_size=100, lr=0.01,
+                     gamma=2.0, margin=0.2, n_neg=20),
+        "tiny": dict(eta=0.6, ks=10, kc=5, epochs_per_period=2, batch_size=100, lr=0.01,
+                     gamma=2.0, margin=0.2, n_neg=10),
+    }
+    round_name: ClassVar[str] = "period"
+    max_rounds_param: ClassVar[str] = "max_periods"
+
+    def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, ks: int = 20, kc: int = 5,
+                 lam: float = 1.0, update: str = "exact", epochs_per_period: int = 20,
+                 batch_size: int = 100, lr: float = 0.01, momentum: float = 0.9,
+                 weight_decay: float = 5e-5, gamma: float = 2.0, margin: float = 0.2,
+                 n_neg: int = 20, max_periods: int = 100, recluster: bool = True,
+                 track_max: int = 2000, random_state: int | None = None, device: str = "auto"):
+        self.n_clusters = n_clusters
+        self.eta = eta
+        self.ks = ks
+        self.kc = kc
+        self.lam = lam
+        self.update = update
+        self.epochs_per_period = epochs_per_period
+        self.batch_size = batch_size
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.gamma = gamma
+        self.margin = margin
+        self.n_neg = n_neg
+        self.max_periods = max_periods
+        self.recluster = recluster
+        self.track_max = track_max
+        self.random_state = random_state
+        self.device = device
+
+    # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> None:
+        if not 0 < self.eta <= 1:
+            raise ValueError(f"eta={self.eta} must be in (0, 1].")
+        for name in ("ks", "kc", "epochs_per_period", "batch_size", "n_neg", "max_periods"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
+        if self.update not in ("exact", "approx"):
+            raise ValueError(f"update={self.update!r}; expected 'exact' (Eq. 14) or 'approx' (Eq. 18).")
+
+    def _features(self, X: torch.Tensor) -> np.ndarray:
+        was = self.net_.training
+        self.net_.eval()
+        with torch.no_grad():
+            out = torch.cat([self.net_(X[i:i + 1024]) for i in range(0, X.shape[0], 1024)])
+        self.net_.train(was)
+        return out.cpu().numpy()
+
+    def _new_merger(self, feats: np.ndarray, labels: np.ndarray) -> GDLMerger:
+        self._W = knn_graph(feats, int(self.ks))
+        return GDLMerger(self._W, labels, int(self.kc), self.lam, self.update)
+
+    # ------------------------------------------------------------------ hooks
+    def _setup(self, X: np.ndarray, y) -> None:
+        self._check_params()
+        n = X.shape[0]
+        if n <= int(self.n_clusters):
+            raise ValueError(f"n_samples={n} must exceed n_clusters={self.n_clusters}.")
+        self._X = to_tensor(X, self.device_)
+        self.net_ = jule_cnn(self.input_shape_).to(self.device_)
+        raw = X.reshape(n, -1).astype(np.float64)
+        raw /= np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)  # JULE L2-normalises
+        init = nn_chain_clusters(raw)  # ~4 samples per initial cluster
+        self._merger = self._new_merger(raw, init)  # period 1 merges on raw pixels
+        self.n_initial_clusters_ = self._merger.n_clusters
+        self._opt = torch.optim.SGD(self.net_.parameters(), lr=self.lr, momentum=self.momentum,
+                                    weight_decay=self.weight_decay)
+        self._sched = torch.optim.lr_scheduler.LambdaLR(self._opt, lambda it: (1 + 1e-4 * it) ** -0.75)
+        self._loss = float("nan")
+
+    def _fit_round(self, r: int) -> tuple[dict, bool]:
+        m = self._merger
+        target = int(self.n_clusters)
+        n_merge = min(math.ceil(self.eta * m.n_clusters), m.n_clusters - target)
+        m.merge(n_merge)  # forward pass
+        labels = m.labels_
+        self._loss = self._train_epochs(labels)  # backward pass
+        feats = self._features(self._X)
+        self._merger = self._new_merger(feats, labels)  # graph on the new representation
+        done = self._merger.n_clusters <= target
+        return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
+
+    def _train_epochs(self, labels: np.ndarray) -> float:
+        """Weighted triplet loss on the current clusters (Eq. 35)."""
+        n = labels.size
+        lab = torch.as_tensor(labels, device=self.device_)
+        order = np.argsort(labels, kind="stable")
+        sizes = np.bincount(labels)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        nbr = self._W.indices.reshape(n, -1)  # the graph's K_s neighbours of each sample
+        rng = self._rng
+        anchors_ok = np.flatnonzero(sizes[labels] > 1)  # a positive exists
+        total, steps = 0.0, 0
+        self.net_.train()
+        for _ in range(int(self.epochs_per_period)):
+            perm = rng.permutation(anchors_ok)
+            for i in range(0, perm.size, int(self.batch_size)):
+                a_idx = perm[i:i + int(self.batch_size)]
+                if a_idx.size < 2:
+                    continue
+                c = labels[a_idx]
+                pick = starts[c] + rng.integers(0, sizes[c])
+                p_idx = order[pick]
+                clash = p_idx == a_idx  # drew the anchor itself: take the next member
+                p_idx[clash] = order[starts[c[clash]] + (pick[clash] - starts[c[clash]] + 1) % sizes[c[clash]]]
+                n_idx = nbr[a_idx][:, : int(self.n_neg)]
+                batch = np.unique(np.concatenate([a_idx, p_idx, n_idx.ravel()]))
+                pos_in = {v: k for k, v in enumerate(batch)}
+                f = self.net_(self._X[torch.as_tensor(batch, device=self.device_)])
+                fa = f[[pos_in[v] for v in a_idx]]
+                fp = f[[pos_in[v] for v in p_idx]]
+                fn = f[np.vectorize(pos_in.get)(n_idx)]
+                valid = (lab[torch.as_tensor(n_idx, device=self.device_)]
+                         != lab[torch.as_tensor(a_idx, device=self.device_)][:, None]).float()
+                loss = weighted_triplet_loss(fa, fp, fn, valid, self.gamma, self.margin)
+                self._opt.zero_grad()
+                loss.backward()
+                self._opt.step()
+                self._sched.step()
+                total += float(loss.detach())
+                steps += 1
+        return total / max(steps, 1)
+
+    def _track(self):
+        emb = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        labels = self._merger.labels_[self.track_index_]
+        return labels, emb, {"loss": self._loss}, {}
+
+    def _finish(self) -> np.ndarray:
+        target = int(self.n_clusters)
+        self._merger.merge_to(target)  # a stopped run still ends at the target count
+        self.labels_sf_ = self._merger.labels_
+        feats = self._features(self._X)
+        rc = self._new_merger(feats, nn_chain_clusters(feats))  # OURS-RC: AC-GDL on learned features
+        rc.merge_to(target)
+        self.labels_rc_ = rc.labels_
+        labels = self.labels_rc_ if self.recluster else self.labels_sf_
+        self.centroids_ = self._centroids(feats, labels)
+        for name in ("_X", "_W", "_merger", "_opt", "_sched"):
+            self.__dict__.pop(name, None)
+        return labels
+
+    @staticmethod
+    def _centroids(feats: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        cent = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
+        return (cent / np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+    # ------------------------------------------------------------------ out of sample
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        return self._features(to_tensor(X, self.device_))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return (self._embed(X) @ self.centroids_.T).argmax(1)  # nearest centroid (cosine)
+
+    # ------------------------------------------------------------------ runs
+    def _state(self):
+        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors.update(centroids=self.centroids_, labels_sf=self.labels_sf_, labels_rc=self.labels_rc_)
+        return tensors, {"n_initial_clusters": int(self.n_initial_clusters_)}
+
+    def _load_state(self, tensors, meta) -> None:
+        self.net_ = jule_cnn(self.input_shape_)
+        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
+                                   if k.startswith("net.")})
+        self.net_.to(self.device_).eval()
+        self.centroids_ = tensors["centroids"]
+        self.labels_sf_, self.labels_rc_ = tensors["labels_sf"], tensors["labels_rc"]
+        self.n_initial_clusters_ = int(meta["n_initial_clusters"])

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+import torch
+
+from clustlib import load_dataset
+from clustlib.methods.jule import JULE, weighted_triplet_loss
+from clustlib.metrics import nmi
+from clustlib.nets import jule_cnn
+from clustlib.runs import Run
+
+
+def test_weighted_triplet_loss_hand_computed():
+    a = torch.tensor([[0.0, 0.0]])
+    p = torch.tensor([[0.1, 0.0]])  # ||a-p||^2 = 0.01
+    n = torch.tensor([[[0.3, 0.0], [1.0, 0.0]]])  # ||a-n||^2 = 0.09, 1.0
+    valid = torch.tensor([[1.0, 1.0]])
+    # max(0, 2*0.01 - 0.09 + 0.2) = 0.13 ; max(0, 0.02 - 1 + 0.2) = 0
+    assert float(weighted_triplet_loss(a, p, n, valid, 2.0, 0.2)) == pytest.approx(0.065)
+    valid = torch.tensor([[1.0, 0.0]])  # the far negative is from the anchor's own cluster
+    assert float(weighted_triplet_loss(a, p, n, valid, 2.0, 0.2)) == pytest.approx(0.13)
+
+
+@pytest.mark.parametrize("shape,pools", [((8, 8), 0), ((16, 16), 1), ((28, 28), 2), ((3, 32, 32), 2),
+                                          ((128, 128), 4), ((13,), 0)])
+def test_cnn_follows_table_9(shape, pools):
+    net = jule_cnn(shape).eval()
+    out = net(torch.randn(3, *shape))
+    assert out.shape == (3, 160)
+    assert torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net) == pools
+
+
+@pytest.fixture(scope="module")
+def fitted_digits():
+    ds = load_dataset("digits:n=600")
+    return ds, JULE.from_preset("tiny", n_clusters=10, random_state=0, track_max=200).fit(ds.X, ds.y)
+
+
+def test_jule_merges_period_by_period(fitted_digits):
+    ds, est = fitted_digits
+    counts = [s.scalars["n_clusters"] for s in est.trace_]
+    assert counts[0] > 100 and all(a >= b for a, b in zip(counts, counts[1:]))
+    assert est.trace_[-1].embedding.shape == (200, 160)
+    assert np.unique(est.labels_sf_).size == 10 and np.unique(est.labels_rc_).size == 10
+    assert nmi(ds.y, est.labels_) >= 0.80
+
+
+def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
+    ds, est = fitted_digits
+    agree = (est.predict(ds.X) == est.labels_).mean()
+    assert agree > 0.9  # nearest learned centroid reproduces the clustering
+    back = Run.load(Run.from_estimator(est, method="jule", dataset="digits:n=600").save(tmp_path / "j"))
+    np.testing.assert_array_equal(back.estimator.predict(ds.X), est.predict(ds.X))
+    np.testing.assert_array_equal(back.estimator.labels_sf_, est.labels_sf_)
+    assert np.isnan(back.estimator.trace_[0].scalars["loss"])  # NaN survives as JSON null
+
+
+@pytest.mark.parametrize("params,match", [({"eta": 0}, "eta"), ({"update": "x"}, "update"),
+                                          ({"ks": 0}, "ks")])
+def test_jule_bad_parameters(params, match):
+    with pytest.raises(ValueError, match=match):
+        JULE(n_clusters=3, **params).fit(np.random.rand(50, 4))
