@@ -3,5 +3,6 @@ import streamlit as st
 st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
 st.navigation({
     "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
-    "Methods": [st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet")],
+    "Methods": [st.Page("pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
+                st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet")],
 }).run()

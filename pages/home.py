@@ -7,6 +7,10 @@ st.write("Five deep clustering methods from five papers, one scikit-learn style 
          "animation each paper is known for. Train on the embedded datasets in seconds on a "
          "laptop, or open a run trained elsewhere.")
 PICTURES = {
+    "jule": ("JULE", "pages/jule.py",
+             "Merge stages: the learned representation coloured by current cluster, one frame per "
+             "period, the number of clusters falling (Yang et al. 2016, Fig. 1, 10); sample images "
+             "of the largest clusters at any stage."),
     "knet": ("KNet", "pages/knet.py",
              "The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "
              "the embedding becomes convex (Wu et al. 2020, Fig. 1, 4–7)."),

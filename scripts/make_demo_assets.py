@@ -20,6 +20,7 @@ from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_order
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 DEMOS = {
+    "jule-digits": ("jule", "digits", {"n_clusters": 10, "track_max": 400}),
     # name: (method, dataset spec, parameters beyond the demo preset)
     "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}),
     "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}),

@@ -86,3 +86,22 @@ def test_bad_dataset_spec_shows_error():
     assert not at.exception
     assert any("no such file" in e.value for e in at.sidebar.error)
     assert button(at, "Train").disabled
+
+
+def test_jule_page_opens_on_demo_with_merge_stages_and_image_grid():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/jule.py")
+    at.run()
+    assert not at.exception
+    assert "jule-digits" in at.session_state["jule_run_path"]
+    figs = figures(at)
+    merge = figs[0]
+    titles = [f["layout"]["title"]["text"] for f in merge["frames"]]
+    assert len(merge["frames"]) >= 4 and "clusters" in titles[0]
+    counts = [int(t.split(" clusters")[0].split("· ")[-1]) for t in titles]
+    assert counts[0] > counts[-1] == 10  # the number of clusters falls period by period
+    assert any(f["data"][0]["type"] == "image" for f in figs[3:])  # sample images of clusters
+    at.select_slider(key="jule_stage").set_value("init")
+    at.run()
+    assert not at.exception

@@ -60,3 +60,10 @@ def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
 def test_jule_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         JULE(n_clusters=3, **params).fit(np.random.rand(50, 4))
+
+
+def test_jule_is_reproducible():
+    X = load_dataset("digits:n=300").X
+    a = JULE.from_preset("tiny", n_clusters=10, random_state=1).fit(X)
+    b = JULE.from_preset("tiny", n_clusters=10, random_state=1).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)

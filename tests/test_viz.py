@@ -8,6 +8,7 @@ from PIL import Image
 from clustlib.base import Snapshot
 from clustlib.viz import (
     block_average,
+    cluster_image_grid,
     embedding_animation,
     frame_indices,
     kernel_heatmap_animation,
@@ -90,3 +91,14 @@ def test_import_clustlib_stays_light():
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_cluster_image_grid_rows_are_largest_clusters_first():
+    images = np.zeros((10, 4, 4))
+    images[:6] = 1.0  # cluster 2 (six bright images) is the largest
+    labels = np.array([2] * 6 + [0] * 3 + [1])
+    fig = cluster_image_grid(images, labels, n_clusters=2, per_cluster=3)
+    grid = np.asarray(fig.data[0].z)
+    assert grid.shape == (4 + 3 + 4, 3 * 4 + 2 * 2, 3)  # 2 rows of 3 tiles with gaps
+    assert grid[:4, :4].mean() == 255 and grid[7:, :4].mean() == 0  # bright row first
+    assert "#2: 6" in fig.layout.title.text

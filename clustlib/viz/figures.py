@@ -62,6 +62,8 @@ def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 400) ->
 
 def _title(s, extra: str = "") -> str:
     bits = [s.stage]
+    if "n_clusters" in s.scalars:
+        bits.append(f"{int(s.scalars['n_clusters'])} clusters")
     for key, fmt in (("nmi", ".3f"), ("hsic", ".4g")):
         if key in s.scalars:
             bits.append(f"{key.upper()} {s.scalars[key]:{fmt}}")
@@ -202,5 +204,50 @@ def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 2000
                                  marker={"size": 4, "opacity": 0.8,
                                          "color": [PALETTE[int(v) % len(PALETTE)] for v in c]}))
     fig.update_layout(title=title, height=420, template="plotly_white",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def image_montage(images: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """(n, H, W) or (n, C, H, W) -> one grey/RGB uint8 row with 2 px gaps, values mapped
+    from [lo, hi] (default: the images' own range) to [0, 255]."""
+    imgs = np.asarray(images, dtype=np.float64)
+    if imgs.ndim == 4:
+        imgs = imgs.transpose(0, 2, 3, 1)
+        imgs = imgs[..., 0] if imgs.shape[-1] == 1 else imgs
+    lo = imgs.min() if lo is None else lo
+    hi = imgs.max() if hi is None else hi
+    imgs = (imgs - lo) / (hi - lo) if hi > lo else np.zeros_like(imgs)
+    gap_shape = (imgs.shape[1], 2) + imgs.shape[3:]
+    parts = []
+    for im in imgs:
+        parts += [im, np.ones(gap_shape)]
+    return (np.concatenate(parts[:-1], axis=1) * 255).astype(np.uint8)
+
+
+def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8,
+                       per_cluster: int = 10, title: str = "") -> go.Figure:
+    """Sample images of the largest clusters, one row per cluster (largest first), so a
+    class can see what got merged (JULE)."""
+    labels = np.asarray(labels)
+    ids, counts = np.unique(labels, return_counts=True)
+    top = ids[np.argsort(-counts, kind="stable")][:n_clusters]
+    lo, hi = float(np.min(images)), float(np.max(images))  # one scale for the whole grid
+    rows = []
+    for c in top:
+        members = np.flatnonzero(labels == c)[:per_cluster]
+        sample = images[members]
+        if len(members) < per_cluster:  # pad short rows with blank tiles
+            pad = np.full((per_cluster - len(members),) + sample.shape[1:], lo)
+            sample = np.concatenate([sample, pad])
+        rows.append(image_montage(sample, lo, hi))
+    gap = np.full((3,) + rows[0].shape[1:], 255, np.uint8)
+    grid = np.concatenate([x for r in rows for x in (r, gap)][:-1], axis=0)
+    if grid.ndim == 2:
+        grid = np.repeat(grid[..., None], 3, axis=2)
+    fig = go.Figure(go.Image(z=grid, hoverinfo="skip"))
+    sizes = ", ".join(f"#{int(c)}: {int(n)}" for c, n in zip(top, np.sort(counts)[::-1][:n_clusters]))
+    fig.update_layout(title=title or f"Largest clusters ({sizes})", height=60 + 40 * len(rows),
+                      xaxis={"visible": False}, yaxis={"visible": False},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig

@@ -1,0 +1,59 @@
+import streamlit as st
+
+from clustlib.methods.jule import JULE
+from clustlib.ui import widgets as w
+from clustlib.viz import cluster_image_grid, embedding_animation, metric_curves
+
+KEY = "jule"
+DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+
+st.title("JULE — clusters and a CNN learned together")
+st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph degree linkage) "
+           "merges clusters period by period; after each period a CNN is trained on the current "
+           "clusters with a weighted triplet loss, and the next merges use its features.")
+
+st.sidebar.header("Train")
+preset = st.sidebar.selectbox("Preset", list(JULE.PRESETS), index=list(JULE.PRESETS).index("demo"),
+                              key=f"{KEY}_preset")
+spec, ds = w.dataset_ui(KEY, DATASETS, "digits")
+unseen = w.unseen_ui(KEY, ds)
+k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else 10
+k = st.sidebar.number_input("Clusters", 2, 100, k_default, key=f"{KEY}_k_{spec}")
+eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
+                               [0.2, 0.3, 0.5, 0.7, 0.9], value=JULE.PRESETS[preset]["eta"],
+                               key=f"{KEY}_eta_{preset}")
+epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset]["epochs_per_period"],
+                           key=f"{KEY}_ep_{preset}")
+seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
+job = st.session_state.get(f"{KEY}_job")
+busy = job is not None and job.running
+params = {**JULE.PRESETS[preset], "n_clusters": int(k), "eta": eta, "epochs_per_period": epochs,
+          "random_state": int(seed)}
+if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
+    w.start_job_ui(KEY, "jule", params, spec, unseen, preset)
+st.sidebar.header("Load")
+w.load_run_ui("jule", KEY)
+
+w.default_run_ui(KEY, "jule-digits")
+w.job_progress_ui(KEY)
+run = st.session_state.get(f"{KEY}_run")
+if run is None:
+    st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo run.")
+    st.stop()
+
+est = run.estimator
+st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")
+w.metrics_row_ui(run)
+st.plotly_chart(embedding_animation(est.trace_, est.track_y_, "cluster", title="Merge stages"),
+                width="stretch")
+c1, c2 = st.columns(2)
+c1.plotly_chart(metric_curves(est.trace_, ["n_clusters"], "Clusters per period"), width="stretch")
+c2.plotly_chart(metric_curves(est.trace_, ["nmi", "acc", "loss"], "Quality and triplet loss"),
+                width="stretch")
+data = w.cached_dataset(run.info["dataset"])
+if data.kind == "image":
+    stages = [s.stage for s in est.trace_]
+    stage = st.select_slider("Stage for the sample images", stages, value=stages[-1], key=f"{KEY}_stage")
+    snap = est.trace_[stages.index(stage)]
+    st.plotly_chart(cluster_image_grid(data.X[est.track_index_], snap.labels), width="stretch")
+w.baselines_ui(run, "JULE (this run)")
