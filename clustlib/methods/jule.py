@@ -66,9 +66,11 @@ class JULE(DeepClusterer):
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(eta=0.9, ks=20, kc=5, epochs_per_period=20, batch_size=100, lr=0.01,
                       gamma=2.0, margin=0.2, n_neg=20),
-        # more, shorter periods: the merge stages show as an animation; ~1 min on 2 cores
-        "demo": dict(eta=0.5, ks=20, kc=5, epochs_per_period=6, batch_size=100, lr=0.01,
-                     gamma=2.0, margin=0.2, n_neg=20),
+        # more, shorter periods (the merge stages show as an animation), gamma 1 as in the
+        # authors' Torch code, 3 epochs a period; on digits SF beat RC here (0.90 vs 0.84),
+        # so the demo reports SF. ~30 s on 2 cores
+        "demo": dict(eta=0.5, ks=20, kc=5, epochs_per_period=3, batch_size=100, lr=0.01,
+                     gamma=1.0, margin=0.2, n_neg=20, recluster=False),
         "tiny": dict(eta=0.6, ks=10, kc=5, epochs_per_period=2, batch_size=100, lr=0.01,
                      gamma=2.0, margin=0.2, n_neg=10),
     }
