@@ -25,21 +25,12 @@ eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per 
 epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset]["epochs_per_period"],
                            key=f"{KEY}_ep_{preset}")
 seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
-job = st.session_state.get(f"{KEY}_job")
-busy = job is not None and job.running
+busy = w.busy(KEY)
 params = {**JULE.PRESETS[preset], "n_clusters": int(k), "eta": eta, "epochs_per_period": epochs,
           "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "jule", params, spec, unseen, preset)
-st.sidebar.header("Load")
-w.load_run_ui("jule", KEY)
-
-w.default_run_ui(KEY, "jule-digits")
-w.job_progress_ui(KEY)
-run = st.session_state.get(f"{KEY}_run")
-if run is None:
-    st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo run.")
-    st.stop()
+run = w.current_run_ui(KEY, "jule", "jule-digits")
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")

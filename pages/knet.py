@@ -28,8 +28,7 @@ ae = st.sidebar.select_slider("λ autoencoder weight (Eq. 4.8)", [0.0, 0.1, 1.0,
                               value=KNet.PRESETS[preset].get("ae_weight", 0.0), key=f"{KEY}_ae_{preset}")
 iters = st.sidebar.slider("Outer iterations", 1, 100, KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it_{preset}")
 seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
-job = st.session_state.get(f"{KEY}_job")
-busy = job is not None and job.running
+busy = w.busy(KEY)
 params = {**KNet.PRESETS[preset], "n_clusters": int(k), "u_update": u_update, "sigma_ratio": ratio,
           "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
@@ -39,15 +38,7 @@ if st.sidebar.button("Out-of-sample demo: train on 10 % of spirals", disabled=bu
     oos = {**KNet.PRESETS["demo"], "n_clusters": 3, "sigma_ratio": 0.1, "train_size": 0.1,
            "random_state": int(seed)}
     w.start_job_ui(KEY, "knet", oos, "spirals", [], "demo")
-st.sidebar.header("Load")
-w.load_run_ui("knet", KEY)
-
-w.default_run_ui(KEY, "knet-spirals")
-w.job_progress_ui(KEY)
-run = st.session_state.get(f"{KEY}_run")
-if run is None:
-    st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
-    st.stop()
+run = w.current_run_ui(KEY, "knet", "knet-spirals")
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} iterations")

@@ -15,13 +15,17 @@ def runs_folder(tmp_path, monkeypatch):
     return tmp_path / "runs"
 
 
-def knet_page():
+def open_page(name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page("pages/knet.py")
+    at.switch_page(f"pages/{name}.py")
     at.run()
     assert not at.exception
     return at
+
+
+def knet_page():
+    return open_page("knet")
 
 
 def figures(at):
@@ -89,11 +93,7 @@ def test_bad_dataset_spec_shows_error():
 
 
 def test_jule_page_opens_on_demo_with_merge_stages_and_image_grid():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages/jule.py")
-    at.run()
-    assert not at.exception
+    at = open_page("jule")
     assert "jule-digits" in at.session_state["jule_run_path"]
     figs = figures(at)
     merge = figs[0]

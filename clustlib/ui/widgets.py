@@ -71,6 +71,26 @@ def default_run_ui(key: str, name: str) -> None:
         pass  # no demo assets (run `make demo-assets`): the page says how to get a run
 
 
+def busy(key: str) -> bool:
+    """Whether this page's training job is still running."""
+    job = st.session_state.get(f"{key}_job")
+    return job is not None and job.running
+
+
+def current_run_ui(key: str, method: str, demo: str) -> Run:
+    """Sidebar "Load" section, the demo run until another is chosen, the progress of a
+    running job; returns the run to show, or stops the page with a hint when there is none."""
+    st.sidebar.header("Load")
+    load_run_ui(method, key)
+    default_run_ui(key, demo)
+    job_progress_ui(key)
+    run = st.session_state.get(f"{key}_run")
+    if run is None:
+        st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
+        st.stop()
+    return run
+
+
 def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
     job = TrainingJob(method, params, dataset, unseen, preset).start()
     st.session_state[f"{key}_job"] = job
