@@ -178,7 +178,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _record(self, r: int, stage: str, scalars: dict, callbacks: list[Callback]) -> bool:
         labels, embedding, extra, arrays = self._track()
         scalars = {k: float(v) for k, v in {**scalars, **extra}.items()}
-        scalars["n_clusters"] = float(np.unique(labels).size)
+        scalars.setdefault("n_clusters", float(np.unique(labels).size))  # a method may know all
         if self._y is not None:
             scalars.update(evaluate(self._y[self.track_index_], labels))
         emb = None if embedding is None else np.asarray(embedding, dtype=np.float32)

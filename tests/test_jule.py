@@ -39,6 +39,7 @@ def fitted_digits():
 def test_jule_merges_period_by_period(fitted_digits):
     ds, est = fitted_digits
     counts = [s.scalars["n_clusters"] for s in est.trace_]
+    assert counts[0] == est.n_initial_clusters_ > np.unique(est.trace_[0].labels).size  # all, not tracked
     assert counts[0] > 100 and all(a >= b for a, b in zip(counts, counts[1:]))
     assert est.trace_[-1].embedding.shape == (200, 160)
     assert np.unique(est.labels_sf_).size == 10 and np.unique(est.labels_rc_).size == 10

@@ -199,7 +199,8 @@ class JULE(DeepClusterer):
     def _track(self):
         emb = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
         labels = self._merger.labels_[self.track_index_]
-        return labels, emb, {"loss": self._loss}, {}
+        # the count over all samples, not only the tracked ones
+        return labels, emb, {"loss": self._loss, "n_clusters": self._merger.n_clusters}, {}
 
     def _finish(self) -> np.ndarray:
         target = int(self.n_clusters)
