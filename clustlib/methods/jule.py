@@ -8,8 +8,8 @@ by *partial unrolling* (Sec. 3.4, 3.6, Alg. 1): each period
    of Eq. 7 on the kNN graph of the current representation (raw pixels in period 1);
 2. backward pass: train the CNN for ``epochs_per_period`` epochs on the current labels
    with the weighted triplet loss (Eq. 11 / 35): mean max(0, gamma ||a-p||^2 - ||a-n||^2
-   + margin), positives from the anchor's cluster, negatives the anchor's graph
-   neighbours from other clusters; SGD with the "inv" learning-rate policy;
+   + margin), positives from the anchor's cluster, negatives the anchor's nearest batch
+   members from other clusters; SGD with the "inv" learning-rate policy;
 3. recompute the graph on the new (L2-normalised, 160-d) representation.
 
 At the end, ``labels_sf_`` is the straight-forward result (OURS-SF) and ``labels_rc_``
@@ -156,13 +156,13 @@ class JULE(DeepClusterer):
         return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
 
     def _train_epochs(self, labels: np.ndarray) -> float:
-        """Weighted triplet loss on the current clusters (Eq. 35)."""
-        n = labels.size
-        lab = torch.as_tensor(labels, device=self.device_)
+        """Weighted triplet loss on the current clusters (Eq. 35). Each batch holds anchors
+        and one positive per anchor (from its cluster); the negatives of an anchor are its
+        n_neg nearest batch members from other clusters ("at most K_c neighbour samples of
+        x_i from other clusters in a training batch", Sec. 3.5.2)."""
         order = np.argsort(labels, kind="stable")
         sizes = np.bincount(labels)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        nbr = self._W.indices.reshape(n, -1)  # the graph's K_s neighbours of each sample
         rng = self._rng
         anchors_ok = np.flatnonzero(sizes[labels] > 1)  # a positive exists
         total, steps = 0.0, 0
@@ -178,16 +178,17 @@ class JULE(DeepClusterer):
                 p_idx = order[pick]
                 clash = p_idx == a_idx  # drew the anchor itself: take the next member
                 p_idx[clash] = order[starts[c[clash]] + (pick[clash] - starts[c[clash]] + 1) % sizes[c[clash]]]
-                n_idx = nbr[a_idx][:, : int(self.n_neg)]
-                batch = np.unique(np.concatenate([a_idx, p_idx, n_idx.ravel()]))
-                pos_in = {v: k for k, v in enumerate(batch)}
-                f = self.net_(self._X[torch.as_tensor(batch, device=self.device_)])
-                fa = f[[pos_in[v] for v in a_idx]]
-                fp = f[[pos_in[v] for v in p_idx]]
-                fn = f[np.vectorize(pos_in.get)(n_idx)]
-                valid = (lab[torch.as_tensor(n_idx, device=self.device_)]
-                         != lab[torch.as_tensor(a_idx, device=self.device_)][:, None]).float()
-                loss = weighted_triplet_loss(fa, fp, fn, valid, self.gamma, self.margin)
+                idx = np.concatenate([a_idx, p_idx])
+                f = self.net_(self._X[torch.as_tensor(idx, device=self.device_)])  # (2B, 160)
+                b = a_idx.size
+                fa, fp = f[:b], f[b:]
+                with torch.no_grad():
+                    d = torch.cdist(fa, f) ** 2  # (B, 2B)
+                    other = torch.as_tensor(c[:, None] != labels[idx][None, :], device=d.device)
+                    d = d.masked_fill(~other, float("inf"))
+                    nd, nn_idx = d.topk(min(int(self.n_neg), d.shape[1]), largest=False)
+                loss = weighted_triplet_loss(fa, fp, f[nn_idx], torch.isfinite(nd).float(),
+                                             self.gamma, self.margin)
                 self._opt.zero_grad()
                 loss.backward()
                 self._opt.step()
