@@ -85,7 +85,8 @@ class GDLMerger:
     """
 
     def __init__(self, W: sps.csr_matrix, labels: np.ndarray, kc: int = 5, lam: float = 1.0,
-                 update: str = "exact", alpha: float = 0.0, kc_until: int = 100):
+                 update: str = "exact", alpha: float = 0.0, kc_until: int = 100,
+                 features: np.ndarray | None = None):
         if update not in ("exact", "approx", "approx_alpha"):
             raise ValueError(f"update={update!r}; expected 'exact' (Eq. 14), 'approx' (Eq. 18) "
                              "or 'approx_alpha' (Eq. 21).")
@@ -96,6 +97,12 @@ class GDLMerger:
         self.sizes = np.bincount(self._lab, minlength=n_c).astype(np.float64)
         self.members = [list(np.flatnonzero(self._lab == c)) for c in range(n_c)]
         self.alive = np.ones(n_c, dtype=bool)
+        # per-cluster feature sums: the fallback when the graph no longer links clusters
+        self._fsum = None
+        if features is not None:
+            f = np.asarray(features, dtype=np.float64).reshape(len(self._lab), -1)
+            self._fsum = np.zeros((n_c, f.shape[1]))
+            np.add.at(self._fsum, self._lab, f)
         self.D = directed_affinities(self.W, self._lab)
         self.S = self.D + self.D.T  # Eq. 12
         np.fill_diagonal(self.S, -np.inf)
@@ -156,11 +163,18 @@ class GDLMerger:
         return done
 
     def _fallback_pair(self) -> int:
-        """No pair has a GDL affinity (no round-trip paths, e.g. an outlier chain that
-        no one lists as a neighbour): join the smallest cluster to the cluster it shares
-        the most one-way edge weight with (or the next smallest when it has none)."""
+        """No pair has a GDL affinity (no round-trip paths: an outlier chain that no one
+        lists as a neighbour, or clusters so compact that the kNN graph no longer links
+        them): join the smallest cluster to the one with the nearest mean feature when
+        features were given, else to the one it shares the most one-way edge weight with
+        (or the next smallest when it has none)."""
         alive = np.flatnonzero(self.alive)
         i = int(alive[np.argmin(self.sizes[alive])])
+        if self._fsum is not None:
+            cent = self._fsum[alive] / self.sizes[alive, None]
+            d = ((cent - self._fsum[i] / self.sizes[i]) ** 2).sum(1)
+            d[alive == i] = np.inf
+            return int(alive[np.argmin(d)])
         mem = self.members[i]
         link = np.asarray(self.W[mem].sum(0)).ravel() + np.asarray(self.Wt[mem].sum(0)).ravel()
         per = np.bincount(self._lab, weights=link, minlength=self.S.shape[0])
@@ -196,6 +210,8 @@ class GDLMerger:
         D[m] = row
         D[:, n] = 0.0
         D[n] = 0.0
+        if self._fsum is not None:
+            self._fsum[m] += self._fsum[n]
         self.members[m] = self.members[m] + self.members[n]
         self.members[n] = []
         self._lab[self.members[m]] = m

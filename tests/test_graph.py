@@ -82,3 +82,13 @@ def test_ac_gdl_errors():
         ACGDL(n_clusters=50).fit(np.random.rand(10, 2))
     with pytest.raises(ValueError, match="update"):
         GDLMerger(knn_graph(np.random.rand(10, 2), 3), np.arange(10), update="fast")
+
+
+def test_fallback_joins_nearest_mean_feature_when_graph_has_no_links():
+    # three far-apart tight groups: the kNN graph (k=2) has no edges between groups
+    X = np.array([[0, 0], [0, 0.1], [0, 0.2], [10, 0], [10, 0.1], [10, 0.2], [3, 0], [3, 0.1], [3, 0.2]])
+    labels = np.repeat([0, 1, 2], 3)
+    m = GDLMerger(knn_graph(X, k=2), labels, kc=1, features=X)
+    m.merge(1)
+    merged = m.labels_
+    assert merged[0] == merged[6] != merged[3]  # the group at x=3 joins the one at x=0, not x=10

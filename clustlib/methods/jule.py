@@ -123,7 +123,7 @@ class JULE(DeepClusterer):
 
     def _new_merger(self, feats: np.ndarray, labels: np.ndarray) -> GDLMerger:
         self._W = knn_graph(feats, int(self.ks))
-        return GDLMerger(self._W, labels, int(self.kc), self.lam, self.update)
+        return GDLMerger(self._W, labels, int(self.kc), self.lam, self.update, features=feats)
 
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
