@@ -12,13 +12,7 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
            "merges clusters period by period; after each period a CNN is trained on the current "
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
-st.sidebar.header("Train")
-preset = st.sidebar.selectbox("Preset", list(JULE.PRESETS), index=list(JULE.PRESETS).index("demo"),
-                              key=f"{KEY}_preset")
-spec, ds = w.dataset_ui(KEY, DATASETS, "digits")
-unseen = w.unseen_ui(KEY, ds)
-k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else 10
-k = st.sidebar.number_input("Clusters", 2, 100, k_default, key=f"{KEY}_k_{spec}")
+preset, spec, ds, unseen, k = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 100, 10)
 eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
                                [0.2, 0.3, 0.5, 0.7, 0.9], value=JULE.PRESETS[preset]["eta"],
                                key=f"{KEY}_eta_{preset}")
@@ -26,7 +20,7 @@ epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset][
                            key=f"{KEY}_ep_{preset}")
 seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
-params = {**JULE.PRESETS[preset], "n_clusters": int(k), "eta": eta, "epochs_per_period": epochs,
+params = {**JULE.PRESETS[preset], "n_clusters": k, "eta": eta, "epochs_per_period": epochs,
           "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "jule", params, spec, unseen, preset)

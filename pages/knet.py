@@ -12,13 +12,7 @@ st.title("KNet — a deep kernel learned for clustering")
 st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so that the Gaussian "
            "kernel on ψ(x) agrees (HSIC) with a jointly learned spectral embedding U.")
 
-st.sidebar.header("Train")
-preset = st.sidebar.selectbox("Preset", list(KNet.PRESETS), index=list(KNet.PRESETS).index("demo"),
-                              key=f"{KEY}_preset")
-spec, ds = w.dataset_ui(KEY, DATASETS, "spirals")
-unseen = w.unseen_ui(KEY, ds)
-k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else 2
-k = st.sidebar.number_input("Clusters", 2, 50, k_default, key=f"{KEY}_k_{spec}")
+preset, spec, ds, unseen, k = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 50, 2)
 u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u_{preset}",
                             index=["sma", "eig"].index(KNet.PRESETS[preset]["u_update"]),
                             help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
@@ -29,7 +23,7 @@ ae = st.sidebar.select_slider("λ autoencoder weight (Eq. 4.8)", [0.0, 0.1, 1.0,
 iters = st.sidebar.slider("Outer iterations", 1, 100, KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it_{preset}")
 seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
-params = {**KNet.PRESETS[preset], "n_clusters": int(k), "u_update": u_update, "sigma_ratio": ratio,
+params = {**KNet.PRESETS[preset], "n_clusters": k, "u_update": u_update, "sigma_ratio": ratio,
           "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "knet", params, spec, unseen, preset)

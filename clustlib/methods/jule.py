@@ -33,7 +33,7 @@ import torch
 
 from ..base import DeepClusterer
 from ..graph import GDLMerger, knn_graph, nn_chain_clusters
-from ..nets import jule_cnn, to_tensor
+from ..nets import apply_batched, jule_cnn, to_tensor
 
 
 def weighted_triplet_loss(a: torch.Tensor, p: torch.Tensor, n: torch.Tensor, valid: torch.Tensor,
@@ -114,12 +114,7 @@ class JULE(DeepClusterer):
             raise ValueError(f"update={self.update!r}; expected 'exact' (Eq. 14) or 'approx' (Eq. 18).")
 
     def _features(self, X: torch.Tensor) -> np.ndarray:
-        was = self.net_.training
-        self.net_.eval()
-        with torch.no_grad():
-            out = torch.cat([self.net_(X[i:i + 1024]) for i in range(0, X.shape[0], 1024)])
-        self.net_.train(was)
-        return out.cpu().numpy()
+        return apply_batched(self.net_, X, 1024).cpu().numpy()
 
     def _new_merger(self, feats: np.ndarray, labels: np.ndarray) -> GDLMerger:
         self._W = knn_graph(feats, int(self.ks))

@@ -235,7 +235,8 @@ class KNet(DeepClusterer):
                 z = self.net_.encoder(X[idx])
                 if self.degree == "batch":
                     K = sp.gaussian_kernel(z, self.sigma_)
-                    Kn = K * sp.degrees(K).rsqrt()[:, None] * sp.degrees(K).rsqrt()[None, :]
+                    s = sp.degrees(K).rsqrt()
+                    Kn = K * s[:, None] * s[None, :]
                     Ub = self._U[idx].float()
                     HU = Ub - Ub.mean(0, keepdim=True)
                     obj = (Kn * (HU @ HU.T)).sum() * (n / bs)

@@ -146,6 +146,20 @@ def dataset_ui(key: str, options: list[str], default: str) -> tuple[str, object]
         return spec, None
 
 
+def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
+                   k_max: int = 100, k_fallback: int = 10):
+    """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
+    unseen classes and the number of clusters. Returns (preset, spec, ds, unseen, k)."""
+    st.sidebar.header("Train")
+    names = list(presets)
+    preset = st.sidebar.selectbox("Preset", names, index=names.index("demo"), key=f"{key}_preset")
+    spec, ds = dataset_ui(key, datasets, default)
+    unseen = unseen_ui(key, ds)
+    k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
+    k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}")
+    return preset, spec, ds, unseen, int(k)
+
+
 def unseen_ui(key: str, ds) -> list[int]:
     if ds is None or ds.y is None:
         return []
