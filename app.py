@@ -4,5 +4,6 @@ st.set_page_config(page_title="clustlib — watch deep clustering learn", page_i
 st.navigation({
     "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
     "Methods": [st.Page("pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
-                st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet")],
+                st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
+                st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl")],
 }).run()

@@ -70,3 +70,54 @@ def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 5
     # make all outputs nearly parallel (mean cosine 0.99) and the triplet gradients vanish
     layers += [nn.Flatten(), nn.Linear(c * h * w, out_dim), nn.BatchNorm1d(out_dim), L2Norm()]
     return nn.Sequential(*layers)
+
+
+def _channels_first(input_shape: tuple[int, ...]) -> tuple[list[nn.Module], int, int, int]:
+    """(leading layers, C, H, W): (N, H, W) input gets its channel axis from nn.Unflatten."""
+    if len(input_shape) == 2:
+        return [nn.Unflatten(1, (1, input_shape[0]))], 1, input_shape[0], input_shape[1]
+    c, h, w = input_shape
+    return [], c, h, w
+
+
+def _conv(c_in: int, c_out: int, k: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+
+def allconv(input_shape: tuple[int, ...], n_out: int, width: int = 64) -> nn.Sequential:
+    """DAC's All-ConvNets (supplementary Table 1), chosen by input size: two blocks of
+    [conv, conv, strided conv] (64 then 128 channels), a 1x1 conv to ``n_out`` channels,
+    global average pooling and BN. 3x3 kernels and stride 2 up to 32 px (MNIST, CIFAR),
+    5x5 and stride 4 above (STL-10); 8x8 digits use the 3x3 net. ``width`` scales the
+    channels (64 is the paper's). Vector input: MLP d -> 256 -> 256 -> n_out with BN."""
+    if len(input_shape) == 1:
+        return nn.Sequential(mlp([input_shape[0], 256, 256, n_out], batch_norm=True),
+                             nn.BatchNorm1d(n_out))
+    head, c, h, w = _channels_first(input_shape)
+    k, s = (3, 2) if min(h, w) <= 32 else (5, 4)
+    w1, w2 = width, 2 * width
+    layers = head + _conv(c, w1, k) + _conv(w1, w1, k) + _conv(w1, w1, k, s)
+    layers += _conv(w1, w2, k) + _conv(w2, w2, k) + _conv(w2, w2, k, s)
+    layers += [nn.Conv2d(w2, n_out, 1), nn.BatchNorm2d(n_out), nn.ReLU(),
+               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.BatchNorm1d(n_out)]
+    return nn.Sequential(*layers)
+
+
+def encoder(input_shape: tuple[int, ...], out_dim: int, width: int = 32, hidden: int = 256) -> nn.Sequential:
+    """A small feature encoder for DSCL and SeCu: for images, blocks of [3x3 conv, BN,
+    ReLU] with width doubling and 2x2 max-pooling while the map is larger than 4 px, then
+    a linear layer; for vectors an MLP d -> hidden -> hidden -> out_dim with BN."""
+    if len(input_shape) == 1:
+        return mlp([input_shape[0], hidden, hidden, out_dim], batch_norm=True)
+    layers, c, h, w = _channels_first(input_shape)
+    ch = width
+    while True:
+        layers += _conv(c, ch, 3) + _conv(ch, ch, 3)
+        c = ch
+        if min(h, w) <= 4:
+            break
+        layers.append(nn.MaxPool2d(2))
+        h, w, ch = h // 2, w // 2, min(ch * 2, 256)
+    layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+               nn.Linear(hidden, out_dim)]
+    return nn.Sequential(*layers)

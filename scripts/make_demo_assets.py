@@ -14,16 +14,17 @@ import numpy as np
 import torch
 from PIL import Image
 
-from clustlib import METHODS, Run, load_dataset
+from clustlib import METHODS, Run, load_dataset, split_classes
 from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_order, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 DEMOS = {
-    "jule-digits": ("jule", "digits", {"n_clusters": 10, "track_max": 400}),
-    # name: (method, dataset spec, parameters beyond the demo preset)
-    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}),
-    "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}),
+    # name: (method, dataset spec, parameters beyond the demo preset, unseen classes)
+    "jule-digits": ("jule", "digits", {"n_clusters": 10, "track_max": 400}, []),
+    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}, []),
+    "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}, []),
+    "dscl-digits": ("dscl", "digits", {"n_clusters": 5, "track_max": 400}, [5, 6, 7, 8, 9]),
 }
 
 
@@ -40,13 +41,19 @@ def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
 
 def main(names: list[str]) -> None:
     torch.set_num_threads(2)
-    for name, (method, spec, params) in DEMOS.items():
+    unknown = set(names) - set(DEMOS)
+    if unknown:
+        sys.exit(f"unknown demo(s) {', '.join(sorted(unknown))}; demos: {', '.join(DEMOS)}")
+    for name, (method, spec, params, unseen) in DEMOS.items():
         if names and name not in names:
             continue
         ds = load_dataset(spec)
+        if unseen:
+            ds = split_classes(ds, unseen)[0]
         est = METHODS[method].from_preset("demo", random_state=0, device="cpu", **params)
         est.fit(ds.X, ds.y)
-        run = Run.from_estimator(est, method=method, dataset=spec, y=ds.y, extra={"preset": "demo"})
+        run = Run.from_estimator(est, method=method, dataset=spec, y=ds.y, unseen=unseen,
+                                 extra={"preset": "demo"})
         out = run.save(ASSETS / name)
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "

@@ -105,3 +105,45 @@ def test_jule_page_opens_on_demo_with_merge_stages_and_image_grid():
     at.select_slider(key="jule_stage").set_value("init")
     at.run()
     assert not at.exception
+
+
+def test_dscl_page_shows_unseen_categories_before_and_after():
+    at = open_page("dscl")
+    assert "dscl-digits" in at.session_state["dscl_run_path"]
+    assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [5, 6, 7, 8, 9]
+    figs = figures(at)
+    view = figs[0]  # the unseen view comes first
+    titles = [a["text"] for a in view["layout"]["annotations"]]
+    assert len(titles) == 2 and "input" in titles[0] and "learned" in titles[1]
+    assert all("NMI" in t and "R@1" in t for t in titles)
+    classes = {d["name"] for d in view["data"]}
+    assert classes == {f"class {c}" for c in range(5, 10)}  # only categories never seen
+    shared = figs[-1]
+    names = {d["name"] for d in shared["data"]}
+    assert "0 (seen)" in names and "9 (unseen)" in names
+    at.radio(key="dscl_proj").set_value("PCA")
+    at.run()
+    assert not at.exception
+    assert "PCA" in figures(at)[0]["layout"]["annotations"][0]["text"]
+
+
+def test_unseen_view_appears_on_every_method_page_after_training_with_unseen_classes(runs_folder):
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
+    at.sidebar.selectbox(key="knet_ds").set_value("blobs")
+    at.run()
+    at.sidebar.multiselect(key="knet_unseen_blobs").set_value([2, 3])
+    at.run()
+    button(at, "Train").click()
+    at.run()
+    job = at.session_state["knet_job"]
+    job.join(120)
+    assert job.status == "done", job.error
+    at.run()  # the finished run (with its unseen classes) is handed to the page
+    assert not at.exception
+    at.radio(key="knet_proj").set_value("PCA")
+    at.run()
+    assert not at.exception
+    assert job.run.info["unseen"] == [2, 3]
+    titles = [a["text"] for f in figures(at) for a in f["layout"].get("annotations", [])]
+    assert any(t.startswith("PCA of learned embedding") for t in titles)

@@ -147,24 +147,27 @@ def dataset_ui(key: str, options: list[str], default: str) -> tuple[str, object]
 
 
 def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
-                   k_max: int = 100, k_fallback: int = 10):
+                   k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False):
     """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
     unseen classes and the number of clusters. Returns (preset, spec, ds, unseen, k)."""
     st.sidebar.header("Train")
     names = list(presets)
     preset = st.sidebar.selectbox("Preset", names, index=names.index("demo"), key=f"{key}_preset")
     spec, ds = dataset_ui(key, datasets, default)
-    unseen = unseen_ui(key, ds)
+    unseen = unseen_ui(key, ds, unseen_half)
     k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
-    k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}")
+    k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}_{len(unseen)}")
     return preset, spec, ds, unseen, int(k)
 
 
-def unseen_ui(key: str, ds) -> list[int]:
+def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
+    """Sidebar: classes held out of training (``upper_half``: the upper half by default)."""
     if ds is None or ds.y is None:
         return []
     classes = sorted(int(c) for c in np.unique(ds.y))
-    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, key=f"{key}_unseen")
+    default = classes[len(classes) // 2:] if upper_half and len(classes) >= 4 else []
+    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, default=default,
+                                  key=f"{key}_unseen_{ds.name}")
 
 
 @st.cache_data(show_spinner="Running the scikit-learn baselines…", max_entries=16)
@@ -186,3 +189,80 @@ def baselines_ui(run: Run, label: str) -> None:
             return
         rows = {label: run.metrics, **peers}
         st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in rows.items()})
+
+
+PROJECTIONS = {"t-SNE": "tsne", "UMAP": "umap", "PCA": "pca"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_unseen_view(path: str, mtime: float, projection: str, seed: int = 0) -> dict:
+    from ..data import split_classes
+    from ..project import unseen_view
+
+    run = cached_run(path, mtime)
+    ds = cached_dataset(run.info["dataset"])
+    unseen = split_classes(ds, run.info["unseen"])[1]
+    return unseen_view(run.estimator, unseen.X, unseen.y, projection, seed=seed)
+
+
+def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
+    """Where the categories no model saw land: t-SNE / UMAP / PCA of the unseen classes
+    before (input) and after (learned embedding) training, with k-means NMI and R@1.
+    Works for every method (it needs only ``transform``)."""
+    unseen = run.info.get("unseen") or []
+    path = st.session_state.get(f"{key}_run_path")
+    if not unseen:
+        st.caption("Train with some *unseen classes* (sidebar) to see where categories the "
+                   "model never saw land.")
+        return
+    if len(unseen) < 2 or not path or not Path(path).exists():
+        return
+    st.subheader(f"Categories never seen in training: {', '.join(map(str, unseen))}")
+    name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
+                    help="UMAP compiles with numba the first time it is used (tens of seconds).")
+    with st.spinner(f"Computing the {name} maps of the unseen categories…"):
+        try:
+            view = cached_unseen_view(path, Path(path).stat().st_mtime, PROJECTIONS[name])
+        except (DatasetError, ValueError) as err:
+            st.warning(f"Unseen view unavailable: {err}")
+            return
+    from ..viz import unseen_figure
+
+    st.plotly_chart(unseen_figure(view, name), width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_shared_map(path: str, mtime: float, projection: str, max_points: int = 1500) -> dict:
+    """One map of seen and unseen categories: fitted on the seen points' embedding,
+    the unseen points placed into it (openTSNE / UMAP ``transform``)."""
+    from ..data import split_classes, stratified_subset
+    from ..project import project_with_new
+
+    run = cached_run(path, mtime)
+    seen, unseen = split_classes(cached_dataset(run.info["dataset"]), run.info["unseen"])
+    i = stratified_subset(seen.y, len(seen), max_points, 0)
+    j = stratified_subset(unseen.y, len(unseen), max_points, 0)
+    est = run.estimator
+    xy_seen, xy_new = project_with_new(est.transform(seen.X[i]), est.transform(unseen.X[j]), projection)
+    return {"xy": np.vstack([xy_seen, xy_new]), "y": np.concatenate([seen.y[i], unseen.y[j]]),
+            "unseen": sorted(int(c) for c in np.unique(unseen.y))}
+
+
+def shared_map_ui(key: str, run: Run) -> None:
+    """Seen and unseen categories in one learned map (seen fitted, unseen placed into it)."""
+    path = st.session_state.get(f"{key}_run_path")
+    if not run.info.get("unseen") or not path or not Path(path).exists():
+        return
+    name = st.session_state.get(f"{key}_proj", "t-SNE")
+    with st.spinner(f"Placing the unseen categories into the {name} map of the seen ones…"):
+        try:
+            m = cached_shared_map(path, Path(path).stat().st_mtime, PROJECTIONS[name])
+        except (DatasetError, ValueError) as err:
+            st.warning(f"Shared map unavailable: {err}")
+            return
+    from ..viz import labelled_maps
+
+    names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(m["y"]).tolist()}
+    st.plotly_chart(labelled_maps([(m["xy"], m["y"], f"{name} fitted on seen categories; "
+                                   "unseen ones placed into it")], height=520, names=names),
+                    width="stretch")

@@ -7,10 +7,13 @@ from .figures import (
     frame_indices,
     image_montage,
     kernel_heatmap_animation,
+    labelled_maps,
     metric_curves,
     scatter_2d,
     to_2d,
+    unseen_figure,
 )
 
 __all__ = ["block_average", "cluster_image_grid", "embedding_animation", "frame_indices",
-           "image_montage", "kernel_heatmap_animation", "metric_curves", "scatter_2d", "to_2d"]
+           "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
+           "unseen_figure"]

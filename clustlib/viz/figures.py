@@ -251,3 +251,41 @@ def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int =
                       xaxis={"visible": False}, yaxis={"visible": False},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
+
+
+def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int = 440,
+                  names: dict | None = None) -> go.Figure:
+    """Side-by-side 2-D maps [(xy, labels, subplot title)], coloured by label with one
+    legend shared across panels (a class keeps its colour in every panel)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, _, t in panels],
+                        horizontal_spacing=0.04)
+    classes = np.unique(np.concatenate([np.asarray(lab) for _, lab, _ in panels]))
+    for col, (xy, lab, _) in enumerate(panels, start=1):
+        lab = np.asarray(lab)
+        for i, c in enumerate(classes):
+            m = lab == c
+            if not m.any():
+                continue
+            fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", legendgroup=str(c),
+                                       name=(names or {}).get(int(c), f"class {int(c)}"),
+                                       showlegend=col == 1, hoverinfo="name",
+                                       marker={"size": 4, "opacity": 0.8,
+                                               "color": PALETTE[i % len(PALETTE)]}),
+                          row=1, col=col)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=height, template="plotly_white", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def unseen_figure(view: dict, projection: str = "t-SNE") -> go.Figure:
+    """The unseen-category picture (DSCL supplementary Fig. 2-4): the 2-D map of the
+    input and of the learned embedding, coloured by true label, with k-means NMI and
+    Recall@1 in the titles. ``view`` is ``clustlib.project.unseen_view``'s output."""
+    panels = []
+    for part, label in (("before", "input (before training)"), ("after", "learned embedding (after)")):
+        v = view[part]
+        panels.append((v["xy"], view["y"], f"{projection} of {label} · NMI {v['nmi']:.3f} · R@1 {v['recall@1']:.3f}"))
+    return labelled_maps(panels)

@@ -1,0 +1,220 @@
+"""DSCL: deep spectral clustering learning.
+
+Law, Urtasun, Zemel, ICML 2017 (``papers/dscl-law2017-supplementary.md``). Supervised
+metric learning *for clustering*: on the seen categories, an embedding network f is
+trained so that the column space of the batch embedding F (n x d) contains the
+ground-truth partition, i.e. to maximise (Eq. 7)
+
+    J(F) = tr(F F^+ C),    C = Y (Y^T Y)^-1 Y^T  (the partition's projector),
+
+whose gradient is (Eq. 8; supplementary Sec. C, gamma = 2)
+
+    dJ/dF = 2 (I - F F^+) C (F^+)^T.
+
+We minimise k_batch - J(F) with that closed-form gradient (:class:`SpectralObjective`,
+a custom autograd function; the pseudo-inverse cuts singular values below
+``rcond x sigma_max`` so it stays finite). Any set of points - typically categories the
+network never saw - is then clustered by k-means on f(x) (``assign="kmeans"``, the
+paper's protocol, Eq. 4 with the squared Euclidean Bregman divergence) or by k-means on
+the row-normalised top-k left singular vectors of F (``assign="spectral"``, the relaxed
+solution F F^+ of Eq. 15).
+
+>>> from clustlib.methods.dscl import DSCL
+>>> from clustlib.data import load_dataset
+>>> ds = load_dataset("digits:n=300")
+>>> DSCL.from_preset("tiny", n_clusters=10, random_state=0).fit(ds.X, ds.y).labels_.shape
+(300,)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+
+from ..base import DeepClusterer
+from ..nets import apply_batched, encoder, to_tensor
+
+
+def safe_pinv(F: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
+    """Moore-Penrose pseudo-inverse through the SVD, singular values below
+    ``rcond x sigma_max`` treated as zero (a rank-deficient batch stays finite)."""
+    U, s, Vh = torch.linalg.svd(F, full_matrices=False)
+    keep = s > rcond * s.max().clamp_min(torch.finfo(F.dtype).tiny)
+    s_inv = torch.where(keep, 1.0 / s.clamp_min(torch.finfo(F.dtype).tiny), torch.zeros_like(s))
+    return (Vh.mT * s_inv) @ U.mT
+
+
+def partition_projector(y: torch.Tensor) -> torch.Tensor:
+    """C = Y (Y^T Y)^-1 Y^T for integer labels y (n,): C_ij = 1/|class| when i, j share a class."""
+    same = (y[:, None] == y[None, :]).to(torch.float64)
+    return same / same.sum(1, keepdim=True)
+
+
+class SpectralObjective(torch.autograd.Function):
+    """J(F) = tr(F F^+ C) (Eq. 7) with the backward pass 2 (I - F F^+) C (F^+)^T (Eq. 8).
+    Computed in float64; the gradient is returned in F's dtype."""
+
+    @staticmethod
+    def forward(ctx, F: torch.Tensor, C: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
+        F64 = F.detach().to(torch.float64)
+        Fp = safe_pinv(F64, rcond)  # (d, n)
+        P = F64 @ Fp  # projector onto the column space of F
+        ctx.save_for_backward(P, Fp, C)
+        ctx.dtype = F.dtype
+        return torch.trace(P @ C).to(F.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        P, Fp, C = ctx.saved_tensors
+        eye = torch.eye(P.shape[0], dtype=P.dtype, device=P.device)
+        grad = 2.0 * (eye - P) @ C @ Fp.mT
+        return (grad_out.to(torch.float64) * grad).to(ctx.dtype), None, None
+
+
+def spectral_objective(F: torch.Tensor, y: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
+    return SpectralObjective.apply(F, partition_projector(y).to(F.device), rcond)
+
+
+class DSCL(DeepClusterer):
+    """Deep spectral clustering learning, scikit-learn style. Needs labels: ``fit(X, y)``
+    on the seen categories; ``transform`` / ``predict`` / ``cluster`` on any others.
+
+    Parameters
+    ----------
+    n_clusters : clusters for ``labels_`` / ``predict`` (``cluster(X, k)`` takes any k).
+    embed_dim : d, the embedding size (the objective needs d >= classes per batch).
+    classes_per_batch, per_class : batches hold ``per_class`` samples of each of
+        ``classes_per_batch`` random seen classes (DSCL needs several of several).
+    epochs, lr, weight_decay : Adam on the encoder (the authors' toy: Adam 1e-4).
+    assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
+        singular vectors of F).
+    rcond : pseudo-inverse cut-off.
+    """
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, epochs=60, lr=1e-4),
+        "demo": dict(embed_dim=32, classes_per_batch=10, per_class=16, epochs=25, lr=1e-3),
+        "tiny": dict(embed_dim=16, classes_per_batch=5, per_class=8, epochs=3, lr=1e-3),
+    }
+    round_name: ClassVar[str] = "epoch"
+    max_rounds_param: ClassVar[str] = "epochs"
+
+    def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, classes_per_batch: int = 10,
+                 per_class: int = 16, epochs: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,
+                 assign: str = "kmeans", rcond: float = 1e-6, track_max: int = 2000,
+                 random_state: int | None = None, device: str = "auto"):
+        self.n_clusters = n_clusters
+        self.embed_dim = embed_dim
+        self.classes_per_batch = classes_per_batch
+        self.per_class = per_class
+        self.epochs = epochs
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.assign = assign
+        self.rcond = rcond
+        self.track_max = track_max
+        self.random_state = random_state
+        self.device = device
+
+    # ------------------------------------------------------------------ clustering
+    def cluster(self, X, n_clusters: int | None = None, random_state: int = 0) -> np.ndarray:
+        """Cluster any set (e.g. unseen categories) into ``n_clusters`` groups."""
+        return self._assign(self.transform(X), int(n_clusters or self.n_clusters), random_state)
+
+    def _assign(self, F: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+        if F.shape[0] < k:
+            raise ValueError(f"cannot make {k} clusters of {F.shape[0]} samples; pass at least {k}.")
+        if self.assign == "spectral":
+            F = F - F.mean(0)
+            U = np.linalg.svd(F, full_matrices=False)[0][:, :k]  # column space of F (Eq. 15)
+            F = U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-12)
+        return KMeans(k, n_init=10, random_state=seed).fit_predict(F)
+
+    # ------------------------------------------------------------------ hooks
+    def _setup(self, X: np.ndarray, y) -> None:
+        if y is None:
+            raise ValueError("DSCL learns from labelled (seen) categories: call fit(X, y); "
+                             "it then clusters any other categories with cluster(X, k).")
+        if self.assign not in ("kmeans", "spectral"):
+            raise ValueError(f"assign={self.assign!r}; expected 'kmeans' or 'spectral'.")
+        for name in ("embed_dim", "classes_per_batch", "per_class", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
+        self._classes, yi = np.unique(y, return_inverse=True)
+        if self._classes.size < 2:
+            raise ValueError("DSCL needs at least 2 seen classes in y.")
+        self._yi = yi
+        self._X = to_tensor(X, self.device_)
+        self.net_ = encoder(self.input_shape_, int(self.embed_dim)).to(self.device_)
+        self._opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self._members = [np.flatnonzero(yi == c) for c in range(self._classes.size)]
+        self._loss = float("nan")
+
+    def _batches(self):
+        """One epoch of class-balanced batches: classes drawn at random, ``per_class``
+        samples each (with replacement for small classes), about N / batch batches."""
+        rng, n_cls = self._rng, len(self._members)
+        m = min(int(self.classes_per_batch), n_cls)
+        per = int(self.per_class)
+        for _ in range(max(1, self._yi.size // (m * per))):
+            cls = rng.choice(n_cls, m, replace=False)
+            yield np.concatenate([rng.choice(self._members[c], per, replace=self._members[c].size < per)
+                                  for c in cls])
+
+    def _fit_round(self, r: int) -> tuple[dict, bool]:
+        self.net_.train()
+        total, steps = 0.0, 0
+        for idx in self._batches():
+            F = self.net_(self._X[torch.as_tensor(idx, device=self.device_)])
+            yb = torch.as_tensor(self._yi[idx], device=self.device_)
+            k_b = int(torch.unique(yb).numel())
+            loss = k_b - spectral_objective(F, yb, self.rcond)  # 0 when span(F) holds the partition
+            self._opt.zero_grad()
+            loss.backward()
+            self._opt.step()
+            total += float(loss.detach()) / k_b
+            steps += 1
+        self._loss = total / max(steps, 1)
+        return {"loss": self._loss}, False
+
+    def _track(self):
+        emb = apply_batched(self.net_, self._X[to_tensor(self.track_index_, self.device_, torch.long)]).cpu().numpy()
+        labels = self._assign(emb, min(int(self.n_clusters), emb.shape[0]))
+        return labels, emb, {"loss": self._loss}, {}
+
+    def _finish(self) -> np.ndarray:
+        feats = self._embed_tensor(self._X)
+        for name in ("_X", "_opt", "_members", "_yi"):
+            self.__dict__.pop(name, None)
+        labels = self._assign(feats, int(self.n_clusters))
+        self.centroids_ = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
+        return labels
+
+    # ------------------------------------------------------------------ out of sample
+    def _embed_tensor(self, X: torch.Tensor) -> np.ndarray:
+        return apply_batched(self.net_, X, 1024).cpu().numpy()
+
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        return self._embed_tensor(to_tensor(X, self.device_))
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        """Nearest centre of the clusters found at fit time (``cluster`` re-clusters a new set)."""
+        F = self._embed(X)
+        return ((F[:, None, :] - self.centroids_[None]) ** 2).sum(2).argmin(1)
+
+    # ------------------------------------------------------------------ runs
+    def _state(self):
+        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors["centroids"] = self.centroids_.astype(np.float32)
+        return tensors, {"seen_classes": [int(c) for c in self._classes]}
+
+    def _load_state(self, tensors, meta) -> None:
+        self.net_ = encoder(self.input_shape_, int(self.embed_dim))
+        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
+                                   if k.startswith("net.")})
+        self.net_.to(self.device_).eval()
+        self.centroids_ = tensors["centroids"]
+        self._classes = np.asarray(meta.get("seen_classes", []))
