@@ -5,5 +5,6 @@ st.navigation({
     "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
     "Methods": [st.Page("pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
                 st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
+                st.Page("pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
                 st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl")],
 }).run()

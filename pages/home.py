@@ -14,6 +14,9 @@ PICTURES = {
     "knet": ("KNet", "pages/knet.py",
              "The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "
              "the embedding becomes convex (Wu et al. 2020, Fig. 1, 4–7)."),
+    "dac": ("DAC", "pages/dac.py",
+            "The circular label-feature map (Chang et al. 2017, suppl. Eq. 1): every sample's label "
+            "feature drifting, epoch by epoch, to one of the k vertices as the thresholds u and l close."),
     "dscl": ("DSCL", "pages/dscl.py",
              "Categories the network never saw: t-SNE / UMAP of the unseen classes before and "
              "after training, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4)."),
@@ -24,5 +27,5 @@ for name, (title, page, picture) in PICTURES.items():
         st.caption(DESCRIPTIONS[name])
         st.write(picture)
         st.page_link(page, label=f"Open {title} — load the demo run and press ▶ Play", icon="▶️")
-st.info("Coming next: DAC (label-feature circle), SeCu (cluster sizes under a size constraint). "
+st.info("Coming next: SeCu (cluster sizes under a size constraint). "
         "Every method page can hold classes out of training and show where they land.")

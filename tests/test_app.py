@@ -147,3 +147,17 @@ def test_unseen_view_appears_on_every_method_page_after_training_with_unseen_cla
     assert job.run.info["unseen"] == [2, 3]
     titles = [a["text"] for f in figures(at) for a in f["layout"].get("annotations", [])]
     assert any(t.startswith("PCA of learned embedding") for t in titles)
+
+
+def test_dac_page_shows_the_circle_map_thresholds_and_sizes():
+    at = open_page("dac")
+    assert "dac-digits" in at.session_state["dac_run_path"]
+    figs = figures(at)
+    circle = figs[0]
+    assert len(circle["frames"]) >= 10
+    assert circle["layout"]["xaxis"]["range"] == [-1.2, 1.2]  # fixed across frames
+    assert "clusters used" in circle["frames"][-1]["layout"]["title"]["text"]
+    names = {d["name"] for d in figs[1]["data"]}
+    assert {"u", "l", "selected"} <= names
+    sizes = figs[3]
+    assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10

@@ -2,6 +2,8 @@
 
 from .figures import (
     block_average,
+    circle_animation,
+    circle_map,
     cluster_image_grid,
     embedding_animation,
     frame_indices,
@@ -10,10 +12,11 @@ from .figures import (
     labelled_maps,
     metric_curves,
     scatter_2d,
+    sizes_animation,
     to_2d,
     unseen_figure,
 )
 
-__all__ = ["block_average", "cluster_image_grid", "embedding_animation", "frame_indices",
+__all__ = ["block_average", "circle_animation", "circle_map", "sizes_animation", "cluster_image_grid", "embedding_animation", "frame_indices",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

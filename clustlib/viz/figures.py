@@ -289,3 +289,83 @@ def unseen_figure(view: dict, projection: str = "t-SNE") -> go.Figure:
         v = view[part]
         panels.append((v["xy"], view["y"], f"{projection} of {label} · NMI {v['nmi']:.3f} · R@1 {v['recall@1']:.3f}"))
     return labelled_maps(panels)
+
+
+def circle_map(L: np.ndarray) -> np.ndarray:
+    """DAC supplementary Eq. 1: o_i = sum_h (l_ih / ||l_i||_1) [sin(2 pi h / k), cos(2 pi h / k)]
+    -- a label feature l_i (k non-negative weights) as a point in the unit disc; one-hot
+    features sit on the k vertices."""
+    L = np.asarray(L, dtype=np.float64)
+    k = L.shape[1]
+    h = np.arange(1, k + 1)
+    w = L / np.maximum(np.abs(L).sum(1, keepdims=True), 1e-12)
+    return np.stack([w @ np.sin(2 * np.pi * h / k), w @ np.cos(2 * np.pi * h / k)], axis=1)
+
+
+def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "Label features") -> go.Figure:
+    """DAC's picture: the tracked points' label features on the circle map (Eq. 1), one
+    frame per epoch, coloured by true label (or cluster), the k vertices marked."""
+    snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
+    k = snaps[0].embedding.shape[1]
+    h = np.arange(1, k + 1)
+    vx, vy = np.sin(2 * np.pi * h / k), np.cos(2 * np.pi * h / k)
+
+    def points(s):
+        o = circle_map(s.embedding)
+        c = np.asarray(track_y if track_y is not None else s.labels)
+        return go.Scattergl(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                            marker={"size": 5, "opacity": 0.7, "color": [PALETTE[int(v) % len(PALETTE)] for v in c]})
+
+    def sub(s):
+        bits = [s.stage, f"{int(s.scalars.get('n_used', k))}/{k} clusters used"]
+        if "u" in s.scalars:
+            bits.append(f"u {s.scalars['u']:.3f}, l {s.scalars['l']:.3f}")
+        if "nmi" in s.scalars:
+            bits.append(f"NMI {s.scalars['nmi']:.3f}")
+        return f"{title}: " + " · ".join(bits)
+
+    vertices = go.Scatter(x=vx, y=vy, mode="markers+text", text=[str(i) for i in range(k)],
+                          textposition="top center", hoverinfo="skip", showlegend=False,
+                          marker={"size": 11, "symbol": "x", "color": "#444"})
+    fig = go.Figure(data=[points(snaps[0]), vertices],
+                    frames=[go.Frame(data=[points(s), vertices], name=s.stage, layout={"title": {"text": sub(s)}})
+                            for s in snaps])
+    fig.update_layout(title={"text": sub(snaps[0])}, height=520, template="plotly_white",
+                      xaxis={"range": [-1.2, 1.2], "visible": False},
+                      yaxis={"range": [-1.2, 1.2], "visible": False, "scaleanchor": "x"})
+    _animation_layout(fig, [s.stage for s in snaps])
+    return fig
+
+
+def sizes_animation(trace, floor: float | None = None, max_frames: int = 50,
+                    title: str = "Cluster sizes") -> go.Figure:
+    """Cluster sizes (``arrays["sizes"]`` of each Snapshot) as an animated bar chart, one
+    frame per round, largest cluster first, with an optional floor line (SeCu's gamma N/K)."""
+    snaps = [s for s in (trace[i] for i in frame_indices(len(trace), max_frames)) if "sizes" in s.arrays]
+    if not snaps:
+        raise ValueError("the trace records no cluster sizes.")
+    top = max(int(np.max(s.arrays["sizes"])) for s in snaps)
+
+    def bars(s):
+        sizes = np.sort(np.asarray(s.arrays["sizes"]))[::-1]
+        low = floor is not None
+        colors = ["#d62728" if low and v < floor else "#1f77b4" for v in sizes]
+        return go.Bar(x=np.arange(sizes.size), y=sizes, marker={"color": colors}, showlegend=False)
+
+    def sub(s):
+        sizes = np.asarray(s.arrays["sizes"])
+        bits = [s.stage, f"smallest {int(sizes.min())}", f"largest {int(sizes.max())}"]
+        if floor is not None:
+            bits.append(f"floor {floor:.0f}")
+        return f"{title}: " + " · ".join(bits)
+
+    fig = go.Figure(data=[bars(snaps[0])],
+                    frames=[go.Frame(data=[bars(s)], name=s.stage, layout={"title": {"text": sub(s)}})
+                            for s in snaps])
+    if floor is not None:
+        fig.add_hline(y=floor, line_dash="dash", line_color="#d62728", annotation_text="γN/K floor")
+    fig.update_layout(title={"text": sub(snaps[0])}, height=380, template="plotly_white",
+                      xaxis={"title": "cluster (largest first)"}, yaxis={"range": [0, top * 1.05], "title": "samples"},
+                      margin={"l": 10, "r": 10, "t": 40, "b": 30})
+    _animation_layout(fig, [s.stage for s in snaps])
+    return fig

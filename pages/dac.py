@@ -1,0 +1,44 @@
+import streamlit as st
+
+from clustlib.methods.dac import DAC
+from clustlib.ui import widgets as w
+from clustlib.viz import circle_animation, metric_curves, sizes_animation
+
+KEY = "dac"
+DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+
+st.title("DAC — is this pair in the same cluster?")
+st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vectors (restraint "
+           "layer); pairs more similar than u are trained as 'same', less similar than l as "
+           "'different', the rest wait; u falls and l rises each epoch until they meet.")
+
+preset, spec, ds, unseen, k = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 100, 10)
+schedule = st.sidebar.radio("Threshold schedule", ["reimpl", "code"], horizontal=True,
+                            key=f"{KEY}_sched", help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
+                            "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
+balance = st.sidebar.select_slider("Anti-collapse weight (0 = the paper)", [0.0, 0.3, 1.0, 3.0],
+                                   value=DAC.PRESETS[preset]["balance"], key=f"{KEY}_bal_{preset}")
+seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
+busy = w.busy(KEY)
+params = {**DAC.PRESETS[preset], "n_clusters": k, "schedule": schedule, "balance": balance,
+          "random_state": int(seed)}
+if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
+    w.start_job_ui(KEY, "dac", params, spec, unseen, preset)
+run = w.current_run_ui(KEY, "dac", "dac-digits")
+
+est = run.estimator
+st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+if est.collapsed_:
+    used = int((est.cluster_sizes_ > 0).sum())
+    st.warning(f"Collapsed: only {used} of {est.n_clusters} clusters are used. Raise the "
+               "anti-collapse weight or try another seed.")
+w.metrics_row_ui(run)
+left, right = st.columns([3, 2])
+left.plotly_chart(circle_animation(est.trace_, est.track_y_), width="stretch")
+right.plotly_chart(metric_curves(est.trace_, ["u", "l", "selected", "similar"],
+                                 "Thresholds u(λ), l(λ) and share of pairs selected"), width="stretch")
+right.plotly_chart(metric_curves(est.trace_, ["nmi", "pair_loss", "balance_loss"], "Quality and losses"),
+                   width="stretch")
+st.plotly_chart(sizes_animation(est.trace_), width="stretch")
+w.baselines_ui(run, "DAC (this run)")
+w.unseen_view_ui(KEY, run)
