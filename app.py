@@ -6,5 +6,6 @@ st.navigation({
     "Methods": [st.Page("pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
                 st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
                 st.Page("pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
-                st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl")],
+                st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
+                st.Page("pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
 }).run()

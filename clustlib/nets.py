@@ -121,3 +121,34 @@ def encoder(input_shape: tuple[int, ...], out_dim: int, width: int = 32, hidden:
     layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
                nn.Linear(hidden, out_dim)]
     return nn.Sequential(*layers)
+
+
+def affine_views(input_shape: tuple[int, ...], strength: float, group: int = 8):
+    """Random affine views with torchvision transforms v2 (rotation 10 deg, shifts 0.1,
+    zoom 0.1 at strength 1, as in the paper); ``None`` for vector data. v2 draws one
+    transform per call, so the batch is transformed in groups of ``group`` samples
+    (group=1: a transform per sample, slower on a CPU)."""
+    if len(input_shape) == 1 or strength <= 0:
+        return None
+    from torchvision.transforms import v2
+
+    aff = v2.RandomAffine(degrees=10 * strength, translate=(0.1 * strength, 0.1 * strength),
+                          scale=(1 - 0.1 * strength, 1 + 0.1 * strength))
+    flat = len(input_shape) == 2
+
+    def views(x: torch.Tensor) -> torch.Tensor:
+        x4 = x[:, None] if flat else x
+        out = torch.cat([aff(x4[i:i + group]) for i in range(0, x4.shape[0], group)])
+        return out[:, 0] if flat else out
+
+    return views
+
+
+def noise_views(scale: float = 0.1, drop: float = 0.1):
+    """Views of (standardised) vectors: Gaussian noise of std ``scale`` and each feature
+    zeroed with probability ``drop`` (dropout-style masking)."""
+    def views(x: torch.Tensor) -> torch.Tensor:
+        keep = (torch.rand_like(x) >= drop).to(x.dtype)
+        return (x + scale * torch.randn_like(x)) * keep
+
+    return views

@@ -20,6 +20,9 @@ PICTURES = {
     "dscl": ("DSCL", "pages/dscl.py",
              "Categories the network never saw: t-SNE / UMAP of the unseen classes before and "
              "after training, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4)."),
+    "secu": ("SeCu", "pages/secu.py",
+             "Cluster sizes epoch by epoch against the γN/K floor that the dual variables enforce, "
+             "and the features gathering around unit-norm centres (Qian 2023)."),
 }
 for name, (title, page, picture) in PICTURES.items():
     with st.container(border=True):
@@ -27,5 +30,4 @@ for name, (title, page, picture) in PICTURES.items():
         st.caption(DESCRIPTIONS[name])
         st.write(picture)
         st.page_link(page, label=f"Open {title} — load the demo run and press ▶ Play", icon="▶️")
-st.info("Coming next: SeCu (cluster sizes under a size constraint). "
-        "Every method page can hold classes out of training and show where they land.")
+st.info("Every method page can hold classes out of training and show where they land (t-SNE / UMAP).")

@@ -25,6 +25,7 @@ DEMOS = {
     "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}, []),
     "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}, []),
     "dac-digits": ("dac", "digits", {"n_clusters": 10, "track_max": 500}, []),
+    "secu-digits": ("secu", "digits", {"n_clusters": 10, "track_max": 300}, []),
     "dscl-digits": ("dscl", "digits", {"n_clusters": 5, "track_max": 400}, [5, 6, 7, 8, 9]),
 }
 

@@ -32,6 +32,15 @@ def figures(at):
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def values(v):
+    """A Plotly JSON array: a list, or a typed array {"dtype", "bdata"}."""
+    import base64
+
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(v["bdata"]), v["dtype"]) if isinstance(v, dict) else np.asarray(v)
+
+
 def button(at, label):
     return next(b for b in at.sidebar.button if b.label.startswith(label))
 
@@ -161,3 +170,15 @@ def test_dac_page_shows_the_circle_map_thresholds_and_sizes():
     assert {"u", "l", "selected"} <= names
     sizes = figs[3]
     assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10
+
+
+def test_secu_page_shows_sizes_against_the_floor_and_centres():
+    at = open_page("secu")
+    assert "secu-digits" in at.session_state["secu_run_path"]
+    figs = figures(at)
+    sizes, centres = figs[0], figs[1]
+    assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10
+    assert "floor" in sizes["frames"][-1]["layout"]["title"]["text"]
+    assert any(s.get("type") == "line" for s in sizes["layout"].get("shapes", []))  # the γN/K line
+    assert centres["frames"][-1]["data"][1]["marker"]["symbol"] == "x"
+    assert len(values(centres["frames"][-1]["data"][1]["x"])) == 10  # one cross per centre

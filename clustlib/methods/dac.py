@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from ..base import DeepClusterer
-from ..nets import allconv, apply_batched, to_tensor
+from ..nets import affine_views, allconv, apply_batched, to_tensor
 
 SCHEDULES = ("reimpl", "code")
 
@@ -93,27 +93,6 @@ def thresholds(schedule: str, epoch: int) -> tuple[float, float]:
         return 0.95 - lam, 0.455 + 0.1 * lam
     step = (0.99 - 0.8) / 100
     return 0.99 - step * epoch, 0.8 + step * epoch
-
-
-def augmenter(input_shape: tuple[int, ...], strength: float, group: int = 8):
-    """Random affine views with torchvision transforms v2 (rotation 10 deg, shifts 0.1,
-    zoom 0.1 at strength 1, as in the paper); ``None`` for vector data. v2 draws one
-    transform per call, so the batch is transformed in groups of ``group`` samples
-    (group=1: a transform per sample, slower on a CPU)."""
-    if len(input_shape) == 1 or strength <= 0:
-        return None
-    from torchvision.transforms import v2
-
-    aff = v2.RandomAffine(degrees=10 * strength, translate=(0.1 * strength, 0.1 * strength),
-                          scale=(1 - 0.1 * strength, 1 + 0.1 * strength))
-    flat = len(input_shape) == 2
-
-    def views(x: torch.Tensor) -> torch.Tensor:
-        x4 = x[:, None] if flat else x
-        out = torch.cat([aff(x4[i:i + group]) for i in range(0, x4.shape[0], group)])
-        return out[:, 0] if flat else out
-
-    return views
 
 
 class DAC(DeepClusterer):
@@ -187,7 +166,7 @@ class DAC(DeepClusterer):
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
         self._opt = torch.optim.RMSprop(self.net_.parameters(), lr=self.lr)
-        self._aug = augmenter(self.input_shape_, float(self.augment))
+        self._aug = affine_views(self.input_shape_, float(self.augment))
         self._u, self._l = thresholds(self.schedule, 0)
         self._last: dict = {}
 

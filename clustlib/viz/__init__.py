@@ -2,6 +2,7 @@
 
 from .figures import (
     block_average,
+    centres_animation,
     circle_animation,
     circle_map,
     cluster_image_grid,
@@ -17,6 +18,6 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["block_average", "circle_animation", "circle_map", "sizes_animation", "cluster_image_grid", "embedding_animation", "frame_indices",
+__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "sizes_animation", "cluster_image_grid", "embedding_animation", "frame_indices",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -369,3 +369,34 @@ def sizes_animation(trace, floor: float | None = None, max_frames: int = 50,
                       margin={"l": 10, "r": 10, "t": 40, "b": 30})
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
+
+
+def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "Features and centres") -> go.Figure:
+    """SeCu's picture: the tracked points' features with the cluster centres
+    (``arrays["centres"]``), one PCA for all frames, one frame per epoch; points
+    coloured by true label (or cluster), centres as black crosses."""
+    snaps = [s for s in (trace[i] for i in frame_indices(len(trace), max_frames))
+             if s.embedding is not None and "centres" in s.arrays]
+    if not snaps:
+        raise ValueError("the trace records no centres.")
+    m = snaps[0].embedding.shape[0]
+    pts = to_2d([np.vstack([s.embedding, s.arrays["centres"]]) for s in snaps])
+    allp = np.vstack(pts)
+    lo, hi = allp.min(0), allp.max(0)
+    pad = 0.05 * np.maximum(hi - lo, 1e-9)
+
+    def data(p, s):
+        c = np.asarray(track_y if track_y is not None else s.labels)
+        return [go.Scattergl(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                             marker={"size": 4, "opacity": 0.7, "color": [PALETTE[int(v) % len(PALETTE)] for v in c]}),
+                go.Scatter(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                           marker={"size": 12, "symbol": "x", "color": "black"})]
+
+    fig = go.Figure(data=data(pts[0], snaps[0]),
+                    frames=[go.Frame(data=data(p, s), name=s.stage, layout={"title": {"text": f"{title}: {_title(s)}"}})
+                            for p, s in zip(pts, snaps)])
+    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480, template="plotly_white",
+                      xaxis={"range": [lo[0] - pad[0], hi[0] + pad[0]], "zeroline": False},
+                      yaxis={"range": [lo[1] - pad[1], hi[1] + pad[1]], "zeroline": False})
+    _animation_layout(fig, [s.stage for s in snaps])
+    return fig

@@ -1,0 +1,330 @@
+"""SeCu: stable cluster discrimination for deep clustering.
+
+Qian, ICCV 2023 (``papers/secu-qian2023-supplementary.md``). A single-stage method: an
+encoder with a 2-layer MLP head gives L2-normalised features x; K unit-norm centres w_j.
+Per mini-batch (two augmented views per sample):
+
+1. *assignment* (no gradient): y_i = argmin_j -log p_ij - rho_j (+ rho'_j), with
+   p_ij = softmax_j(x_i^T w_j / lambda) averaged over the views, and the dual variables
+   of the lower-bound size constraint sum_i y_ij >= gamma N / K updated online
+   (supplementary Sec. 2): rho_j <- max(0, rho_j - eta_rho (mean_b y_j - gamma / K));
+   the optional upper bound gamma' adds rho'_j. Or the *entropy constraint*
+   (``constraint="entropy"``): the assignment maximises log p_ij + tau H(q), linearised
+   at the running cluster proportions q, i.e. subtracts tau (log q_j + 1).
+2. *stable cluster discrimination*: cross-entropy at temperature lambda over the logits
+   x_i^T w_{y_i} (the live centre) and x_i^T w~_k for k != y_i, where w~ are the centres
+   frozen at the start of the epoch, so only the assigned centre gets gradient while
+   the representation learns against all centres (main paper Eq. 6-8).
+3. *centres*: by SGD with a constant learning rate (``centre_update="sgd"``) and
+   projection to the sphere, or by the closed form of Theorem 1 (supplementary Eq. 4) at
+   the end of each epoch, w_j = Pi(sum_{y_i=j} (1 - p_ij) x_i / sum_{y_i=j} (1 - p_ij)),
+   which is the gradient step with learning rate 1 (``centre_update="closed"``).
+
+Several heads with different K (``extra_k``) share the encoder and add their losses;
+``labels_`` come from the head with ``n_clusters``.
+
+>>> import numpy as np
+>>> from clustlib.methods.secu import SeCu
+>>> X = np.random.default_rng(0).normal(size=(120, 5)).astype(np.float32)
+>>> SeCu.from_preset("tiny", n_clusters=3, random_state=0).fit(X).labels_.shape
+(120,)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..base import DeepClusterer
+from ..nets import L2Norm, affine_views, apply_batched, encoder, mlp, noise_views, to_tensor
+
+
+def assign(logp: torch.Tensor, rho: torch.Tensor, rho_up: torch.Tensor | None = None) -> torch.Tensor:
+    """Supplementary Sec. 2: y_i = argmin_j -log p_ij - rho_j + rho'_j."""
+    score = logp + rho - (0 if rho_up is None else rho_up)
+    return score.argmax(1)
+
+
+def dual_step(rho: torch.Tensor, y: torch.Tensor, k: int, gamma: float, eta: float,
+              rho_up: torch.Tensor | None = None, gamma_up: float | None = None):
+    """One online dual update (supplementary Sec. 2) after assigning a batch y (b,)."""
+    share = torch.bincount(y, minlength=k).to(rho.dtype) / y.numel()
+    rho = (rho - eta * (share - gamma / k)).clamp_min(0)
+    if rho_up is not None and gamma_up is not None:
+        rho_up = (rho_up + eta * (share - gamma_up / k)).clamp_min(0)
+    return rho, rho_up
+
+
+def stable_loss(x: torch.Tensor, W: torch.Tensor, W_frozen: torch.Tensor, y: torch.Tensor,
+                temperature: float) -> torch.Tensor:
+    """Cross-entropy with the live centre of the assigned cluster and frozen centres for
+    the others (only w_{y_i} gets gradient). x (b, d), W and W_frozen (K, d), y (b,)."""
+    logits = x @ W_frozen.detach().T
+    own = (x * W[y]).sum(1)
+    logits = logits.scatter(1, y[:, None], own[:, None])
+    return nn.functional.cross_entropy(logits / temperature, y)
+
+
+def closed_form_centres(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Theorem 1, Eq. 4: w_j = Pi(sum_{i: y_i=j} (1 - p_ij) x_i / sum (1 - p_ij)); a
+    cluster with no members keeps its centre."""
+    k = W.shape[0]
+    weight = 1 - P.gather(1, y[:, None]).squeeze(1)  # (n,)
+    num = torch.zeros_like(W).index_add_(0, y, weight[:, None] * X)
+    den = torch.zeros(k, dtype=X.dtype, device=X.device).index_add_(0, y, weight)
+    mean = num / den.clamp_min(1e-12)[:, None]
+    out = nn.functional.normalize(mean, dim=1)
+    return torch.where((den > 0)[:, None], out, W)
+
+
+class SeCu(DeepClusterer):
+    """Stable cluster discrimination (SeCu-Size / SeCu-Entropy), scikit-learn style.
+
+    Parameters
+    ----------
+    n_clusters : K of the main head.   extra_k : Ks of additional heads (optional).
+    constraint : "size" (lower bound gamma N/K, dual variables) or "entropy".
+    gamma, gamma_up : lower-bound ratio (paper 0.9) and optional upper-bound ratio.
+    dual_lr : eta_rho (the paper uses large values, e.g. 20 on ImageNet).
+    tau : weight of the entropy constraint.
+    temperature : lambda (paper 0.05).
+    centre_update : "sgd" (constant ``centre_lr``) or "closed" (Theorem 1 each epoch).
+    feat_dim, hidden : head output (paper 128) and widths.
+    epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay).
+    augment : strength of the views (affine for images, noise/masking for vectors).
+    """
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "paper": dict(constraint="size", gamma=0.9, dual_lr=20.0, temperature=0.05, centre_update="sgd",
+                      centre_lr=1.0, feat_dim=128, epochs=400, batch_size=128, lr=0.2, augment=1.0,
+                      init="random"),
+        # CPU-sized: the closed-form centres, a milder temperature and dual rate (K=10 shares
+        # are 100x those of ImageNet's K), a small encoder rate; tuned on digits (README)
+        "demo": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.1, centre_update="closed",
+                     centre_lr=1.0, feat_dim=64, epochs=30, batch_size=128, lr=0.005, augment=1.0),
+        "tiny": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.1, centre_update="closed",
+                     centre_lr=1.0, feat_dim=32, epochs=5, batch_size=64, lr=0.005, augment=0.5),
+    }
+    round_name: ClassVar[str] = "epoch"
+    max_rounds_param: ClassVar[str] = "epochs"
+
+    def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
+                 gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
+                 tau: float = 1.0, temperature: float = 0.05, centre_update: str = "sgd",
+                 centre_lr: float = 1.0, feat_dim: int = 64, hidden: int = 256, epochs: int = 40,
+                 batch_size: int = 128, lr: float = 0.05, weight_decay: float = 5e-4,
+                 augment: float = 1.0, init: str = "kmeans", track_max: int = 2000,
+                 random_state: int | None = None, device: str = "auto"):
+        self.n_clusters = n_clusters
+        self.extra_k = extra_k
+        self.constraint = constraint
+        self.gamma = gamma
+        self.gamma_up = gamma_up
+        self.dual_lr = dual_lr
+        self.tau = tau
+        self.temperature = temperature
+        self.centre_update = centre_update
+        self.centre_lr = centre_lr
+        self.feat_dim = feat_dim
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.augment = augment
+        self.init = init
+        self.track_max = track_max
+        self.random_state = random_state
+        self.device = device
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def ks_(self) -> list[int]:
+        return [int(self.n_clusters), *[int(k) for k in self.extra_k]]
+
+    def _net(self) -> nn.Sequential:
+        h = int(self.hidden)
+        return nn.Sequential(encoder(self.input_shape_, h, hidden=h), nn.BatchNorm1d(h), nn.ReLU(),
+                             mlp([h, h, int(self.feat_dim)], batch_norm=True),
+                             nn.BatchNorm1d(int(self.feat_dim)), L2Norm())  # BN: centred features
+
+    def _scaled(self, X: np.ndarray) -> torch.Tensor:
+        if len(self.input_shape_) == 1:
+            X = (X - self.mean_) / self.scale_
+        return to_tensor(X, self.device_)
+
+    def _check_params(self, n: int) -> None:
+        if self.constraint not in ("size", "entropy"):
+            raise ValueError(f"constraint={self.constraint!r}; expected 'size' or 'entropy'.")
+        if self.init not in ("kmeans", "random"):
+            raise ValueError(f"init={self.init!r}; expected 'kmeans' or 'random'.")
+        if self.centre_update not in ("sgd", "closed"):
+            raise ValueError(f"centre_update={self.centre_update!r}; expected 'sgd' or 'closed'.")
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma={self.gamma} must be in [0, 1] (a share of N/K).")
+        if self.gamma_up is not None and self.gamma_up < 1:
+            raise ValueError(f"gamma_up={self.gamma_up} must be >= 1.")
+        for k in self.ks_:
+            if not 2 <= k <= n // 2:
+                raise ValueError(f"K={k} needs 2 <= K <= n_samples/2 = {n // 2}.")
+
+    # ------------------------------------------------------------------ hooks
+    def _setup(self, X: np.ndarray, y) -> None:
+        n = X.shape[0]
+        self._check_params(n)
+        flat = X.reshape(n, -1)
+        vec = X.ndim == 2
+        self.mean_ = flat.mean(0).astype(np.float32) if vec else np.zeros(1, np.float32)
+        self.scale_ = (flat.std(0) + 1e-8).astype(np.float32) if vec else np.ones(1, np.float32)
+        self._X = self._scaled(X)
+        self.net_ = self._net().to(self.device_)
+        self.centres_ = [self._init_centres(k) for k in self.ks_]
+        self._rho = [torch.zeros(k, device=self.device_) for k in self.ks_]
+        self._rho_up = [torch.zeros(k, device=self.device_) if self.gamma_up else None for k in self.ks_]
+        self._q = [torch.full((k,), 1.0 / k, device=self.device_) for k in self.ks_]
+        self._views = affine_views(self.input_shape_, float(self.augment)) or \
+            noise_views(0.2 * float(self.augment), 0.1 * float(self.augment))
+        self._opt = torch.optim.SGD(self.net_.parameters(), lr=self.lr, momentum=0.9,
+                                    weight_decay=self.weight_decay)
+        steps = int(self.epochs) * math.ceil(n / min(int(self.batch_size), n))
+        self._sched = torch.optim.lr_scheduler.LambdaLR(
+            self._opt, lambda it: 0.5 * (1 + math.cos(math.pi * min(it / steps, 1.0))))
+        self._assigned = np.full(n, -1, dtype=np.int64)
+        self._last: dict = {}
+
+    def _fit_round(self, r: int) -> tuple[dict, bool]:
+        n = self._X.shape[0]
+        bs = min(int(self.batch_size), n)
+        lam = float(self.temperature)
+        frozen = [W.clone() for W in self.centres_]  # w~: centres at the start of the epoch
+        live = [W.clone().requires_grad_(self.centre_update == "sgd") for W in self.centres_]
+        copt = torch.optim.SGD([W for W in live if W.requires_grad], lr=self.centre_lr) \
+            if self.centre_update == "sgd" else None
+        sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self.centres_]
+        perm = torch.randperm(n, generator=self._torch_gen)
+        self.net_.train()
+        tot, steps = 0.0, 0
+        for s in range(0, n, bs):
+            idx = perm[s:s + bs]
+            if idx.numel() < 2:
+                continue
+            x = self._X[idx.to(self.device_)]
+            z1, z2 = self.net_(self._views(x)), self.net_(self._views(x))
+            loss = torch.zeros((), device=x.device)
+            for h, k in enumerate(self.ks_):
+                with torch.no_grad():
+                    W = live[h].detach()
+                    logp = 0.5 * (torch.log_softmax(z1 @ W.T / lam, 1) + torch.log_softmax(z2 @ W.T / lam, 1))
+                    yb = self._assign(h, logp, k)
+                for z in (z1, z2):
+                    loss = loss + 0.5 * stable_loss(z, live[h], frozen[h], yb, lam)
+                if self.centre_update == "closed":
+                    with torch.no_grad():  # accumulate Eq. 4 over the epoch
+                        zm = nn.functional.normalize(z1.detach() + z2.detach(), dim=1)
+                        w = 1 - logp.exp().gather(1, yb[:, None]).squeeze(1)
+                        sums[h][0].index_add_(0, yb, w[:, None] * zm)
+                        sums[h][1].index_add_(0, yb, w)
+                if h == 0:
+                    self._assigned[idx.numpy()] = yb.cpu().numpy()
+            self._opt.zero_grad()
+            if copt is not None:
+                copt.zero_grad()
+            loss.backward()
+            self._opt.step()
+            self._sched.step()
+            if copt is not None:
+                copt.step()
+                with torch.no_grad():
+                    for W in live:
+                        W.copy_(nn.functional.normalize(W, dim=1))
+            tot += float(loss.detach())
+            steps += 1
+        if self.centre_update == "closed":
+            self.centres_ = [torch.where((den > 0)[:, None], nn.functional.normalize(num, dim=1), W)
+                             for (num, den), W in zip(sums, self.centres_)]
+        else:
+            self.centres_ = [W.detach().clone() for W in live]
+        self._last = {"loss": tot / max(steps, 1), "lr": self._sched.get_last_lr()[0]}
+        return dict(self._last), False
+
+    def _init_centres(self, k: int) -> torch.Tensor:
+        """Random unit vectors (``init="random"``, the paper) or k-means centres of the
+        initial network's features (``init="kmeans"``: on small data and few epochs the
+        random start lets the constraint fit a partition unrelated to the data)."""
+        d = int(self.feat_dim)
+        if self.init == "random":
+            return nn.functional.normalize(torch.randn(k, d, generator=self._torch_gen), dim=1).to(self.device_)
+        from sklearn.cluster import KMeans
+
+        F = self._features(self._X).cpu().numpy()
+        km = KMeans(k, n_init=3, random_state=int(self._rng.integers(2**31 - 1))).fit(F)
+        return nn.functional.normalize(torch.as_tensor(km.cluster_centers_, dtype=torch.float32), dim=1).to(self.device_)
+
+    def _assign(self, h: int, logp: torch.Tensor, k: int) -> torch.Tensor:
+        if self.constraint == "entropy":
+            yb = (logp - float(self.tau) * (torch.log(self._q[h]) + 1)).argmax(1)
+            share = torch.bincount(yb, minlength=k).float() / yb.numel()
+            self._q[h] = (0.9 * self._q[h] + 0.1 * share).clamp_min(1e-6)
+            return yb
+        yb = assign(logp, self._rho[h], self._rho_up[h])
+        self._rho[h], self._rho_up[h] = dual_step(self._rho[h], yb, k, float(self.gamma), float(self.dual_lr),
+                                                  self._rho_up[h], self.gamma_up)
+        return yb
+
+    def _features(self, X: torch.Tensor) -> torch.Tensor:
+        return apply_batched(self.net_, X, 2048)
+
+    def _track(self):
+        feats = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        W = self.centres_[0]
+        labels = (feats @ W.T).argmax(1).cpu().numpy()
+        k = int(self.n_clusters)
+        assigned = self._assigned[self._assigned >= 0]
+        if assigned.size:  # the online assignments of this epoch (what the constraint acts on)
+            sizes = np.bincount(assigned, minlength=k)
+        else:  # before training: nearest centre
+            sizes = np.bincount((self._features(self._X) @ W.T).argmax(1).cpu().numpy(), minlength=k)
+        floor = float(self.gamma) * self._X.shape[0] / k
+        extra = {**self._last, "smallest": float(sizes.min()), "floor": floor,
+                 "smallest_over_floor": float(sizes.min() / floor) if floor > 0 else float("nan")}
+        arrays = {"sizes": sizes.astype(np.int64), "centres": W.cpu().numpy().astype(np.float32),
+                  "rho": self._rho[0].cpu().numpy().astype(np.float32)}
+        return labels, feats.cpu().numpy(), extra, arrays
+
+    def _finish(self) -> np.ndarray:
+        feats = self._features(self._X)
+        labels = (feats @ self.centres_[0].T).argmax(1).cpu().numpy()
+        self.cluster_sizes_ = np.bincount(labels, minlength=int(self.n_clusters))
+        self.assigned_ = self._assigned.copy()  # the constrained online assignment of the last epoch
+        for name in ("_X", "_opt", "_sched", "_views", "_q"):
+            self.__dict__.pop(name, None)
+        return labels
+
+    # ------------------------------------------------------------------ out of sample
+    def _embed(self, X: np.ndarray) -> np.ndarray:
+        """L2-normalised head features."""
+        return self._features(self._scaled(X)).cpu().numpy()
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return (self._embed(X) @ self.centres_[0].cpu().numpy().T).argmax(1)
+
+    # ------------------------------------------------------------------ runs
+    def _state(self):
+        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors.update({f"centres.{h}": W.cpu().numpy() for h, W in enumerate(self.centres_)})
+        tensors.update(mean=self.mean_, scale=self.scale_, sizes=self.cluster_sizes_)
+        return tensors, {"heads": len(self.centres_)}
+
+    def _load_state(self, tensors, meta) -> None:
+        self.net_ = self._net()
+        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
+                                   if k.startswith("net.")})
+        self.net_.to(self.device_).eval()
+        self.centres_ = [torch.as_tensor(tensors[f"centres.{h}"], device=self.device_)
+                         for h in range(int(meta["heads"]))]
+        self.mean_, self.scale_ = tensors["mean"], tensors["scale"]
+        self.cluster_sizes_ = tensors["sizes"]

@@ -1,0 +1,42 @@
+import streamlit as st
+
+from clustlib.methods.secu import SeCu
+from clustlib.ui import widgets as w
+from clustlib.viz import centres_animation, metric_curves, sizes_animation
+
+KEY = "secu"
+DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+
+st.title("SeCu — stable cluster discrimination under a size constraint")
+st.caption("Qian (ICCV 2023). Features of two augmented views are assigned online to unit-norm "
+           "centres, every cluster kept above γN/K by dual variables; only the assigned centre "
+           "gets gradient, the others are frozen for the epoch.")
+
+preset, spec, ds, unseen, k = w.train_setup_ui(KEY, SeCu.PRESETS, DATASETS, "digits", 100, 10)
+constraint = st.sidebar.radio("Constraint", ["size", "entropy"], horizontal=True, key=f"{KEY}_con")
+gamma = st.sidebar.slider("γ: smallest cluster as a share of N/K", 0.0, 1.0, SeCu.PRESETS[preset]["gamma"],
+                          0.05, key=f"{KEY}_gamma_{preset}")
+centres = st.sidebar.radio("Centre update", ["closed", "sgd"], horizontal=True,
+                           index=["closed", "sgd"].index(SeCu.PRESETS[preset]["centre_update"]),
+                           key=f"{KEY}_cu_{preset}", help="closed: Theorem 1 (Eq. 4) each epoch; "
+                           "sgd: constant centre learning rate")
+epochs = st.sidebar.slider("Epochs", 1, 200, SeCu.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
+seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
+busy = w.busy(KEY)
+params = {**SeCu.PRESETS[preset], "n_clusters": k, "constraint": constraint, "gamma": gamma,
+          "centre_update": centres, "epochs": epochs, "random_state": int(seed)}
+if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
+    w.start_job_ui(KEY, "secu", params, spec, unseen, preset)
+run = w.current_run_ui(KEY, "secu", "secu-digits")
+
+est = run.estimator
+st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+w.metrics_row_ui(run)
+floor = est.trace_[-1].scalars.get("floor") if est.constraint == "size" else None
+st.plotly_chart(sizes_animation(est.trace_, floor, title="Cluster sizes (online assignment)"), width="stretch")
+left, right = st.columns(2)
+left.plotly_chart(centres_animation(est.trace_, est.track_y_), width="stretch")
+right.plotly_chart(metric_curves(est.trace_, ["nmi", "loss", "smallest_over_floor"], "Quality, loss, smallest / floor"),
+                   width="stretch")
+w.baselines_ui(run, "SeCu (this run)")
+w.unseen_view_ui(KEY, run)

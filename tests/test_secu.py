@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+import torch
+
+from clustlib.methods.secu import SeCu, assign, closed_form_centres, dual_step, stable_loss
+from clustlib.metrics import nmi
+from clustlib.runs import Run
+
+
+def test_dual_variables_keep_every_cluster_above_the_floor_on_an_imbalanced_stream():
+    """Scores prefer cluster 0 for 70 % of the points; the duals move assignments
+    until every cluster holds at least gamma/K of the stream."""
+    g = torch.Generator().manual_seed(0)
+    k, gamma = 4, 0.9
+    rho = torch.zeros(k)
+    counts = torch.zeros(k)
+    greedy = torch.zeros(k)
+    for step in range(400):
+        logits = torch.randn(64, k, generator=g)
+        logits[torch.rand(64, generator=g) < 0.7, 0] += 3.0
+        logp = torch.log_softmax(logits, 1)
+        y = assign(logp, rho)
+        rho, _ = dual_step(rho, y, k, gamma, eta=1.0)
+        if step >= 200:  # after the duals settle
+            counts += torch.bincount(y, minlength=k)
+            greedy += torch.bincount(logp.argmax(1), minlength=k)
+    share = counts / counts.sum()
+    assert float(share.min()) >= gamma / k - 0.01
+    assert float((greedy / greedy.sum()).min()) < gamma / k - 0.05  # without duals it would not
+    assert (rho >= 0).all()
+
+
+def test_upper_bound_duals_cap_the_largest_cluster():
+    k = 3
+    rho, up = torch.zeros(k), torch.zeros(k)
+    tot = torch.zeros(k)
+    for step in range(300):
+        logp = torch.log_softmax(torch.tensor([[4.0, 0.0, 0.0]]).repeat(60, 1) + torch.randn(60, k), 1)
+        y = assign(logp, rho, up)
+        rho, up = dual_step(rho, y, k, 0.5, 1.0, up, 1.2)
+        if step >= 150:
+            tot += torch.bincount(y, minlength=k)
+    assert float((tot / tot.sum()).max()) <= 1.2 / k + 0.02
+
+
+def test_closed_form_centre_is_the_gradient_step_with_learning_rate_one():
+    """Theorem 1: with grad L(w_j) = w_j - sum (1 - p_ij) x_i / sum (1 - p_ij), the
+    projected step w - 1 * grad equals Eq. 4; and the stable loss's gradient on w_j is
+    -(1/lambda) sum_{y_i=j} (1 - p_ij) x_i (only assigned centres move)."""
+    g = torch.Generator().manual_seed(1)
+    lam = 0.1
+    X = torch.nn.functional.normalize(torch.randn(40, 5, generator=g, dtype=torch.float64), dim=1)
+    W = torch.nn.functional.normalize(torch.randn(3, 5, generator=g, dtype=torch.float64), dim=1)
+    y = torch.tensor([0, 1] * 20)  # cluster 2 has no members
+    P = torch.softmax(X @ W.T / lam, 1)
+    closed = closed_form_centres(X, y, P, W)
+    w1 = 1 - P[:, 1]
+    grad = W[1] - (w1[y == 1, None] * X[y == 1]).sum(0) / w1[y == 1].sum()
+    step = torch.nn.functional.normalize(W[1] - 1.0 * grad, dim=0)
+    assert torch.allclose(closed[1], step)
+    assert torch.allclose(closed[2], W[2])  # empty cluster keeps its centre
+    assert torch.allclose(closed.norm(dim=1), torch.ones(3, dtype=torch.float64))
+
+    Wl = W.clone().requires_grad_()
+    (stable_loss(X, Wl, W, y, lam) * X.shape[0]).backward()
+    expected = -(1 / lam) * ((1 - P[y == 0, 0])[:, None] * X[y == 0]).sum(0)
+    assert torch.allclose(Wl.grad[0], expected)
+    assert torch.allclose(Wl.grad[2], torch.zeros(5, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("centre_update", ["closed", "sgd"])
+def test_secu_recovers_blobs(blobs3, centre_update):
+    X, y = blobs3
+    est = SeCu.from_preset("tiny", n_clusters=3, centre_update=centre_update, random_state=0).fit(X, y)
+    assert nmi(y, est.labels_) >= 0.95
+    last = est.trace_[-1]
+    assert last.arrays["centres"].shape == (3, 32)
+    assert np.allclose(np.linalg.norm(last.arrays["centres"], axis=1), 1, atol=1e-5)
+    assert last.arrays["sizes"].min() >= 0.9 * 300 / 3 * 0.8  # near or above the floor
+
+
+def test_secu_entropy_constraint_and_extra_heads(blobs3):
+    X, y = blobs3
+    est = SeCu.from_preset("tiny", n_clusters=3, constraint="entropy", random_state=0).fit(X, y)
+    assert nmi(y, est.labels_) >= 0.95
+    est = SeCu.from_preset("tiny", n_clusters=3, extra_k=(6,), random_state=0).fit(X, y)
+    assert len(est.centres_) == 2 and est.centres_[1].shape[0] == 6
+    assert nmi(y, est.labels_) >= 0.85  # the K=6 head shares (and splits) the features
+
+
+def test_secu_errors_determinism_and_roundtrip(tmp_path, blobs3):
+    X, y = blobs3
+    with pytest.raises(ValueError, match="constraint"):
+        SeCu(3, constraint="both").fit(X)
+    with pytest.raises(ValueError, match="K=200"):
+        SeCu(200).fit(X)
+    a = SeCu.from_preset("tiny", n_clusters=3, random_state=2).fit(X, y)
+    b = SeCu.from_preset("tiny", n_clusters=3, random_state=2).fit(X, y)
+    assert np.array_equal(a.labels_, b.labels_)
+    Run.from_estimator(a, method="secu", dataset="blobs", y=y).save(tmp_path / "r")
+    back = Run.load(tmp_path / "r").estimator
+    assert np.array_equal(back.predict(X), a.labels_)
+    assert np.allclose(back.transform(X), a.transform(X), atol=1e-5)
