@@ -269,7 +269,7 @@ def list_runs(*folders) -> list[tuple[Path, dict | str]]:
             try:
                 doc = read_run_json(d)
                 out.append((d, {k: doc.get(k) for k in ("method", "dataset", "created", "metrics",
-                                                          "unseen", "params")}))
+                                                          "unseen", "params", "preset", "seed")}))
             except RunFormatError as err:
                 out.append((d, str(err)))
     return out

@@ -12,19 +12,18 @@ st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vecto
            "layer); pairs more similar than u are trained as 'same', less similar than l as "
            "'different', the rest wait; u falls and l rises each epoch until they meet.")
 
-preset, spec, ds, unseen, k = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 100, 10)
 schedule = st.sidebar.radio("Threshold schedule", ["reimpl", "code"], horizontal=True,
                             key=f"{KEY}_sched", help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
                             "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
 balance = st.sidebar.select_slider("Anti-collapse weight (0 = the paper)", [0.0, 0.3, 1.0, 3.0],
                                    value=DAC.PRESETS[preset]["balance"], key=f"{KEY}_bal_{preset}")
-seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
 params = {**DAC.PRESETS[preset], "n_clusters": k, "schedule": schedule, "balance": balance,
           "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "dac", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "dac", "dac-digits")
+run = w.current_run_ui(KEY, "dac", "dac-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

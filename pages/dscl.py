@@ -12,12 +12,11 @@ st.caption("Law, Urtasun, Zemel (ICML 2017). An embedding network is trained on 
            "categories to maximise tr(F F⁺ C) (Eq. 7): the column space of the batch embedding "
            "should hold the true partition. Unseen categories are then clustered by k-means.")
 
-preset, spec, ds, unseen, k = w.train_setup_ui(KEY, DSCL.PRESETS, DATASETS, "digits", 100, 5,
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DSCL.PRESETS, DATASETS, "digits", 100, 5,
                                                unseen_half=True)
 epochs = st.sidebar.slider("Epochs", 1, 100, DSCL.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
 dim = st.sidebar.select_slider("Embedding size d", [8, 16, 32, 64, 128], DSCL.PRESETS[preset]["embed_dim"],
                                key=f"{KEY}_d_{preset}")
-seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
 params = {**DSCL.PRESETS[preset], "n_clusters": k, "epochs": epochs, "embed_dim": dim,
           "random_state": int(seed)}
@@ -26,7 +25,7 @@ if no_labels:
     st.sidebar.error("DSCL learns from labelled seen categories; this dataset has no labels.")
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None or no_labels, width="stretch"):
     w.start_job_ui(KEY, "dscl", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "dscl", "dscl-digits")
+run = w.current_run_ui(KEY, "dscl", "dscl-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · trained on {len(est.labels_)} samples of seen classes · "

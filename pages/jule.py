@@ -12,19 +12,18 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
            "merges clusters period by period; after each period a CNN is trained on the current "
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
-preset, spec, ds, unseen, k = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 100, 10)
 eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
                                [0.2, 0.3, 0.5, 0.7, 0.9], value=JULE.PRESETS[preset]["eta"],
                                key=f"{KEY}_eta_{preset}")
 epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset]["epochs_per_period"],
                            key=f"{KEY}_ep_{preset}")
-seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
 params = {**JULE.PRESETS[preset], "n_clusters": k, "eta": eta, "epochs_per_period": epochs,
           "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "jule", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "jule", "jule-digits")
+run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")

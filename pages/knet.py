@@ -12,7 +12,7 @@ st.title("KNet — a deep kernel learned for clustering")
 st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so that the Gaussian "
            "kernel on ψ(x) agrees (HSIC) with a jointly learned spectral embedding U.")
 
-preset, spec, ds, unseen, k = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 50, 2)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 50, 2)
 u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u_{preset}",
                             index=["sma", "eig"].index(KNet.PRESETS[preset]["u_update"]),
                             help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
@@ -21,7 +21,6 @@ ratio = st.sidebar.select_slider("σ ratio (× median distance)", [0.05, 0.1, 0.
 ae = st.sidebar.select_slider("λ autoencoder weight (Eq. 4.8)", [0.0, 0.1, 1.0, 10.0],
                               value=KNet.PRESETS[preset].get("ae_weight", 0.0), key=f"{KEY}_ae_{preset}")
 iters = st.sidebar.slider("Outer iterations", 1, 100, KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it_{preset}")
-seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
 params = {**KNet.PRESETS[preset], "n_clusters": k, "u_update": u_update, "sigma_ratio": ratio,
           "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
@@ -32,7 +31,7 @@ if st.sidebar.button("Out-of-sample demo: train on 10 % of spirals", disabled=bu
     oos = {**KNet.PRESETS["demo"], "n_clusters": 3, "sigma_ratio": 0.1, "train_size": 0.1,
            "random_state": int(seed)}
     w.start_job_ui(KEY, "knet", oos, "spirals", [], "demo")
-run = w.current_run_ui(KEY, "knet", "knet-spirals")
+run = w.current_run_ui(KEY, "knet", "knet-spirals", (spec, preset, int(seed), unseen))
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} iterations")

@@ -12,7 +12,7 @@ st.caption("Qian (ICCV 2023). Features of two augmented views are assigned onlin
            "centres, every cluster kept above γN/K by dual variables; only the assigned centre "
            "gets gradient, the others are frozen for the epoch.")
 
-preset, spec, ds, unseen, k = w.train_setup_ui(KEY, SeCu.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, SeCu.PRESETS, DATASETS, "digits", 100, 10)
 constraint = st.sidebar.radio("Constraint", ["size", "entropy"], horizontal=True, key=f"{KEY}_con")
 gamma = st.sidebar.slider("γ: smallest cluster as a share of N/K", 0.0, 1.0, SeCu.PRESETS[preset]["gamma"],
                           0.05, key=f"{KEY}_gamma_{preset}")
@@ -21,13 +21,12 @@ centres = st.sidebar.radio("Centre update", ["closed", "sgd"], horizontal=True,
                            key=f"{KEY}_cu_{preset}", help="closed: Theorem 1 (Eq. 4) each epoch; "
                            "sgd: constant centre learning rate")
 epochs = st.sidebar.slider("Epochs", 1, 200, SeCu.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
-seed = st.sidebar.number_input("Seed", 0, 10_000, 0, key=f"{KEY}_seed")
 busy = w.busy(KEY)
 params = {**SeCu.PRESETS[preset], "n_clusters": k, "constraint": constraint, "gamma": gamma,
           "centre_update": centres, "epochs": epochs, "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "secu", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "secu", "secu-digits")
+run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

@@ -182,3 +182,29 @@ def test_secu_page_shows_sizes_against_the_floor_and_centres():
     assert any(s.get("type") == "line" for s in sizes["layout"].get("shapes", []))  # the γN/K line
     assert centres["frames"][-1]["data"][1]["marker"]["symbol"] == "x"
     assert len(values(centres["frames"][-1]["data"][1]["x"])) == 10  # one cross per centre
+
+
+def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/knet.py")
+    at.query_params.update({"data": "moons", "preset": "demo", "seed": "0"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="knet_ds").value == "moons"
+    assert "knet-moons" in at.session_state["knet_run_path"]  # the pretrained run that matches
+    # changing a selection rewrites the link
+    at.sidebar.number_input(key="knet_seed").set_value(7)
+    at.run()
+    assert at.query_params["seed"] == "7" and at.query_params["data"] == "moons"
+
+
+def test_a_shared_link_with_unseen_classes_and_an_unknown_preset():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/dscl.py")
+    at.query_params.update({"data": "digits", "preset": "nonsense", "unseen": "0,1,2", "seed": "x"})
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="dscl_preset").value == "demo"
+    assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [0, 1, 2]
+    assert at.sidebar.number_input(key="dscl_seed").value == 0
+    assert "dscl-digits" in at.session_state["dscl_run_path"]  # no run matches: the demo

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from ..baselines import sklearn_baselines
-from ..data import DatasetError, load_dataset
+from ..data import DatasetError, load_dataset, parse_classes
 from ..runs import Run, RunFormatError, list_runs
 from .jobs import TrainingJob, assets_dir, runs_dir
 
@@ -59,11 +59,26 @@ def load_run_ui(method: str, key: str) -> None:
             st.sidebar.error(str(err))
 
 
-def default_run_ui(key: str, name: str) -> None:
-    """Show the pretrained demo run ``assets/<name>`` until the user loads or trains another."""
+def matching_run(method: str, spec: str, preset: str, seed: int, unseen) -> Path | None:
+    """A saved run (demo assets first) of ``method`` trained with exactly these settings."""
+    for folder in (assets_dir(), runs_dir()):
+        for path, info in list_runs(folder):
+            if (isinstance(info, dict) and info.get("method") == method and info.get("dataset") == spec
+                    and info.get("preset", "demo") == preset and info.get("seed") == seed
+                    and sorted(info.get("unseen") or []) == sorted(unseen)):
+                return path
+    return None
+
+
+def default_run_ui(key: str, name: str, method: str = "", wanted: tuple | None = None) -> None:
+    """Show the pretrained demo run ``assets/<name>`` until the user loads or trains
+    another; a shared link (``wanted`` = spec, preset, seed, unseen) opens the saved run
+    that matches it instead, when there is one."""
     if f"{key}_run" in st.session_state or f"{key}_job" in st.session_state:
         return
     path = assets_dir() / name
+    if wanted is not None and st.session_state.get(f"{key}_q_shared"):
+        path = matching_run(method, *wanted) or path
     try:
         st.session_state[f"{key}_run"] = load_run(path)
         st.session_state[f"{key}_run_path"] = str(path)
@@ -77,12 +92,13 @@ def busy(key: str) -> bool:
     return job is not None and job.running
 
 
-def current_run_ui(key: str, method: str, demo: str) -> Run:
-    """Sidebar "Load" section, the demo run until another is chosen, the progress of a
-    running job; returns the run to show, or stops the page with a hint when there is none."""
+def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None) -> Run:
+    """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted`` =
+    spec, preset, seed, unseen) until another is chosen, the progress of a running job;
+    returns the run to show, or stops the page with a hint when there is none."""
     st.sidebar.header("Load")
     load_run_ui(method, key)
-    default_run_ui(key, demo)
+    default_run_ui(key, demo, method, wanted)
     job_progress_ui(key)
     run = st.session_state.get(f"{key}_run")
     if run is None:
@@ -132,13 +148,13 @@ def metrics_row_ui(run: Run) -> None:
     cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
 
 
-def dataset_ui(key: str, options: list[str], default: str) -> tuple[str, object]:
+def dataset_ui(key: str, options: list[str]) -> tuple[str, object]:
     """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset."""
-    choice = st.sidebar.selectbox("Dataset", options + ["other spec…"],
-                                  index=options.index(default), key=f"{key}_ds")
+    choice = st.sidebar.selectbox("Dataset", options + ["other spec…"], key=f"{key}_ds")
     spec = choice
     if choice == "other spec…":
-        spec = st.sidebar.text_input("Dataset spec", "npz:path/to/data.npz", key=f"{key}_spec")
+        st.session_state.setdefault(f"{key}_spec", "npz:path/to/data.npz")
+        spec = st.sidebar.text_input("Dataset spec", key=f"{key}_spec")
     try:
         return spec, cached_dataset(spec)
     except DatasetError as err:
@@ -146,18 +162,58 @@ def dataset_ui(key: str, options: list[str], default: str) -> tuple[str, object]
         return spec, None
 
 
+def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -> None:
+    """On a page's first run in a session, take preset, dataset, seed and unseen classes
+    from the URL query string (a shared link) and set the widgets' state from it;
+    everything else starts from the defaults. Widgets are then created without their own
+    default values (Streamlit warns when both are given)."""
+    if st.session_state.get(f"{key}_q_done"):
+        return
+    st.session_state[f"{key}_q_done"] = True
+    q = st.query_params
+    preset = q.get("preset", "demo")
+    st.session_state[f"{key}_preset"] = preset if preset in presets else "demo"
+    data = q.get("data", default)
+    if data in datasets:
+        st.session_state[f"{key}_ds"] = data
+    else:
+        st.session_state[f"{key}_ds"] = "other spec…"
+        st.session_state[f"{key}_spec"] = data
+    try:
+        st.session_state[f"{key}_seed"] = max(0, min(10_000, int(q.get("seed", 0))))
+    except ValueError:
+        st.session_state[f"{key}_seed"] = 0
+    try:
+        st.session_state[f"{key}_q_unseen"] = parse_classes(q.get("unseen")) if q.get("unseen") else None
+    except DatasetError:
+        st.session_state[f"{key}_q_unseen"] = None
+    st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
+
+
+def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
+    """Write the current selections to the URL query string, so the link reproduces them."""
+    state = {"data": spec, "preset": preset, "seed": str(int(seed))}
+    if unseen:
+        state["unseen"] = ",".join(str(int(c)) for c in unseen)
+    if dict(st.query_params) != state:
+        st.query_params.from_dict(state)
+
+
 def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
                    k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False):
     """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
-    unseen classes and the number of clusters. Returns (preset, spec, ds, unseen, k)."""
+    unseen classes, the number of clusters and the seed, initialised from the URL query
+    string and written back to it. Returns (preset, spec, ds, unseen, k, seed)."""
+    query_state_ui(key, presets, datasets, default)
     st.sidebar.header("Train")
-    names = list(presets)
-    preset = st.sidebar.selectbox("Preset", names, index=names.index("demo"), key=f"{key}_preset")
-    spec, ds = dataset_ui(key, datasets, default)
+    preset = st.sidebar.selectbox("Preset", list(presets), key=f"{key}_preset")
+    spec, ds = dataset_ui(key, datasets)
     unseen = unseen_ui(key, ds, unseen_half)
     k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
     k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}_{len(unseen)}")
-    return preset, spec, ds, unseen, int(k)
+    seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
+    share_state_ui(key, spec, preset, seed, unseen)
+    return preset, spec, ds, unseen, int(k), int(seed)
 
 
 def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
@@ -166,6 +222,9 @@ def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
         return []
     classes = sorted(int(c) for c in np.unique(ds.y))
     default = classes[len(classes) // 2:] if upper_half and len(classes) >= 4 else []
+    shared = st.session_state.get(f"{key}_q_unseen")
+    if shared is not None and set(shared) <= set(classes):
+        default = shared
     return st.sidebar.multiselect("Unseen classes (held out of training)", classes, default=default,
                                   key=f"{key}_unseen_{ds.name}")
 
