@@ -100,3 +100,9 @@ def test_dscl_is_deterministic_and_survives_a_run_roundtrip(tmp_path):
     c = Run.load(tmp_path / "r").estimator
     assert np.allclose(c.transform(ds.X), a.transform(ds.X), atol=1e-5)
     assert np.array_equal(c.predict(ds.X), a.predict(ds.X))
+
+
+def test_dscl_trains_on_augmented_views_when_asked():
+    ds = load_dataset("digits:n=200")
+    est = DSCL.from_preset("tiny", n_clusters=10, augment=1.0, random_state=0).fit(ds.X, ds.y)
+    assert est.transform(ds.X).shape == (200, 16) and not hasattr(est, "_views")

@@ -113,7 +113,9 @@ class DAC(DeepClusterer):
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, augment=1.0,
                       balance=0.0, width=64),
-        "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=1e-3, augment=1.0,
+        # lr 3e-4 (paper 1e-3): NMI on digits swings less from epoch to epoch; 5 seeds
+        # 0.81 +- 0.06 against 0.74 +- 0.18 (one seed ended at 0.40)
+        "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=3e-4, augment=1.0,
                      balance=3.0, width=32),
         "tiny": dict(schedule="reimpl", max_epochs=3, batch_size=64, lr=1e-3, augment=0.0,
                      balance=1.0, width=16),

@@ -35,7 +35,7 @@ import torch
 from sklearn.cluster import KMeans
 
 from ..base import DeepClusterer
-from ..nets import apply_batched, encoder, to_tensor
+from ..nets import affine_views, apply_batched, encoder, to_tensor
 
 
 def safe_pinv(F: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
@@ -92,6 +92,7 @@ class DSCL(DeepClusterer):
     assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
     rcond : pseudo-inverse cut-off.
+    augment : strength of random affine views of images during training (0 = none).
     """
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -104,7 +105,7 @@ class DSCL(DeepClusterer):
 
     def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, classes_per_batch: int = 10,
                  per_class: int = 16, epochs: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,
-                 assign: str = "kmeans", rcond: float = 1e-6, track_max: int = 2000,
+                 assign: str = "kmeans", rcond: float = 1e-6, augment: float = 0.0, track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
         self.embed_dim = embed_dim
@@ -115,6 +116,7 @@ class DSCL(DeepClusterer):
         self.weight_decay = weight_decay
         self.assign = assign
         self.rcond = rcond
+        self.augment = augment
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
@@ -151,6 +153,7 @@ class DSCL(DeepClusterer):
         self.net_ = encoder(self.input_shape_, int(self.embed_dim)).to(self.device_)
         self._opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         self._members = [np.flatnonzero(yi == c) for c in range(self._classes.size)]
+        self._views = affine_views(self.input_shape_, float(self.augment))
         self._loss = float("nan")
 
     def _batches(self):
@@ -168,7 +171,8 @@ class DSCL(DeepClusterer):
         self.net_.train()
         total, steps = 0.0, 0
         for idx in self._batches():
-            F = self.net_(self._X[torch.as_tensor(idx, device=self.device_)])
+            x = self._X[torch.as_tensor(idx, device=self.device_)]
+            F = self.net_(x if self._views is None else self._views(x))
             yb = torch.as_tensor(self._yi[idx], device=self.device_)
             k_b = int(torch.unique(yb).numel())
             loss = k_b - spectral_objective(F, yb, self.rcond)  # 0 when span(F) holds the partition
@@ -187,7 +191,7 @@ class DSCL(DeepClusterer):
 
     def _finish(self) -> np.ndarray:
         feats = self._embed_tensor(self._X)
-        for name in ("_X", "_opt", "_members", "_yi"):
+        for name in ("_X", "_opt", "_members", "_yi", "_views"):
             self.__dict__.pop(name, None)
         labels = self._assign(feats, int(self.n_clusters))
         self.centroids_ = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
