@@ -8,4 +8,6 @@ st.navigation({
                 st.Page("pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
                 st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
                 st.Page("pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
+    "Explore": [st.Page("pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
+                st.Page("pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],
 }).run()

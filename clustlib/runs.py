@@ -273,3 +273,89 @@ def list_runs(*folders) -> list[tuple[Path, dict | str]]:
             except RunFormatError as err:
                 out.append((d, str(err)))
     return out
+
+
+# --------------------------------------------------------------------------- zip / delete
+MAX_ZIP_BYTES = 100 * 2**20  # an uploaded run zip (compressed)
+MAX_UNZIPPED_BYTES = 400 * 2**20  # its contents (guards against zip bombs)
+
+
+def zip_run(path) -> bytes:
+    """A run directory as zip bytes (its four files under one folder named like the run)."""
+    import io
+
+    d = Path(path).expanduser()
+    read_run_json(d)  # only real runs
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in FILES:
+            z.write(d / f, f"{d.name}/{f}")
+    return buf.getvalue()
+
+
+def import_zip(data: bytes, folder, name: str | None = None) -> Path:
+    """Validate an uploaded run zip exactly like :meth:`Run.load` (nothing is unpickled)
+    and add it to ``folder`` under a new name. Raises RunFormatError with one line; on
+    any error nothing in ``folder`` changes."""
+    import io
+
+    if len(data) > MAX_ZIP_BYTES:
+        raise RunFormatError(f"the upload is {len(data) / 2**20:.0f} MiB; runs up to "
+                             f"{MAX_ZIP_BYTES // 2**20} MiB can be uploaded (copy larger ones into the runs folder).")
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in z.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise RunFormatError(f"the upload is not a zip file ({_short(err)}); zip a run folder.") from None
+    by_name: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        parts = Path(info.filename).parts
+        if info.filename.startswith("/") or ".." in parts or len(parts) > 2:
+            raise RunFormatError(f"the zip holds {info.filename!r}; expected only {', '.join(FILES)} "
+                                 "(optionally inside one folder).")
+        if parts[-1] not in FILES:
+            raise RunFormatError(f"the zip holds {info.filename!r}, which is not part of a run "
+                                 f"({', '.join(FILES)}).")
+        by_name[parts[-1]] = info
+    missing = [f for f in FILES if f not in by_name]
+    if missing:
+        raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
+    if sum(i.file_size for i in by_name.values()) > MAX_UNZIPPED_BYTES:
+        raise RunFormatError(f"the zip unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MiB.")
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".upload.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        for f, info in by_name.items():
+            with z.open(info) as src, open(tmp / f, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        Run.load(tmp)  # the same checks as opening a run; raises RunFormatError
+        first = Path(infos[0].filename).parts
+        base = _safe_name(name or (first[0] if len(first) == 2 else "uploaded-run"))
+        target = folder / base
+        i = 2
+        while target.exists():
+            target = folder / f"{base}-{i}"
+            i += 1
+        os.replace(tmp, target)
+        return target
+    except RunFormatError as err:
+        raise RunFormatError(str(err).replace(str(tmp), "the uploaded run")) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _safe_name(name: str) -> str:
+    import re
+
+    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
+    return clean[:80] or "uploaded-run"
+
+
+def delete_run(path, folder) -> None:
+    """Remove a run directory that lives directly in ``folder`` (never anything else)."""
+    d, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
+    if d.parent != root or not (d / "run.json").is_file():
+        raise RunFormatError(f"{path}: not a run in {folder}; only runs of the runs folder can be deleted.")
+    shutil.rmtree(d)

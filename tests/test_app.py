@@ -208,3 +208,49 @@ def test_a_shared_link_with_unseen_classes_and_an_unknown_preset():
     assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [0, 1, 2]
     assert at.sidebar.number_input(key="dscl_seed").value == 0
     assert "dscl-digits" in at.session_state["dscl_run_path"]  # no run matches: the demo
+
+
+def test_runs_library_lists_opens_and_deletes(runs_folder, fitted_moons):
+    from clustlib.runs import Run
+
+    ds, est = fitted_moons
+    Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(runs_folder / "mine")
+    (runs_folder / "broken").mkdir()
+    (runs_folder / "broken" / "run.json").write_text("{not json")
+    at = open_page("runs")
+    table = at.dataframe[0].value
+    assert {"knet-spirals", "dac-digits", "mine", "broken"} <= set(table["run"])
+    assert "damaged" in set(table["method"])
+    at.selectbox(key="lib_pick").set_value("[runs] mine")
+    at.run()
+    assert not at.exception
+    delete = next(b for b in at.button if b.label == "Delete")
+    assert delete.disabled  # not before the confirmation
+    at.checkbox(key="lib_sure_mine").check()
+    at.run()
+    next(b for b in at.button if b.label == "Delete").click()
+    at.run()
+    assert not at.exception and not (runs_folder / "mine").exists()
+    assert (runs_folder / "broken").exists()
+    at.selectbox(key="lib_pick").set_value("[demo] knet-moons")
+    at.run()
+    next(b for b in at.button if b.label.startswith("Open")).click()
+    at.run()
+    assert not at.exception
+    assert "knet-moons" in at.session_state["knet_run_path"]
+
+
+def test_dataset_page_shows_classes_map_and_baselines():
+    at = open_page("dataset")
+    figs = figures(at)
+    grid = figs[0]
+    assert grid["data"][0]["type"] == "image"  # one row of samples per class
+    assert "Samples per class" in grid["layout"]["title"]["text"]
+    raw = figs[1]
+    assert {d["name"] for d in raw["data"]} == {f"class {c}" for c in range(10)}
+    assert any("KMeans" in str(df.value) or "KMeans" in list(df.value.columns) for df in at.dataframe)
+    at.selectbox(key="data_ds").set_value("wine")
+    at.radio(key="data_proj").set_value("PCA")
+    at.run()
+    assert not at.exception
+    assert len(figures(at)) == 1  # vectors: no image grid, the map only

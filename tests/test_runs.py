@@ -114,3 +114,54 @@ def test_interrupted_save_leaves_no_valid_looking_run_and_keeps_old(saved, tmp_p
     (tmp_path / "half" / "model.pt").write_bytes(b"")
     listed = dict((p.name, info) for p, info in list_runs(tmp_path))
     assert isinstance(listed["half"], str) and "missing" in listed["half"]
+
+
+def _zip(files: dict) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
+    import pickle
+
+    from clustlib.runs import FILES, RunFormatError, delete_run, import_zip, zip_run
+
+    ds, est = fitted_moons
+    src = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(tmp_path / "a")
+    data = zip_run(src)
+    runs = tmp_path / "runs"
+    first = import_zip(data, runs)
+    assert first.name == "a" and Run.load(first).metrics["nmi"] == Run.load(src).metrics["nmi"]
+    assert import_zip(data, runs).name == "a-2"  # never overwrites
+    files = {f: (src / f).read_bytes() for f in FILES}
+
+    class Boom:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    bad = {
+        "not a zip": b"hello",
+        "traversal": _zip({**files, "../evil.txt": b"x"}),
+        "foreign file": _zip({**files, "notes.exe": b"x"}),
+        "missing": _zip({k: v for k, v in files.items() if k != "model.pt"}),
+        "pickle payload": _zip({**files, "model.pt": pickle.dumps(Boom())}),
+        "foreign json": _zip({**files, "run.json": b'{"hello": 1}'}),
+    }
+    before = sorted(p.name for p in runs.iterdir())
+    for what, payload in bad.items():
+        with pytest.raises(RunFormatError) as err:
+            import_zip(payload, runs)
+        assert "\n" not in str(err.value), what
+    assert sorted(p.name for p in runs.iterdir()) == before  # nothing changed, nothing left behind
+    assert not (tmp_path / "pwned").exists()
+    delete_run(first, runs)
+    assert not first.exists()
+    with pytest.raises(RunFormatError, match="only runs of the runs folder"):
+        delete_run(src, runs)  # outside the folder
+    assert src.exists()

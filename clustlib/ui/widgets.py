@@ -325,3 +325,18 @@ def shared_map_ui(key: str, run: Run) -> None:
     st.plotly_chart(labelled_maps([(m["xy"], m["y"], f"{name} fitted on seen categories; "
                                    "unseen ones placed into it")], height=520, names=names),
                     width="stretch")
+
+
+@st.cache_data(show_spinner="Computing the map…", max_entries=8)
+def cached_raw_map(spec: str, projection: str, max_points: int = 3000):
+    """2-D map of (a stratified subsample of) a dataset's raw features, and its labels."""
+    from ..data import stratified_subset
+    from ..project import project
+
+    ds = cached_dataset(spec)
+    i = stratified_subset(ds.y, len(ds), max_points, 0)
+    X = ds.X[i].reshape(len(i), -1)
+    if len(ds.X.shape) == 2:  # vectors: standardise so no feature dominates the map
+        X = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    y = ds.y[i] if ds.y is not None else np.zeros(len(i), int)
+    return project(X, projection), y
