@@ -20,7 +20,7 @@ app: $(VENV)/.installed
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed-dev
-	$(PY) -m ruff check clustlib pages app.py tests benchmarks scripts
+	$(PY) -m ruff check clustlib app_pages app.py tests benchmarks scripts
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed

@@ -2,12 +2,12 @@ import streamlit as st
 
 st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
 st.navigation({
-    "": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
-    "Methods": [st.Page("pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
-                st.Page("pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
-                st.Page("pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
-                st.Page("pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
-                st.Page("pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
-    "Explore": [st.Page("pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
-                st.Page("pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],
+    "": [st.Page("app_pages/home.py", title="Home", icon="🏠", default=True)],
+    "Methods": [st.Page("app_pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
+                st.Page("app_pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
+                st.Page("app_pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
+                st.Page("app_pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
+                st.Page("app_pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
+    "Explore": [st.Page("app_pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
+                st.Page("app_pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],
 }).run()

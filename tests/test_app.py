@@ -18,7 +18,7 @@ def runs_folder(tmp_path, monkeypatch):
 def open_page(name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page(f"pages/{name}.py")
+    at.switch_page(f"app_pages/{name}.py")
     at.run()
     assert not at.exception
     return at
@@ -127,7 +127,7 @@ def test_dscl_page_shows_unseen_categories_before_and_after():
     assert all("NMI" in t and "R@1" in t for t in titles)
     classes = {d["name"] for d in view["data"]}
     assert classes == {f"class {c}" for c in range(5, 10)}  # only categories never seen
-    shared = figs[-1]
+    shared = next(f for f in figs if any("(seen)" in str(d.get("name")) for d in f["data"]))
     names = {d["name"] for d in shared["data"]}
     assert "0 (seen)" in names and "9 (unseen)" in names
     at.radio(key="dscl_proj").set_value("PCA")
@@ -186,7 +186,7 @@ def test_secu_page_shows_sizes_against_the_floor_and_centres():
 
 def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/knet.py")
+    at.switch_page("app_pages/knet.py")
     at.query_params.update({"data": "moons", "preset": "demo", "seed": "0"})
     at.run()
     assert not at.exception
@@ -200,7 +200,7 @@ def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():
 
 def test_a_shared_link_with_unseen_classes_and_an_unknown_preset():
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/dscl.py")
+    at.switch_page("app_pages/dscl.py")
     at.query_params.update({"data": "digits", "preset": "nonsense", "unseen": "0,1,2", "seed": "x"})
     at.run()
     assert not at.exception

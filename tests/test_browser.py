@@ -66,14 +66,55 @@ def _idle(page, timeout=90_000):
     page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
 
 
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"])
+
+
+def test_shared_link_opens_the_same_view_and_points_can_be_inspected(app_url):
+    """First test on a fresh server: a shared link straight to a method page."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(f"{app_url}/dac?data=digits:n=600&preset=tiny&seed=3")
+        _idle(page)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        text = sidebar.inner_text()
+        assert "Methods" in text and "Explore" in text  # app.py's navigation, not a bare page
+        values = [i.input_value() for i in sidebar.locator("input").all()]
+        assert "digits:n=600" in values  # not in the list: typed into the spec box
+        assert "3" in values  # the seed
+        assert "tiny" in text or "tiny" in values, (text, values)
+        assert "seed=3" in page.url and "preset=tiny" in page.url
+        page.get_by_text("Inspect points").scroll_into_view_if_needed()
+        chart = page.locator("[data-testid='stPlotlyChart']").last
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        box = chart.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 250, cy - 150)
+        page.mouse.down()
+        for x, y in ((cx + 250, cy - 150), (cx + 250, cy + 150), (cx - 250, cy + 150), (cx - 250, cy - 150)):
+            page.mouse.move(x, y, steps=8)
+        page.mouse.up()
+        page.get_by_text("selected samples").wait_for(timeout=60_000)
+        _idle(page)
+        assert page.get_by_text("Nearest neighbours of sample").count() == 1
+        assert page.locator("img[alt='selected samples'], [data-testid='stImage'] img").count() >= 2
+        page.screenshot(path=str(ARTIFACTS / "inspect_points.png"), full_page=True)
+        browser.close()
+
+
 def test_knet_demo_plays_in_chromium(app_url):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        browser = _browser(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(app_url)
         _idle(page)

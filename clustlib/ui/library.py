@@ -37,7 +37,7 @@ def open_run_ui(row: dict) -> None:
         return
     st.session_state[f"{run.method}_run"] = run
     st.session_state[f"{run.method}_run_path"] = row["path"]
-    st.switch_page(f"pages/{run.method}.py")
+    st.switch_page(f"app_pages/{run.method}.py")
 
 
 def upload_ui() -> None:

@@ -340,3 +340,50 @@ def cached_raw_map(spec: str, projection: str, max_points: int = 3000):
         X = (X - X.mean(0)) / (X.std(0) + 1e-8)
     y = ds.y[i] if ds.y is not None else np.zeros(len(i), int)
     return project(X, projection), y
+
+
+def inspect_ui(key: str, run: Run) -> None:
+    """Select points (box / lasso / click) in the final learned embedding of the tracked
+    points and see them: images (or feature values), true and predicted labels, and their
+    nearest neighbours in the learned space (like the Embedding Projector)."""
+    from ..data import split_classes
+    from ..viz import image_montage, selectable_scatter
+
+    est = run.estimator
+    snap = est.trace_[-1]
+    if snap.embedding is None or not run.info.get("dataset"):
+        return
+    try:
+        ds = cached_dataset(run.info["dataset"])
+        if run.info.get("unseen"):
+            ds = split_classes(ds, run.info["unseen"])[0]
+    except DatasetError:
+        return
+    if int(np.max(est.track_index_)) >= len(ds):
+        return  # the dataset spec no longer gives the training data
+    st.subheader("Inspect points")
+    st.caption("Drag a box or lasso (toolbar) or click points in the learned embedding to see them "
+               "and their nearest neighbours in the learned space.")
+    y_true = est.track_y_ if est.track_y_ is not None else None
+    event = st.plotly_chart(selectable_scatter(snap.embedding, snap.labels, y_true), key=f"{key}_inspect",
+                            on_select="rerun", selection_mode=("points", "box", "lasso"), width="stretch")
+    picked = sorted({int(p["point_index"]) for p in (event.selection.get("points") or [])}) if event else []
+    if not picked:
+        return
+    idx = est.track_index_[picked]
+    rows = [{"sample": int(i), "cluster": int(snap.labels[p]),
+             **({"true label": int(y_true[p])} if y_true is not None else {})} for p, i in zip(picked, idx)]
+    st.write(f"**{len(picked)} selected** (showing up to 24)")
+    if ds.kind == "image":
+        st.image(image_montage(ds.X[idx[:24]]), caption="selected samples", clamp=True)
+    else:
+        st.dataframe(ds.X[idx[:24]].reshape(min(24, len(idx)), -1), width="stretch")
+    st.dataframe(rows[:200], hide_index=True)
+    d = ((snap.embedding - snap.embedding[picked[0]]) ** 2).sum(1)
+    near = [int(j) for j in np.argsort(d)[1:9]]
+    st.write(f"Nearest neighbours of sample {int(idx[0])} in the learned space")
+    if ds.kind == "image":
+        st.image(image_montage(ds.X[est.track_index_[near]]), caption="8 nearest", clamp=True)
+    st.dataframe([{"sample": int(est.track_index_[j]), "cluster": int(snap.labels[j]),
+                   **({"true label": int(y_true[j])} if y_true is not None else {})} for j in near],
+                 hide_index=True)

@@ -13,11 +13,12 @@ from .figures import (
     labelled_maps,
     metric_curves,
     scatter_2d,
+    selectable_scatter,
     sizes_animation,
     to_2d,
     unseen_figure,
 )
 
-__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "sizes_animation", "cluster_image_grid", "embedding_animation", "frame_indices",
+__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -400,3 +400,20 @@ def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "F
                       yaxis={"range": [lo[1] - pad[1], hi[1] + pad[1]], "zeroline": False})
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
+
+
+def selectable_scatter(embedding: np.ndarray, labels: np.ndarray, y_true=None, height: int = 460) -> go.Figure:
+    """One-trace scatter of an embedding (PCA to 2-D when wider) coloured by cluster, with
+    hover text, in lasso mode: point indices of a selection are row indices of
+    ``embedding``."""
+    p = to_2d([np.asarray(embedding)])[0]
+    labels = np.asarray(labels)
+    text = [f"#{i} · cluster {int(c)}" + ("" if y_true is None else f" · label {int(y_true[i])}")
+            for i, c in enumerate(labels)]
+    fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", text=text, hoverinfo="text",
+                                 marker={"size": 6, "opacity": 0.8,
+                                         "color": [PALETTE[int(v) % len(PALETTE)] for v in labels]}))
+    fig.update_layout(height=height, template="plotly_white", dragmode="lasso",
+                      title="Learned embedding (final), coloured by cluster",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

@@ -7,20 +7,20 @@ st.write("Five deep clustering methods from five papers, one scikit-learn style 
          "animation each paper is known for. Train on the embedded datasets in seconds on a "
          "laptop, or open a run trained elsewhere.")
 PICTURES = {
-    "jule": ("JULE", "pages/jule.py",
+    "jule": ("JULE", "app_pages/jule.py",
              "Merge stages: the learned representation coloured by current cluster, one frame per "
              "period, the number of clusters falling (Yang et al. 2016, Fig. 1, 10); sample images "
              "of the largest clusters at any stage."),
-    "knet": ("KNet", "pages/knet.py",
+    "knet": ("KNet", "app_pages/knet.py",
              "The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "
              "the embedding becomes convex (Wu et al. 2020, Fig. 1, 4–7)."),
-    "dac": ("DAC", "pages/dac.py",
+    "dac": ("DAC", "app_pages/dac.py",
             "The circular label-feature map (Chang et al. 2017, suppl. Eq. 1): every sample's label "
             "feature drifting, epoch by epoch, to one of the k vertices as the thresholds u and l close."),
-    "dscl": ("DSCL", "pages/dscl.py",
+    "dscl": ("DSCL", "app_pages/dscl.py",
              "Categories the network never saw: t-SNE / UMAP of the unseen classes before and "
              "after training, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4)."),
-    "secu": ("SeCu", "pages/secu.py",
+    "secu": ("SeCu", "app_pages/secu.py",
              "Cluster sizes epoch by epoch against the γN/K floor that the dual variables enforce, "
              "and the features gathering around unit-norm centres (Qian 2023)."),
 }

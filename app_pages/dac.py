@@ -41,3 +41,4 @@ right.plotly_chart(metric_curves(est.trace_, ["nmi", "pair_loss", "balance_loss"
 st.plotly_chart(sizes_animation(est.trace_), width="stretch")
 w.baselines_ui(run, "DAC (this run)")
 w.unseen_view_ui(KEY, run)
+w.inspect_ui(KEY, run)

@@ -53,3 +53,4 @@ if run.info.get("params", {}).get("train_size"):
                     width="stretch")
 w.baselines_ui(run, "KNet (this run)")
 w.unseen_view_ui(KEY, run)
+w.inspect_ui(KEY, run)

@@ -37,3 +37,4 @@ c1.plotly_chart(metric_curves(est.trace_, ["loss"], "k − tr(F F⁺ C) per epoc
 c2.plotly_chart(embedding_animation(est.trace_, est.track_y_, "label", title="Seen categories"),
                 width="stretch")
 w.shared_map_ui(KEY, run)
+w.inspect_ui(KEY, run)

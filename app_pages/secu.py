@@ -39,3 +39,4 @@ right.plotly_chart(metric_curves(est.trace_, ["nmi", "loss", "smallest_over_floo
                    width="stretch")
 w.baselines_ui(run, "SeCu (this run)")
 w.unseen_view_ui(KEY, run)
+w.inspect_ui(KEY, run)

@@ -42,3 +42,4 @@ if data.kind == "image":
     st.plotly_chart(cluster_image_grid(data.X[est.track_index_], snap.labels), width="stretch")
 w.baselines_ui(run, "JULE (this run)")
 w.unseen_view_ui(KEY, run)
+w.inspect_ui(KEY, run)
