@@ -9,5 +9,6 @@ st.navigation({
                 st.Page("app_pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
                 st.Page("app_pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
     "Explore": [st.Page("app_pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
+                st.Page("app_pages/compare.py", title="Compare runs", icon="⚖️", url_path="compare"),
                 st.Page("app_pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],
 }).run()

@@ -94,3 +94,14 @@ def recall_at_k(embedding, y, ks=(1, 2, 4, 8)) -> dict[int, float]:
 def evaluate(y_true, y_pred) -> dict[str, float]:
     """NMI, ACC and ARI in one dict."""
     return {"nmi": nmi(y_true, y_pred), "acc": acc(y_true, y_pred), "ari": ari(y_true, y_pred)}
+
+
+def matched_confusion(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The contingency table with clusters reordered by their Hungarian match (matched
+    clusters in class order first, unmatched ones after): a perfect clustering is diagonal."""
+    table, classes, clusters = confusion(y_true, y_pred)
+    match = hungarian_match(y_true, y_pred)
+    rank = {c: i for i, c in enumerate(classes)}
+    order = sorted(range(clusters.size),
+                   key=lambda j: (rank[match[clusters[j]]] if clusters[j] in match else classes.size + j))
+    return table[:, order], classes, clusters[order]

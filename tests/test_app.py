@@ -254,3 +254,39 @@ def test_dataset_page_shows_classes_map_and_baselines():
     at.run()
     assert not at.exception
     assert len(figures(at)) == 1  # vectors: no image grid, the map only
+
+
+def test_compare_page_puts_runs_side_by_side():
+    at = open_page("compare")
+    assert any("Pick two" in i.value for i in at.info)
+    options = at.multiselect(key="cmp_runs").options
+    digits = [o for o in options if "digits)" in o and ("dac" in o or "secu" in o or "jule" in o)]
+    at.multiselect(key="cmp_runs").set_value(digits[:3])
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "KMeans" in " ".join(map(str, table.columns)) + " ".join(map(str, table.index))
+    figs = figures(at)
+    maps = figs[0]
+    assert len(maps["layout"]["annotations"]) == 3  # one map per run, one legend
+    heat = [f for f in figs if f["data"][0]["type"] == "heatmap"]
+    assert len(heat) == 3
+    curves = figs[-1]
+    assert len(curves["data"]) == 3
+    knet = [o for o in options if "spirals" in o]
+    at.multiselect(key="cmp_runs").set_value(digits[:1] + knet)
+    at.run()
+    assert not at.exception and any("different datasets" in e.value for e in at.error)
+
+
+def test_matched_confusion_is_diagonal_for_a_relabelled_perfect_clustering():
+    import numpy as np
+
+    from clustlib.metrics import matched_confusion
+
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    table, classes, clusters = matched_confusion(y, (y + 1) % 3 + 5)
+    assert np.array_equal(table, np.diag([2, 2, 3]))
+    assert list(clusters) == [6, 7, 5]
+    table, _, clusters = matched_confusion(y, np.array([0, 0, 1, 1, 2, 3, 3]))  # 4 clusters, 3 classes
+    assert table.shape == (3, 4) and clusters[-1] == 2  # the unmatched cluster comes last

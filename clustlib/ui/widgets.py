@@ -387,3 +387,20 @@ def inspect_ui(key: str, run: Run) -> None:
     st.dataframe([{"sample": int(est.track_index_[j]), "cluster": int(snap.labels[j]),
                    **({"true label": int(y_true[j])} if y_true is not None else {})} for j in near],
                  hide_index=True)
+
+
+def all_runs() -> dict[str, Path]:
+    """label -> path of every valid run (demo assets first, then the runs folder)."""
+    out = {}
+    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
+        for path, info in list_runs(folder):
+            if isinstance(info, dict):
+                out[f"[{where}] {path.name} ({info.get('method')}, {info.get('dataset')})"] = path
+    return out
+
+
+@st.cache_data(show_spinner="Computing the map…", max_entries=16)
+def cached_projection(Z: np.ndarray, projection: str) -> np.ndarray:
+    from ..project import project
+
+    return project(np.asarray(Z, dtype=np.float32), projection)

@@ -6,6 +6,8 @@ from .figures import (
     circle_animation,
     circle_map,
     cluster_image_grid,
+    confusion_heatmap,
+    curves_of_runs,
     embedding_animation,
     frame_indices,
     image_montage,
@@ -19,6 +21,6 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices",
+__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -417,3 +417,26 @@ def selectable_scatter(embedding: np.ndarray, labels: np.ndarray, y_true=None, h
                       title="Learned embedding (final), coloured by cluster",
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
+
+
+def confusion_heatmap(table: np.ndarray, classes, clusters, title: str = "") -> go.Figure:
+    """A classes x clusters contingency table as a heatmap (counts in the cells); pass the
+    clusters already ordered by their Hungarian match so a good run shows a diagonal."""
+    fig = go.Figure(go.Heatmap(z=table, x=[f"c{int(c)}" for c in clusters], y=[str(int(c)) for c in classes],
+                               colorscale="Blues", showscale=False, text=table, texttemplate="%{text}",
+                               hovertemplate="class %{y}, cluster %{x}: %{z}<extra></extra>"))
+    fig.update_layout(title=title, height=360, template="plotly_white", yaxis={"autorange": "reversed"},
+                      xaxis_title="cluster (matched order)", yaxis_title="class",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 30})
+    return fig
+
+
+def curves_of_runs(traces: dict, key: str = "nmi", title: str = "") -> go.Figure:
+    """One line per run (name -> trace) of a scalar over rounds."""
+    fig = go.Figure()
+    for name, trace in traces.items():
+        vals = [s.scalars.get(key, np.nan) for s in trace]
+        fig.add_trace(go.Scatter(x=[s.round for s in trace], y=vals, mode="lines+markers", name=name))
+    fig.update_layout(title=title or f"{key.upper()} per round", height=340, template="plotly_white",
+                      xaxis_title="round", margin={"l": 10, "r": 10, "t": 40, "b": 30})
+    return fig
