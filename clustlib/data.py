@@ -20,6 +20,7 @@ Options common to all: ``n=`` (a seeded, stratified subsample) and ``seed=``.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -407,3 +408,78 @@ def parse_classes(text: str | None) -> list[int]:
         return sorted({int(t) for t in str(text).split(",") if t.strip()})
     except ValueError:
         raise DatasetError(f"unseen classes must be integers like 7,8,9; got {text!r}.") from None
+
+
+# --------------------------------------------------------------------------- uploads
+MAX_UPLOAD_BYTES = 100 * 2**20
+MAX_UNZIPPED_BYTES = 500 * 2**20
+MAX_ZIP_MEMBERS = 50_000
+
+
+def save_upload(filename: str, data: bytes, folder) -> str:
+    """Store an uploaded dataset file (.npz, .csv, or a .zip of class folders of images)
+    under ``folder`` (named by content, so a re-upload is free) and return its spec. The
+    caller loads the spec with :func:`load_dataset`, which validates shapes, NaN and
+    labels. A zip is unpacked with guards: no absolute or ``..`` paths, images only,
+    bounded size and count."""
+    import hashlib
+    import io
+    import zipfile
+
+    ext = Path(filename).suffix.lower().lstrip(".")
+    if ext not in ("npz", "csv", "zip"):
+        raise DatasetError(f"{filename}: upload a .npz (arrays X, y), a .csv (last column 'label') "
+                           "or a .zip of class folders of images.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DatasetError(f"{filename} is {len(data) / 2**20:.0f} MiB; uploads up to {MAX_UPLOAD_BYTES // 2**20} "
+                           "MiB (use a file spec such as npz:PATH for larger data).")
+    folder = Path(folder).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha1(data).hexdigest()[:16]
+    if ext in ("npz", "csv"):
+        path = folder / f"{digest}.{ext}"
+        if not path.exists():
+            path.write_bytes(data)
+        return f"{ext}:{path}"
+    target = folder / digest
+    if target.is_dir():
+        return f"folder:{_class_root(target)}"
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in z.infolist() if not i.is_dir()]
+    except zipfile.BadZipFile as err:
+        raise DatasetError(f"{filename}: not a zip file ({err}).") from None
+    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+        raise DatasetError(f"{filename}: more than {MAX_ZIP_MEMBERS} files or {MAX_UNZIPPED_BYTES // 2**20} MiB unpacked.")
+    tmp = folder / f".{digest}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        for info in infos:
+            parts = Path(info.filename).parts
+            if info.filename.startswith("/") or ".." in parts or any(p.startswith("__MACOSX") for p in parts):
+                if any(p.startswith("__MACOSX") for p in parts):
+                    continue
+                raise DatasetError(f"{filename}: unsafe path {info.filename!r} in the zip.")
+            if Path(info.filename).suffix.lower() not in IMAGE_EXT:
+                continue  # not an image: ignored
+            out = tmp.joinpath(*parts)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        if not tmp.exists():
+            raise DatasetError(f"{filename}: no images ({', '.join(sorted(IMAGE_EXT))}) in the zip.")
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return f"folder:{_class_root(target)}"
+
+
+def _class_root(d: Path) -> Path:
+    """The folder whose sub-folders are the classes (a zip often wraps them in one folder)."""
+    while True:
+        subs = [p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        files = [p for p in d.iterdir() if p.is_file()]
+        if len(subs) == 1 and not files and any(q.is_dir() for q in subs[0].iterdir()):
+            d = subs[0]
+            continue
+        return d

@@ -290,3 +290,17 @@ def test_matched_confusion_is_diagonal_for_a_relabelled_perfect_clustering():
     assert list(clusters) == [6, 7, 5]
     table, _, clusters = matched_confusion(y, np.array([0, 0, 1, 1, 2, 3, 3]))  # 4 clusters, 3 classes
     assert table.shape == (3, 4) and clusters[-1] == 2  # the unmatched cluster comes last
+
+
+def test_too_few_samples_for_k_and_the_upload_box():
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_ds").set_value("other spec…")
+    at.run()
+    at.sidebar.text_input(key="knet_spec").input("blobs:n=6")
+    at.run()
+    assert not at.exception
+    assert any("too few for 4 clusters" in e.value for e in at.sidebar.error)
+    assert button(at, "Train").disabled
+    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
+    at.run()
+    assert not at.exception and button(at, "Train").disabled  # nothing uploaded yet

@@ -134,3 +134,42 @@ def test_split_classes():
 def test_list_datasets_marks_offline():
     rows = {r["name"]: r["available"] for r in list_datasets()}
     assert rows["digits"] == "embedded" and "mnist" in rows
+
+
+def test_uploads_are_stored_by_content_and_validated(tmp_path):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from clustlib.data import save_upload
+
+    buf = io.BytesIO()
+    np.savez(buf, X=np.random.default_rng(0).normal(size=(30, 4)), y=np.arange(30) % 3)
+    spec = save_upload("mine.npz", buf.getvalue(), tmp_path)
+    assert spec.startswith("npz:") and save_upload("again.npz", buf.getvalue(), tmp_path) == spec
+    assert len(load_dataset(spec)) == 30
+    bad = io.BytesIO()
+    np.savez(bad, X=np.full((5, 2), np.nan))
+    with pytest.raises(DatasetError, match="NaN"):
+        load_dataset(save_upload("nan.npz", bad.getvalue(), tmp_path))
+    with pytest.raises(DatasetError, match="upload a .npz"):
+        save_upload("data.pkl", b"x", tmp_path)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        for c in ("cats", "dogs"):
+            for i in range(3):
+                im = io.BytesIO()
+                Image.fromarray(np.full((6, 6), 40 * i, np.uint8)).save(im, "PNG")
+                z.writestr(f"pets/{c}/{i}.png", im.getvalue())
+        z.writestr("pets/readme.txt", "ignored")
+    ds = load_dataset(save_upload("pets.zip", zbuf.getvalue(), tmp_path))
+    assert len(ds) == 6 and ds.class_names == ["cats", "dogs"]
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../escape.png", b"x")
+    with pytest.raises(DatasetError, match="unsafe path"):
+        save_upload("evil.zip", evil.getvalue(), tmp_path)
+    assert not (tmp_path.parent / "escape.png").exists()
+    with pytest.raises(DatasetError, match="not a zip"):
+        save_upload("broken.zip", b"PK nope", tmp_path)

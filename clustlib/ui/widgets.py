@@ -150,8 +150,10 @@ def metrics_row_ui(run: Run) -> None:
 
 def dataset_ui(key: str, options: list[str]) -> tuple[str, object]:
     """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset."""
-    choice = st.sidebar.selectbox("Dataset", options + ["other spec…"], key=f"{key}_ds")
+    choice = st.sidebar.selectbox("Dataset", options + ["upload…", "other spec…"], key=f"{key}_ds")
     spec = choice
+    if choice == "upload…":
+        return upload_dataset_ui(key)
     if choice == "other spec…":
         st.session_state.setdefault(f"{key}_spec", "npz:path/to/data.npz")
         spec = st.sidebar.text_input("Dataset spec", key=f"{key}_spec")
@@ -199,6 +201,23 @@ def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
         st.query_params.from_dict(state)
 
 
+def upload_dataset_ui(key: str) -> tuple[str, object]:
+    """Sidebar: upload your own data (.npz X/y, .csv with a 'label' column, or a .zip of
+    class folders of images); validated exactly like a dataset spec."""
+    from ..data import MAX_UPLOAD_BYTES, save_upload
+
+    up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
+                                  type=["npz", "csv", "zip"], key=f"{key}_upload")
+    if up is None:
+        return "", None
+    try:
+        spec = save_upload(up.name, up.getvalue(), runs_dir() / ".uploads")
+        return spec, cached_dataset(spec)
+    except DatasetError as err:
+        st.sidebar.error(str(err))
+        return "", None
+
+
 def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
                    k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False):
     """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
@@ -211,6 +230,11 @@ def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
     unseen = unseen_ui(key, ds, unseen_half)
     k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
     k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}_{len(unseen)}")
+    n_train = 0 if ds is None else len(ds) - (int(np.isin(ds.y, unseen).sum()) if unseen else 0)
+    if ds is not None and n_train < 2 * int(k):
+        st.sidebar.error(f"{n_train} training samples are too few for {int(k)} clusters; "
+                         f"use at least {2 * int(k)} or fewer clusters.")
+        ds = None
     seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
     share_state_ui(key, spec, preset, seed, unseen)
     return preset, spec, ds, unseen, int(k), int(seed)
