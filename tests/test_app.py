@@ -304,3 +304,53 @@ def test_too_few_samples_for_k_and_the_upload_box():
     at.sidebar.selectbox(key="knet_ds").set_value("upload…")
     at.run()
     assert not at.exception and button(at, "Train").disabled  # nothing uploaded yet
+
+
+def _npz_bytes(**arrays) -> bytes:
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_runs_library_upload_good_and_bad(runs_folder):
+    from clustlib.runs import zip_run
+
+    at = open_page("runs")
+    at.file_uploader(key="lib_upload").upload("junk.zip", b"not a zip", "application/zip")
+    at.run()
+    assert not at.exception
+    assert any(e.value.startswith("Not added: the upload is not a zip") for e in at.error)
+    assert not runs_folder.exists() or not [p for p in runs_folder.iterdir() if not p.name.startswith(".")]
+    good = zip_run(Path(APP).parent / "assets" / "knet-moons")
+    at.file_uploader(key="lib_upload").upload("shared-moons.zip", good, "application/zip")
+    at.run()
+    assert not at.exception and any("Added shared-moons" in s.value for s in at.success)
+    assert "shared-moons" in set(at.dataframe[0].value["run"])
+
+
+def test_own_data_uploads_on_a_method_page(runs_folder):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
+    at.run()
+    up = at.sidebar.file_uploader(key="knet_upload")
+    up.upload("nan.npz", _npz_bytes(X=np.full((20, 2), np.nan), y=np.arange(20) % 2))
+    at.run()
+    assert any("NaN" in e.value for e in at.sidebar.error) and button(at, "Train").disabled
+    at.sidebar.file_uploader(key="knet_upload").upload("shape.npz", _npz_bytes(X=np.zeros((4, 2, 2, 2, 2))))
+    at.run()
+    assert any("expected (N, d)" in e.value for e in at.sidebar.error)
+    at.sidebar.file_uploader(key="knet_upload").upload("few.npz", _npz_bytes(X=rng.normal(size=(5, 2)),
+                                                                            y=np.arange(5) % 3))
+    at.run()
+    assert any("too few for 3 clusters" in e.value for e in at.sidebar.error)
+    at.sidebar.file_uploader(key="knet_upload").upload("ok.npz", _npz_bytes(X=rng.normal(size=(60, 2)),
+                                                                           y=np.arange(60) % 2))
+    at.run()
+    assert not at.exception and not at.sidebar.error and not button(at, "Train").disabled
