@@ -61,8 +61,7 @@ def test_dac_recovers_blobs(blobs3):
 @pytest.fixture(scope="module")
 def fitted_digits():
     ds = load_dataset("digits:n=600")
-    # the paper's learning rate (1e-3): the demo's 3e-4 takes more steps than 600 images give
-    return ds, DAC.from_preset("demo", n_clusters=10, lr=1e-3, random_state=0, track_max=200).fit(ds.X, ds.y)
+    return ds, DAC.from_preset("demo", n_clusters=10, random_state=0, track_max=200).fit(ds.X, ds.y)
 
 
 def test_dac_on_digits_and_its_snapshots(fitted_digits):
@@ -93,6 +92,8 @@ def test_dac_errors_and_roundtrip(tmp_path, blobs3):
     X, y = blobs3
     with pytest.raises(ValueError, match="schedule"):
         DAC(3, schedule="fast").fit(X)
+    with pytest.raises(ValueError, match="lr_decay"):
+        DAC(3, lr_decay="step").fit(X)
     with pytest.raises(ValueError, match="too few"):
         DAC(3).fit(X[:5])
     est = DAC.from_preset("tiny", n_clusters=3, random_state=0).fit(X, y)

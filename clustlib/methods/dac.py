@@ -105,26 +105,29 @@ class DAC(DeepClusterer):
     max_epochs : an upper bound (training ends when u <= l).
     batch_size, lr : RMSProp (paper: lr 0.001, batch 32; released code 128).
     steps_per_epoch : batches per epoch (None: one pass over the data).
+    lr_decay : "none" (the paper: a constant rate) or "cosine" over the epochs the
+        schedule needs (u meets l), which calms the epoch-to-epoch swings at the end.
     augment : strength of the random affine views for images (0 = none).
     balance : weight of the anti-collapse term (0 = the paper's method).
     width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
     """
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, augment=1.0,
-                      balance=0.0, width=64),
-        # lr 3e-4 (paper 1e-3): NMI on digits swings less from epoch to epoch; 5 seeds
-        # 0.81 +- 0.06 against 0.74 +- 0.18 (one seed ended at 0.40)
-        "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=3e-4, augment=1.0,
-                     balance=3.0, width=32),
-        "tiny": dict(schedule="reimpl", max_epochs=3, batch_size=64, lr=1e-3, augment=0.0,
-                     balance=1.0, width=16),
+        "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, lr_decay="none",
+                      augment=1.0, balance=0.0, width=64),
+        # the paper's lr 1e-3 with a cosine decay: on digits (5 seeds) 0.874 +- 0.034,
+        # against 0.74 +- 0.18 at a constant 1e-3 (one seed ended at 0.40) and 0.81 at 3e-4
+        "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=1e-3, lr_decay="cosine",
+                     augment=1.0, balance=3.0, width=32),
+        "tiny": dict(schedule="reimpl", max_epochs=3, batch_size=64, lr=1e-3, lr_decay="none",
+                     augment=0.0, balance=1.0, width=16),
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "max_epochs"
 
     def __init__(self, n_clusters: int = 10, *, schedule: str = "reimpl", max_epochs: int = 50,
                  batch_size: int = 128, lr: float = 1e-3, steps_per_epoch: int | None = None,
+                 lr_decay: str = "none",
                  augment: float = 1.0, balance: float = 3.0, width: int = 32, track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
@@ -132,6 +135,7 @@ class DAC(DeepClusterer):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_decay = lr_decay
         self.steps_per_epoch = steps_per_epoch
         self.augment = augment
         self.balance = balance
@@ -157,6 +161,8 @@ class DAC(DeepClusterer):
     def _setup(self, X: np.ndarray, y) -> None:
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule={self.schedule!r}; expected one of {', '.join(SCHEDULES)}.")
+        if self.lr_decay not in ("none", "cosine"):
+            raise ValueError(f"lr_decay={self.lr_decay!r}; expected 'none' or 'cosine'.")
         if int(self.batch_size) < 2 or int(self.max_epochs) < 1:
             raise ValueError("batch_size must be >= 2 and max_epochs >= 1.")
         if X.shape[0] < 2 * int(self.n_clusters):
@@ -174,6 +180,11 @@ class DAC(DeepClusterer):
 
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         u, lo = thresholds(self.schedule, r - 1)
+        if self.lr_decay == "cosine":
+            end = next(e for e in range(1, 10_000) if thresholds(self.schedule, e)[0] <= thresholds(self.schedule, e)[1])
+            total = min(end, int(self.max_epochs))
+            for g in self._opt.param_groups:
+                g["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (r - 1) / total))
         self._u, self._l = u, lo
         n = self._X.shape[0]
         bs = min(int(self.batch_size), n)
