@@ -41,6 +41,17 @@ def apply_batched(net: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.T
     return out
 
 
+def net_tensors(net: nn.Module) -> dict:
+    """A network's weights as numpy arrays under "net.<name>" (for a Run's model.pt)."""
+    return {f"net.{k}": v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+
+
+def load_net_tensors(net: nn.Module, tensors: dict, device: torch.device) -> nn.Module:
+    """Fill ``net`` from the "net.<name>" arrays of a Run; returns it on ``device`` in eval mode."""
+    net.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items() if k.startswith("net.")})
+    return net.to(device).eval()
+
+
 class L2Norm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.normalize(x, dim=1)

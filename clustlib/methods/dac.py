@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from ..base import DeepClusterer
-from ..nets import affine_views, allconv, apply_batched, to_tensor
+from ..nets import affine_views, allconv, apply_batched, load_net_tensors, net_tensors, to_tensor
 
 SCHEDULES = ("reimpl", "code")
 
@@ -250,15 +250,12 @@ class DAC(DeepClusterer):
 
     # ------------------------------------------------------------------ runs
     def _state(self):
-        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors = net_tensors(self.net_)
         tensors.update(mean=self.mean_, scale=self.scale_, sizes=self.cluster_sizes_)
         return tensors, {"collapsed": self.collapsed_}
 
     def _load_state(self, tensors, meta) -> None:
-        self.net_ = self._net()
-        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
-                                   if k.startswith("net.")})
-        self.net_.to(self.device_).eval()
+        self.net_ = load_net_tensors(self._net(), tensors, self.device_)
         self.mean_, self.scale_ = tensors["mean"], tensors["scale"]
         self.cluster_sizes_ = tensors["sizes"]
         self.collapsed_ = bool(meta.get("collapsed", False))

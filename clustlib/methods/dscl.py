@@ -35,7 +35,7 @@ import torch
 from sklearn.cluster import KMeans
 
 from ..base import DeepClusterer
-from ..nets import affine_views, apply_batched, encoder, to_tensor
+from ..nets import affine_views, apply_batched, encoder, load_net_tensors, net_tensors, to_tensor
 
 
 def safe_pinv(F: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
@@ -211,14 +211,11 @@ class DSCL(DeepClusterer):
 
     # ------------------------------------------------------------------ runs
     def _state(self):
-        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors = net_tensors(self.net_)
         tensors["centroids"] = self.centroids_.astype(np.float32)
         return tensors, {"seen_classes": [int(c) for c in self._classes]}
 
     def _load_state(self, tensors, meta) -> None:
-        self.net_ = encoder(self.input_shape_, int(self.embed_dim))
-        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
-                                   if k.startswith("net.")})
-        self.net_.to(self.device_).eval()
+        self.net_ = load_net_tensors(encoder(self.input_shape_, int(self.embed_dim)), tensors, self.device_)
         self.centroids_ = tensors["centroids"]
         self._classes = np.asarray(meta.get("seen_classes", []))

@@ -33,7 +33,7 @@ import torch
 
 from ..base import DeepClusterer
 from ..graph import GDLMerger, knn_graph, nn_chain_clusters
-from ..nets import apply_batched, jule_cnn, to_tensor
+from ..nets import apply_batched, jule_cnn, load_net_tensors, net_tensors, to_tensor
 
 
 def weighted_triplet_loss(a: torch.Tensor, p: torch.Tensor, n: torch.Tensor, valid: torch.Tensor,
@@ -226,15 +226,12 @@ class JULE(DeepClusterer):
 
     # ------------------------------------------------------------------ runs
     def _state(self):
-        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors = net_tensors(self.net_)
         tensors.update(centroids=self.centroids_, labels_sf=self.labels_sf_, labels_rc=self.labels_rc_)
         return tensors, {"n_initial_clusters": int(self.n_initial_clusters_)}
 
     def _load_state(self, tensors, meta) -> None:
-        self.net_ = jule_cnn(self.input_shape_)
-        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
-                                   if k.startswith("net.")})
-        self.net_.to(self.device_).eval()
+        self.net_ = load_net_tensors(jule_cnn(self.input_shape_), tensors, self.device_)
         self.centroids_ = tensors["centroids"]
         self.labels_sf_, self.labels_rc_ = tensors["labels_sf"], tensors["labels_rc"]
         self.n_initial_clusters_ = int(meta["n_initial_clusters"])

@@ -36,7 +36,7 @@ from torch import nn
 
 from .. import spectral as sp
 from ..base import DeepClusterer
-from ..nets import apply_batched, mlp, to_tensor
+from ..nets import apply_batched, mlp, net_tensors, to_tensor
 
 MAX_KERNEL_N = 10_000  # N x N kernels: beyond this, train on a subset (train_size)
 
@@ -336,7 +336,7 @@ class KNet(DeepClusterer):
 
     # ------------------------------------------------------------------ runs
     def _state(self):
-        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors = net_tensors(self.net_)
         tensors.update(mean=self.mean_, scale=self.scale_, train_embedding=self.train_embedding_,
                        train_labels=np.asarray(self.train_labels_, dtype=np.int64))
         if self.assign == "kmeans":

@@ -40,7 +40,17 @@ import torch
 from torch import nn
 
 from ..base import DeepClusterer
-from ..nets import L2Norm, affine_views, apply_batched, encoder, mlp, noise_views, to_tensor
+from ..nets import (
+    L2Norm,
+    affine_views,
+    apply_batched,
+    encoder,
+    load_net_tensors,
+    mlp,
+    net_tensors,
+    noise_views,
+    to_tensor,
+)
 
 
 def assign(logp: torch.Tensor, rho: torch.Tensor, rho_up: torch.Tensor | None = None) -> torch.Tensor:
@@ -314,16 +324,13 @@ class SeCu(DeepClusterer):
 
     # ------------------------------------------------------------------ runs
     def _state(self):
-        tensors = {f"net.{k}": v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}
+        tensors = net_tensors(self.net_)
         tensors.update({f"centres.{h}": W.cpu().numpy() for h, W in enumerate(self.centres_)})
         tensors.update(mean=self.mean_, scale=self.scale_, sizes=self.cluster_sizes_)
         return tensors, {"heads": len(self.centres_)}
 
     def _load_state(self, tensors, meta) -> None:
-        self.net_ = self._net()
-        self.net_.load_state_dict({k[4:]: torch.as_tensor(v) for k, v in tensors.items()
-                                   if k.startswith("net.")})
-        self.net_.to(self.device_).eval()
+        self.net_ = load_net_tensors(self._net(), tensors, self.device_)
         self.centres_ = [torch.as_tensor(tensors[f"centres.{h}"], device=self.device_)
                          for h in range(int(meta["heads"]))]
         self.mean_, self.scale_ = tensors["mean"], tensors["scale"]
