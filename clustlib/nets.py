@@ -41,6 +41,16 @@ def apply_batched(net: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.T
     return out
 
 
+def fit_standardizer(X) -> tuple:
+    """(mean, scale) that standardise vector data (N, d) feature-wise; images (N, H, W) /
+    (N, C, H, W) are left as they are (mean 0, scale 1)."""
+    import numpy as np
+
+    if X.ndim != 2:
+        return np.zeros(1, np.float32), np.ones(1, np.float32)
+    return X.mean(0).astype(np.float32), (X.std(0) + 1e-8).astype(np.float32)
+
+
 def net_tensors(net: nn.Module) -> dict:
     """A network's weights as numpy arrays under "net.<name>" (for a Run's model.pt)."""
     return {f"net.{k}": v.detach().cpu().numpy() for k, v in net.state_dict().items()}

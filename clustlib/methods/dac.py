@@ -43,7 +43,15 @@ import torch
 from torch import nn
 
 from ..base import DeepClusterer
-from ..nets import affine_views, allconv, apply_batched, load_net_tensors, net_tensors, to_tensor
+from ..nets import (
+    affine_views,
+    allconv,
+    apply_batched,
+    fit_standardizer,
+    load_net_tensors,
+    net_tensors,
+    to_tensor,
+)
 
 SCHEDULES = ("reimpl", "code")
 
@@ -84,6 +92,11 @@ def pair_loss(L: torch.Tensor, upper: float, lower: float,
         return sim.sum() * 0.0, 0, 0
     bce = -(r * torch.log(sim) + (1 - r) * torch.log(1 - sim))
     return bce[mask].mean(), n_sel, int(r[mask].sum())
+
+
+def schedule_end(schedule: str) -> int:
+    """The first epoch at which u <= l (training ends there)."""
+    return next(e for e in range(1, 10_000) if thresholds(schedule, e)[0] <= thresholds(schedule, e)[1])
 
 
 def thresholds(schedule: str, epoch: int) -> tuple[float, float]:
@@ -168,21 +181,19 @@ class DAC(DeepClusterer):
         if X.shape[0] < 2 * int(self.n_clusters):
             raise ValueError(f"n_samples={X.shape[0]} is too few for n_clusters={self.n_clusters}; "
                              f"DAC needs at least {2 * int(self.n_clusters)}.")
-        flat = X.reshape(X.shape[0], -1)
-        self.mean_ = flat.mean(0).astype(np.float32) if X.ndim == 2 else np.zeros(1, np.float32)
-        self.scale_ = (flat.std(0) + 1e-8).astype(np.float32) if X.ndim == 2 else np.ones(1, np.float32)
+        self.mean_, self.scale_ = fit_standardizer(X)
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
         self._opt = torch.optim.RMSprop(self.net_.parameters(), lr=self.lr)
         self._aug = affine_views(self.input_shape_, float(self.augment))
         self._u, self._l = thresholds(self.schedule, 0)
+        self._end = schedule_end(self.schedule)
         self._last: dict = {}
 
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         u, lo = thresholds(self.schedule, r - 1)
         if self.lr_decay == "cosine":
-            end = next(e for e in range(1, 10_000) if thresholds(self.schedule, e)[0] <= thresholds(self.schedule, e)[1])
-            total = min(end, int(self.max_epochs))
+            total = min(self._end, int(self.max_epochs))
             for g in self._opt.param_groups:
                 g["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (r - 1) / total))
         self._u, self._l = u, lo
@@ -222,7 +233,7 @@ class DAC(DeepClusterer):
         out = {key: v / steps for key, v in tot.items()}
         out.update(u=u, l=lo)
         self._last = out
-        return out, thresholds(self.schedule, r)[0] <= thresholds(self.schedule, r)[1]
+        return out, r >= self._end
 
     def _track(self):
         L = apply_batched(self.net_, self._X[to_tensor(self.track_index_, self.device_, torch.long)]).cpu().numpy()

@@ -45,6 +45,7 @@ from ..nets import (
     affine_views,
     apply_batched,
     encoder,
+    fit_standardizer,
     load_net_tensors,
     mlp,
     net_tensors,
@@ -86,9 +87,13 @@ def closed_form_centres(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: to
     weight = 1 - P.gather(1, y[:, None]).squeeze(1)  # (n,)
     num = torch.zeros_like(W).index_add_(0, y, weight[:, None] * X)
     den = torch.zeros(k, dtype=X.dtype, device=X.device).index_add_(0, y, weight)
+    return centres_from_sums(num, den, W)
+
+
+def centres_from_sums(num: torch.Tensor, den: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Eq. 4 from its sums: Pi(num_j / den_j), the old centre where a cluster had no weight."""
     mean = num / den.clamp_min(1e-12)[:, None]
-    out = nn.functional.normalize(mean, dim=1)
-    return torch.where((den > 0)[:, None], out, W)
+    return torch.where((den > 0)[:, None], nn.functional.normalize(mean, dim=1), W)
 
 
 class SeCu(DeepClusterer):
@@ -186,10 +191,7 @@ class SeCu(DeepClusterer):
     def _setup(self, X: np.ndarray, y) -> None:
         n = X.shape[0]
         self._check_params(n)
-        flat = X.reshape(n, -1)
-        vec = X.ndim == 2
-        self.mean_ = flat.mean(0).astype(np.float32) if vec else np.zeros(1, np.float32)
-        self.scale_ = (flat.std(0) + 1e-8).astype(np.float32) if vec else np.ones(1, np.float32)
+        self.mean_, self.scale_ = fit_standardizer(X)
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
         self.centres_ = [self._init_centres(k) for k in self.ks_]
@@ -254,8 +256,7 @@ class SeCu(DeepClusterer):
             tot += float(loss.detach())
             steps += 1
         if self.centre_update == "closed":
-            self.centres_ = [torch.where((den > 0)[:, None], nn.functional.normalize(num, dim=1), W)
-                             for (num, den), W in zip(sums, self.centres_)]
+            self.centres_ = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self.centres_)]
         else:
             self.centres_ = [W.detach().clone() for W in live]
         self._last = {"loss": tot / max(steps, 1), "lr": self._sched.get_last_lr()[0]}

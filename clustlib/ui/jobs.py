@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..data import load_dataset, split_classes
 from ..methods import METHODS
-from ..runs import Run
+from ..runs import Run, list_runs
 
 
 def runs_dir() -> Path:
@@ -28,6 +28,14 @@ def runs_dir() -> Path:
 
 def assets_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "assets"
+
+
+def saved_runs():
+    """(where, path, info) of every run folder: the demo assets first ("demo"), then the
+    runs folder ("runs"); ``info`` is the error text for a damaged run."""
+    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
+        for path, info in list_runs(folder):
+            yield where, path, info
 
 
 def run_name(method: str, dataset: str) -> str:

@@ -6,25 +6,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..runs import RunFormatError, delete_run, import_zip, list_runs
-from .jobs import assets_dir, runs_dir
+from ..runs import RunFormatError, delete_run, import_zip
+from .jobs import runs_dir, saved_runs
 from .widgets import load_run
 
 
 def runs_table() -> list[dict]:
     rows = []
-    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
-        for path, info in list_runs(folder):
-            if isinstance(info, str):
-                rows.append({"where": where, "run": path.name, "method": "damaged", "dataset": info,
-                             "path": str(path)})
-                continue
-            m = info.get("metrics") or {}
-            rows.append({"where": where, "run": path.name, "method": info.get("method"),
-                         "dataset": info.get("dataset"), "unseen": ",".join(map(str, info.get("unseen") or [])),
-                         "created": (info.get("created") or "")[:16].replace("T", " "),
-                         **{k: round(m[k], 3) for k in ("nmi", "acc", "ari") if isinstance(m.get(k), (int, float))},
-                         "seconds": m.get("seconds"), "path": str(path)})
+    for where, path, info in saved_runs():
+        if isinstance(info, str):
+            rows.append({"where": where, "run": path.name, "method": "damaged", "dataset": info,
+                         "path": str(path)})
+            continue
+        m = info.get("metrics") or {}
+        rows.append({"where": where, "run": path.name, "method": info.get("method"),
+                     "dataset": info.get("dataset"), "unseen": ",".join(map(str, info.get("unseen") or [])),
+                     "created": (info.get("created") or "")[:16].replace("T", " "),
+                     **{k: round(m[k], 3) for k in ("nmi", "acc", "ari") if isinstance(m.get(k), (int, float))},
+                     "seconds": m.get("seconds"), "path": str(path)})
     return rows
 
 

@@ -12,8 +12,8 @@ import streamlit as st
 
 from ..baselines import sklearn_baselines
 from ..data import DatasetError, load_dataset, parse_classes
-from ..runs import Run, RunFormatError, list_runs
-from .jobs import TrainingJob, assets_dir, runs_dir
+from ..runs import Run, RunFormatError
+from .jobs import TrainingJob, assets_dir, runs_dir, saved_runs
 
 
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=8)
@@ -33,12 +33,11 @@ def load_run(path: Path) -> Run:
 def available_runs(method: str) -> list[tuple[str, Path]]:
     """(label, path) of the valid runs of ``method`` in assets/ and the runs folder."""
     out = []
-    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
-        for path, info in list_runs(folder):
-            if isinstance(info, dict) and info.get("method") == method:
-                nmi = (info.get("metrics") or {}).get("nmi")
-                score = f", NMI {nmi:.3f}" if isinstance(nmi, float) else ""
-                out.append((f"[{where}] {path.name} ({info.get('dataset')}{score})", path))
+    for where, path, info in saved_runs():
+        if isinstance(info, dict) and info.get("method") == method:
+            nmi = (info.get("metrics") or {}).get("nmi")
+            score = f", NMI {nmi:.3f}" if isinstance(nmi, float) else ""
+            out.append((f"[{where}] {path.name} ({info.get('dataset')}{score})", path))
     return out
 
 
@@ -61,12 +60,11 @@ def load_run_ui(method: str, key: str) -> None:
 
 def matching_run(method: str, spec: str, preset: str, seed: int, unseen) -> Path | None:
     """A saved run (demo assets first) of ``method`` trained with exactly these settings."""
-    for folder in (assets_dir(), runs_dir()):
-        for path, info in list_runs(folder):
-            if (isinstance(info, dict) and info.get("method") == method and info.get("dataset") == spec
-                    and info.get("preset", "demo") == preset and info.get("seed") == seed
-                    and sorted(info.get("unseen") or []) == sorted(unseen)):
-                return path
+    for _, path, info in saved_runs():
+        if (isinstance(info, dict) and info.get("method") == method and info.get("dataset") == spec
+                and info.get("preset", "demo") == preset and info.get("seed") == seed
+                and sorted(info.get("unseen") or []) == sorted(unseen)):
+            return path
     return None
 
 
@@ -415,12 +413,8 @@ def inspect_ui(key: str, run: Run) -> None:
 
 def all_runs() -> dict[str, Path]:
     """label -> path of every valid run (demo assets first, then the runs folder)."""
-    out = {}
-    for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
-        for path, info in list_runs(folder):
-            if isinstance(info, dict):
-                out[f"[{where}] {path.name} ({info.get('method')}, {info.get('dataset')})"] = path
-    return out
+    return {f"[{where}] {path.name} ({info.get('method')}, {info.get('dataset')})": path
+            for where, path, info in saved_runs() if isinstance(info, dict)}
 
 
 @st.cache_data(show_spinner="Computing the map…", max_entries=16)
