@@ -20,10 +20,13 @@ centres = st.sidebar.radio("Centre update", ["closed", "sgd"], horizontal=True,
                            index=["closed", "sgd"].index(SeCu.PRESETS[preset]["centre_update"]),
                            key=f"{KEY}_cu_{preset}", help="closed: Theorem 1 (Eq. 4) each epoch; "
                            "sgd: constant centre learning rate")
+target = st.sidebar.radio("Representation loss", ["hard", "soft"], horizontal=True, key=f"{KEY}_target",
+                          help="hard: the paper's stable loss (Eq. 6-8); soft: the authors' code "
+                          "(other view's prediction + previous epoch's label, frozen centres)")
 epochs = st.sidebar.slider("Epochs", 1, 200, SeCu.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
 busy = w.busy(KEY)
 params = {**SeCu.PRESETS[preset], "n_clusters": k, "constraint": constraint, "gamma": gamma,
-          "centre_update": centres, "epochs": epochs, "random_state": int(seed)}
+          "centre_update": centres, "target": target, "epochs": epochs, "random_state": int(seed)}
 if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
     w.start_job_ui(KEY, "secu", params, spec, unseen, preset)
 run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen))

@@ -41,6 +41,29 @@ def apply_batched(net: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.T
     return out
 
 
+@torch.no_grad()
+def recalibrate_bn(net: nn.Module, X: torch.Tensor, batch: int = 256) -> None:
+    """Reset every BatchNorm's running statistics to their exact average over X ("precise
+    BN"). On small sets an epoch is a dozen batches, so the running averages (momentum
+    0.1) still lag the moving network and eval-mode features drift -- through the final
+    BN before an L2 norm, all towards one direction. Leaves the net in its mode."""
+    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    was = net.training
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    net.train()
+    for i in range(0, X.shape[0], batch):
+        if X[i:i + batch].shape[0] > 1:
+            net(X[i:i + batch])
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    net.train(was)
+
+
 def fit_standardizer(X) -> tuple:
     """(mean, scale) that standardise vector data (N, d) feature-wise; images (N, H, W) /
     (N, C, H, W) are left as they are (mean 0, scale 1)."""
