@@ -141,7 +141,7 @@ class DAC(DeepClusterer):
     def __init__(self, n_clusters: int = 10, *, schedule: str = "reimpl", max_epochs: int = 50,
                  batch_size: int = 128, lr: float = 1e-3, steps_per_epoch: int | None = None,
                  lr_decay: str = "none",
-                 augment: float = 1.0, balance: float = 3.0, width: int = 32, track_max: int = 2000,
+                 augment: float = 1.0, balance: float = 3.0, width: int = 64, track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
         self.schedule = schedule
