@@ -56,9 +56,9 @@ def recalibrate_bn(net: nn.Module, X: torch.Tensor, batch: int = 256) -> None:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
     net.train()
-    for i in range(0, X.shape[0], batch):
-        if X[i:i + batch].shape[0] > 1:
-            net(X[i:i + batch])
+    for chunk in X.split(batch):
+        if chunk.shape[0] > 1:  # BN cannot normalise a single sample
+            net(chunk)
     for m, mom in zip(bns, saved):
         m.momentum = mom
     net.train(was)

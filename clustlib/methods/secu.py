@@ -236,8 +236,7 @@ class SeCu(DeepClusterer):
         self.mean_, self.scale_ = fit_standardizer(X)
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
-        if self.precise_bn:  # so the k-means start sees the features training will see
-            recalibrate_bn(self.net_, self._X[torch.randperm(n, generator=self._torch_gen).to(self.device_)])
+        self._recalibrate_bn()  # so the k-means start sees the features training will see
         self.centres_ = [self._init_centres(k) for k in self.ks_]
         self._rho = [torch.zeros(k, device=self.device_) for k in self.ks_]
         self._rho_up = [torch.zeros(k, device=self.device_) if self.gamma_up else None for k in self.ks_]
@@ -309,14 +308,19 @@ class SeCu(DeepClusterer):
                         W.copy_(nn.functional.normalize(W, dim=1))
             tot += float(loss.detach())
             steps += 1
-        if self.precise_bn:
-            recalibrate_bn(self.net_, self._X[torch.randperm(n, generator=self._torch_gen).to(self.device_)])
+        self._recalibrate_bn()
         if self.centre_update == "closed":
             self.centres_ = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self.centres_)]
         else:
             self.centres_ = [W.detach().clone() for W in live]
         self._last = {"loss": tot / max(steps, 1), "lr": self._sched.get_last_lr()[0]}
         return dict(self._last), False
+
+    def _recalibrate_bn(self) -> None:
+        """``precise_bn``: exact BN statistics over the (shuffled) training data."""
+        if self.precise_bn:
+            perm = torch.randperm(self._X.shape[0], generator=self._torch_gen)
+            recalibrate_bn(self.net_, self._X[perm.to(self.device_)])
 
     def _init_centres(self, k: int) -> torch.Tensor:
         """Random unit vectors (``init="random"``, the paper) or k-means centres of the
