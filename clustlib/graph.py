@@ -149,27 +149,42 @@ class GDLMerger:
 
     # ---------------------------------------------------------------- merging
     def merge(self, n_merges: int = 1) -> list[tuple[int, int]]:
-        """Perform up to n_merges merges; returns the (kept, absorbed) cluster ids."""
+        """Perform up to n_merges merges by Eq. 7; returns the (kept, absorbed) cluster ids.
+        When no pair is linked at all, the smallest cluster joins its nearest one."""
         done = []
         for _ in range(int(n_merges)):
             if self.n_clusters <= 1:
                 break
             score = self._scores()
             i = int(np.argmax(score))
-            j = int(self.top_idx[i, 0]) if score[i] > 0 else self._fallback_pair()
-            if score[i] <= 0:
-                i = int(np.flatnonzero(self.alive)[np.argmin(self.sizes[self.alive])])
-            done.append(self._merge_pair(i, j))
+            if score[i] > 0:
+                done.append(self._merge_pair(i, int(self.top_idx[i, 0])))
+            else:
+                alive = np.flatnonzero(self.alive)
+                i = int(alive[np.argmin(self.sizes[alive])])
+                done.append(self._merge_pair(i, self._nearest_cluster(i)))
         return done
 
-    def _fallback_pair(self) -> int:
-        """No pair has a GDL affinity (no round-trip paths: an outlier chain that no one
-        lists as a neighbour, or clusters so compact that the kNN graph no longer links
-        them): join the smallest cluster to the one with the nearest mean feature when
-        features were given, else to the one it shares the most one-way edge weight with
-        (or the next smallest when it has none)."""
+    def join_isolated(self, min_clusters: int = 1) -> int:
+        """Join every cluster that has no GDL affinity to any other (no round-trip path in
+        the graph: an outlier chain no one lists as a neighbour) to its nearest cluster,
+        as the authors' code does before a period's merges while there are more than 20 x
+        the target clusters (Eq. 7 could never pick such a cluster). Returns the count."""
+        joined = 0
+        while self.n_clusters > max(int(min_clusters), 1):
+            isolated = np.flatnonzero(self.alive & ~(self.top_val[:, 0] > 0))
+            if isolated.size == 0:
+                break
+            i = int(isolated[0])
+            self._merge_pair(i, self._nearest_cluster(i))
+            joined += 1
+        return joined
+
+    def _nearest_cluster(self, i: int) -> int:
+        """The partner of an isolated cluster i: the cluster with the nearest mean feature
+        when features were given, else the one it shares the most one-way edge weight with
+        (or the smallest other cluster when it has none)."""
         alive = np.flatnonzero(self.alive)
-        i = int(alive[np.argmin(self.sizes[alive])])
         if self._fsum is not None:
             cent = self._fsum[alive] / self.sizes[alive, None]
             d = ((cent - self._fsum[i] / self.sizes[i]) ** 2).sum(1)

@@ -92,3 +92,21 @@ def test_fallback_joins_nearest_mean_feature_when_graph_has_no_links():
     m.merge(1)
     merged = m.labels_
     assert merged[0] == merged[6] != merged[3]  # the group at x=3 joins the one at x=0, not x=10
+
+
+def test_join_isolated_before_merging_linked_clusters():
+    # two large groups that the k=3 graph links (they overlap) and one far pair that no one
+    # lists as a neighbour: Eq. 7 would merge the large groups first; join_isolated puts
+    # the pair into its nearest group and leaves the linked ones apart
+    rng = np.random.default_rng(0)
+    a = rng.normal([0, 0], 0.1, (20, 2))
+    b = rng.normal([0.3, 0], 0.1, (20, 2))
+    pair = np.array([[6.0, 0.0], [6.0, 0.05]])
+    X = np.vstack([a, b, pair])
+    labels = np.r_[np.zeros(20), np.ones(20), [2, 2]].astype(int)
+    m = GDLMerger(knn_graph(X, k=3), labels, kc=1, features=X)
+    assert m.top_val[2, 0] <= 0 < m.top_val[0, 0]  # the pair is isolated, the groups are linked
+    assert m.join_isolated(min_clusters=2) == 1
+    assert m.n_clusters == 2
+    assert m.labels_[-1] == m.labels_[-2] == m.labels_[25] != m.labels_[0]  # nearest group: b
+    assert m.join_isolated() == 0  # nothing isolated left

@@ -68,3 +68,17 @@ def test_jule_is_reproducible():
     a = JULE.from_preset("tiny", n_clusters=10, random_state=1).fit(X)
     b = JULE.from_preset("tiny", n_clusters=10, random_state=1).fit(X)
     np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+def test_batch_triplets_pair_same_cluster_members_of_a_batch():
+    est = JULE(batch_size=10, triplets="batch", random_state=0)
+    est._rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 8)
+    seen = set()
+    for idx, a, p in est._triplet_batches(labels):
+        assert idx.size <= 10 and (a < p).all()
+        assert (labels[idx][a] == labels[idx][p]).all()
+        seen.update(idx.tolist())
+        # every same-cluster pair of the batch is there, once
+        assert a.size == sum(c * (c - 1) // 2 for c in np.bincount(labels[idx]))
+    assert seen == set(range(40))  # one epoch covers the data
