@@ -152,16 +152,23 @@ class JULE(DeepClusterer):
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         m = self._merger
         target = int(self.n_clusters)
-        if m.n_clusters > self.join_isolated_above * target:  # the authors' code, see GDLMerger
-            m.join_isolated(min_clusters=target)
-        n_merge = min(math.ceil(self.eta * m.n_clusters), m.n_clusters - target)
-        m.merge(n_merge)  # forward pass
+        n_merge = self._merge_round(m, target)  # forward pass
         labels = m.labels_
         self._loss = self._train_epochs(labels)  # backward pass
         feats = self._features(self._X)
         self._merger = self._new_merger(feats, labels)  # graph on the new representation
         done = self._merger.n_clusters <= target
         return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
+
+    def _merge_round(self, m: GDLMerger, target: int) -> int:
+        """One forward pass: join isolated clusters while there are more than 20 x the
+        target (the authors' code, see ``GDLMerger.join_isolated``), then merge
+        ceil(eta x clusters) pairs by Eq. 7, never below the target. Returns the merges."""
+        if m.n_clusters > self.join_isolated_above * target:
+            m.join_isolated(min_clusters=target)
+        n_merge = min(math.ceil(self.eta * m.n_clusters), m.n_clusters - target)
+        m.merge(n_merge)
+        return n_merge
 
     def _train_epochs(self, labels: np.ndarray) -> float:
         """Weighted triplet loss on the current clusters (Eq. 35), ``epochs_per_period``
@@ -237,9 +244,7 @@ class JULE(DeepClusterer):
         # after joining isolated clusters while there are more than 20 x the target
         rc = self._new_merger(feats, nn_chain_clusters(feats))
         while rc.n_clusters > target:
-            if rc.n_clusters > self.join_isolated_above * target:
-                rc.join_isolated(min_clusters=target)
-            rc.merge(min(math.ceil(self.eta * rc.n_clusters), rc.n_clusters - target))
+            self._merge_round(rc, target)
         self.labels_rc_ = rc.labels_
         labels = self.labels_rc_ if self.recluster else self.labels_sf_
         self.centroids_ = self._centroids(feats, labels)
