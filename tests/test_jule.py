@@ -57,7 +57,8 @@ def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
 
 
 @pytest.mark.parametrize("params,match", [({"eta": 0}, "eta"), ({"update": "x"}, "update"),
-                                          ({"ks": 0}, "ks")])
+                                          ({"ks": 0}, "ks"), ({"negatives": "far"}, "negatives"),
+                                          ({"triplets": "x"}, "triplets")])
 def test_jule_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         JULE(n_clusters=3, **params).fit(np.random.rand(50, 4))
@@ -82,3 +83,16 @@ def test_batch_triplets_pair_same_cluster_members_of_a_batch():
         # every same-cluster pair of the batch is there, once
         assert a.size == sum(c * (c - 1) // 2 for c in np.bincount(labels[idx]))
     assert seen == set(range(40))  # one epoch covers the data
+
+
+def test_authors_code_options_train_first_and_random_negatives():
+    X = load_dataset("digits:n=300").X
+    est = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_first=True,
+                           negatives="random").fit(X)
+    counts = [s.scalars["n_clusters"] for s in est.trace_]
+    merged = [s.scalars.get("merged") for s in est.trace_]
+    assert merged[1] == 0 and counts[1] == counts[0]  # period 1 trains on the initial clusters
+    assert est.trace_[1].scalars["loss"] > 0 and counts[2] < counts[1]
+    assert np.unique(est.labels_).size == 10
+    nearest = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_first=True).fit(X)
+    assert not np.allclose(est.trace_[1].embedding, nearest.trace_[1].embedding)  # other negatives
