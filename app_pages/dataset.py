@@ -7,7 +7,7 @@ from clustlib.viz import cluster_image_grid, labelled_maps
 st.title("Dataset")
 st.caption("Start a lesson from the data: samples of every class, class counts, a raw 2-D map "
            "and what scikit-learn's clusterers make of it.")
-DATASETS = ["digits", "wine", "breast_cancer", "iris", "moons", "spirals", "circles", "blobs"]
+DATASETS = ["digits", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs"]
 spec, ds = w.dataset_ui("data", DATASETS)
 if ds is None:
     st.stop()

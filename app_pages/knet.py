@@ -5,7 +5,7 @@ from clustlib.ui import widgets as w
 from clustlib.viz import embedding_animation, kernel_heatmap_animation, metric_curves, scatter_2d
 
 KEY = "knet"
-DATASETS = ["spirals", "moons", "circles", "wine", "breast_cancer", "iris", "blobs", "digits"]
+DATASETS = ["spirals", "moons", "circles", "wine", "wisconsin", "breast_cancer", "iris", "blobs", "digits"]
 SMALL_SIGMA = {"spirals", "moons", "circles"}  # the authors' sigma ratio 0.1 for Moon/Spiral
 
 st.title("KNet — a deep kernel learned for clustering")

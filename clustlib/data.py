@@ -115,6 +115,11 @@ def _embedded(name: str, opts: dict) -> Dataset:
         d = getattr(skd, f"load_{name}")()
         return Dataset(d.data.astype(np.float32), d.target.astype(np.int64), "vector", name,
                        None, [str(c) for c in d.target_names])
+    if name == "wisconsin":  # shipped with the package; scripts/make_wisconsin.py rebuilds it
+        table = np.loadtxt(Path(__file__).with_name("datasets") / "wisconsin.csv", delimiter=",",
+                           skiprows=1, dtype=np.float32)
+        return Dataset(table[:, :-1], table[:, -1].astype(np.int64), "vector", name, None,
+                       ["benign", "malignant"])
     gen = {
         "moons": lambda n, z: skd.make_moons(n, noise=z, random_state=seed),
         "spirals": lambda n, z: spirals(n, noise=z, seed=seed),
@@ -302,12 +307,13 @@ def _folder(path: Path, opts: dict) -> Dataset:
 
 
 FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}
-EMBEDDED = ("digits", "wine", "breast_cancer", "iris", "moons", "spirals", "circles", "blobs")
+EMBEDDED = ("digits", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs")
 
 DESCRIPTIONS = {
     "digits": "8x8 handwritten digits, 1797 images, 10 classes (scikit-learn)",
     "wine": "wine chemistry, 178 x 13, 3 classes (scikit-learn)",
     "breast_cancer": "Wisconsin diagnostic breast cancer, 569 x 30, 2 classes (scikit-learn)",
+    "wisconsin": "Wisconsin breast cancer (original), 683 x 9 scores 1-10, 2 classes (KNet's Cancer)",
     "iris": "iris flowers, 150 x 4, 3 classes (scikit-learn)",
     "moons": "two interleaved half-moons, N=1000 (as in KNet)",
     "spirals": "three interleaved spirals, N=3000 (KNet's Spiral1)",

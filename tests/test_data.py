@@ -29,6 +29,14 @@ def test_paper_sizes_and_seeding():
     assert load_dataset("digits").image_shape == (8, 8)
 
 
+def test_wisconsin_is_the_knet_papers_cancer_set():
+    ds = load_dataset("wisconsin")  # KNet Table 6: 683 x 9, 2 classes; integer scores 1-10
+    assert ds.X.shape == (683, 9) and np.bincount(ds.y).tolist() == [444, 239]
+    assert ds.X.min() == 1 and ds.X.max() == 10 and (ds.X == np.round(ds.X)).all()
+    assert ds.class_names == ["benign", "malignant"]
+    assert load_dataset("breast_cancer").X.shape == (569, 30)  # the other Wisconsin set
+
+
 def test_subsample_is_stratified():
     ds = load_dataset("digits:n=300")
     counts = np.bincount(ds.y)

@@ -101,7 +101,7 @@ def test_callback_stops_cleanly():
 
 
 @pytest.mark.parametrize("spec,k,ratio,floor", [("moons", 2, 0.1, 0.99), ("spirals", 3, 0.1, 0.99),
-                                                 ("wine", 3, 1.0, 0.85)])
+                                                 ("wine", 3, 1.0, 0.85), ("wisconsin", 2, 1.0, 0.79)])
 @pytest.mark.parametrize("u_update", ["sma", "eig"])
 def test_quality(spec, k, ratio, floor, u_update):
     ds = load_dataset(spec)
