@@ -13,20 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
 from clustlib import load_dataset, split_classes
 from clustlib.methods.dscl import DSCL
-from clustlib.metrics import nmi, recall_at_k
+from clustlib.metrics import embedding_scores
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def scores(Z, y, seed=0) -> tuple[float, float]:
-    k = np.unique(y).size
-    return (nmi(y, KMeans(k, n_init=10, random_state=seed).fit_predict(Z)),
-            recall_at_k(Z, y, (1,))[1])
+    s = embedding_scores(Z, y, seed)
+    return s["nmi"], s["recall@1"]
 
 
 def fmt(vals) -> str:

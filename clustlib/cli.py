@@ -126,7 +126,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics import evaluate, nmi, recall_at_k
+    from .metrics import embedding_scores, evaluate
 
     run = Run.load(args.run)
     spec = args.data or run.info.get("dataset")
@@ -141,14 +141,8 @@ def cmd_evaluate(args) -> int:
     if seen.y is not None:
         out.update(evaluate(seen.y, pred))
     if unseen_ds is not None:
-        from sklearn.cluster import KMeans
-
-        emb = run.estimator.transform(unseen_ds.X)
-        k = unseen_ds.n_classes
-        lab = KMeans(k, n_init=10, random_state=0).fit_predict(emb)
-        out["unseen_nmi"] = nmi(unseen_ds.y, lab)
-        if len(unseen_ds) > 8:
-            out["unseen_recall@1"] = recall_at_k(emb, unseen_ds.y, (1,))[1]
+        scores = embedding_scores(run.estimator.transform(unseen_ds.X), unseen_ds.y)
+        out.update({f"unseen_{name}": value for name, value in scores.items()})
     out["seconds"] = round(time.perf_counter() - t0, 3)
     print(json.dumps(out))
     return 0

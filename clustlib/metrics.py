@@ -91,6 +91,23 @@ def recall_at_k(embedding, y, ks=(1, 2, 4, 8)) -> dict[int, float]:
     return {k: float(hit[:, :k].any(axis=1).mean()) for k in ks}
 
 
+def embedding_scores(embedding, y, seed: int = 0) -> dict[str, float]:
+    """How well an embedding of labelled points (e.g. unseen categories) clusters: NMI of
+    k-means with k = the number of classes (the DSCL protocol), and Recall@1 when there
+    are more than 8 points."""
+    from sklearn.cluster import KMeans
+
+    emb = np.asarray(embedding, dtype=np.float64)
+    y = np.asarray(y).ravel()
+    k = int(np.unique(y).size)
+    if emb.ndim != 2 or emb.shape[0] != y.shape[0] or emb.shape[0] < k:
+        raise ValueError(f"embedding shape {emb.shape} does not fit {y.shape[0]} labels of {k} classes.")
+    out = {"nmi": nmi(y, KMeans(k, n_init=10, random_state=seed).fit_predict(emb))}
+    if emb.shape[0] > 8:
+        out["recall@1"] = recall_at_k(emb, y, (1,))[1]
+    return out
+
+
 def evaluate(y_true, y_pred) -> dict[str, float]:
     """NMI, ACC and ARI in one dict."""
     return {"nmi": nmi(y_true, y_pred), "acc": acc(y_true, y_pred), "ari": ari(y_true, y_pred)}

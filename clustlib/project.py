@@ -150,10 +150,8 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
     coordinates, k-means NMI (k = number of unseen classes) and Recall@1, on at most
     ``max_points`` stratified points. Returns {"index", "y", "before": {...}, "after": {...}}.
     """
-    from sklearn.cluster import KMeans
-
     from .data import stratified_subset
-    from .metrics import nmi, recall_at_k
+    from .metrics import embedding_scores
 
     y = np.asarray(y).ravel()
     X = np.asarray(X, dtype=np.float32)
@@ -168,8 +166,7 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
     reps = {"before": Xs.reshape(Xs.shape[0], -1), "after": np.asarray(estimator.transform(Xs))}
     for i, (name, Z) in enumerate(reps.items()):
         Z = np.asarray(Z, dtype=np.float32)
-        lab = KMeans(k, n_init=10, random_state=seed).fit_predict(Z)
         part = None if progress is None else (lambda s, i=i: progress((i + s) / 2))
         out[name] = {"xy": project(Z, method, random_state=seed, progress=part),
-                     "nmi": nmi(ys, lab), "recall@1": recall_at_k(Z, ys, (1,))[1]}
+                     **embedding_scores(Z, ys, seed)}
     return out

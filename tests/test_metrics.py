@@ -44,3 +44,18 @@ def test_recall_at_k_hand_computed():
 def test_bad_input(y, p, match):
     with pytest.raises(ValueError, match=match):
         evaluate(y, p)
+
+
+def test_embedding_scores_kmeans_nmi_and_recall():
+    from clustlib.metrics import embedding_scores
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    Z = np.eye(3)[y] * 10 + rng.normal(scale=0.1, size=(60, 3))
+    assert embedding_scores(Z, y) == {"nmi": 1.0, "recall@1": 1.0}
+    noise = embedding_scores(rng.normal(size=(60, 3)), y)
+    assert noise["nmi"] < 0.3 and noise["recall@1"] < 0.7
+    few = [0, 1, 20, 21, 40, 41]
+    assert embedding_scores(Z[few], y[few]) == {"nmi": 1.0}  # too few points for Recall@1
+    with pytest.raises(ValueError, match="does not fit"):
+        embedding_scores(Z[:10], y)
