@@ -180,6 +180,20 @@ class GDLMerger:
             joined += 1
         return joined
 
+    def join_small(self, min_size: float, min_clusters: int = 1) -> int:
+        """Join every cluster with fewer than ``min_size`` samples to its nearest cluster,
+        smallest first, while there are more than ``min_clusters`` (not in the paper: see
+        ``JULE(join_small=...)``). Returns the count."""
+        joined = 0
+        while self.n_clusters > max(int(min_clusters), 1):
+            small = np.flatnonzero(self.alive & (self.sizes < min_size))
+            if small.size == 0:
+                break
+            i = int(small[np.argmin(self.sizes[small])])
+            self._merge_pair(i, self._nearest_cluster(i))
+            joined += 1
+        return joined
+
     def _nearest_cluster(self, i: int) -> int:
         """The partner of an isolated cluster i: the cluster with the nearest mean feature
         when features were given, else the one it shares the most one-way edge weight with

@@ -90,30 +90,48 @@ class L2Norm(nn.Module):
         return nn.functional.normalize(x, dim=1)
 
 
-def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 50) -> nn.Sequential:
-    """JULE's CNNs (paper Table 9): blocks of conv 5x5 (50 channels), BN, ReLU, max-pool 2
-    while the map is larger than 10 x 10, so the top map is about 10 x 10 (USPS 16x16: 1
-    block, MNIST 28x28: 2, COIL 128x128: 4); then a linear layer to 160 and L2
-    normalisation. Vector input gets an MLP d -> 256 -> 160 instead."""
+def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 50,
+             padding: str = "same", head_bn: bool = False) -> nn.Sequential:
+    """JULE's CNNs (paper Table 9, the authors' ``models_def``): blocks of conv 5x5 (50
+    channels), BN, ReLU, max-pool 2, stacked until the top map is about 10 x 10; then a
+    linear layer to 160 and L2 normalisation. Vector input gets an MLP d -> 256 -> 160.
+
+    ``padding="valid"`` is the authors' network exactly: unpadded convs, ceil max-pooling
+    after a conv whose map is larger than 8 x 8, a new block while the map is larger than
+    10 x 10 (USPS 16x16: conv-pool, 6x6 top; MNIST 28x28: conv-pool-conv, 8x8, no pool2 as
+    in Table 9; COIL 128x128: 4 conv-pool blocks, 5x5). ``"same"`` (default, measured
+    better, see the README): padded convs, a pool after every block while the map is
+    larger than 10 (MNIST gets a second pool, 7x7 top; 8x8 digits keep their 8x8 map).
+    ``head_bn=False`` (default) is the authors' head -- linear, L2 norm -- with their
+    ``NetInit`` (conv and linear weights N(0, 0.01), zero bias); True puts a BatchNorm
+    before the L2 normalisation and keeps PyTorch's initialisation."""
     import math
 
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding={padding!r}; expected 'valid' (Table 9) or 'same'.")
     if len(input_shape) == 1:
         return nn.Sequential(mlp([input_shape[0], 256, out_dim], batch_norm=True), L2Norm())
     c, h, w = (1, *input_shape) if len(input_shape) == 2 else input_shape
-    size = min(h, w)
-    blocks = max(1, math.ceil(math.log2(size / 10))) if size > 10 else 1
     # (N, H, W) input gets its channel axis here
     layers: list[nn.Module] = [nn.Unflatten(1, (1, h))] if len(input_shape) == 2 else []
-    for _ in range(blocks):
-        layers += [nn.Conv2d(c, channels, 5, padding=2), nn.BatchNorm2d(channels), nn.ReLU()]
-        c = channels
-        if min(h, w) > 10:
-            layers.append(nn.MaxPool2d(2))
-            h, w = h // 2, w // 2
-    # BN before the L2 normalisation centres the 160-d output: without it the ReLU maps
-    # make all outputs nearly parallel (mean cosine 0.99) and the triplet gradients vanish
-    layers += [nn.Flatten(), nn.Linear(c * h * w, out_dim), nn.BatchNorm1d(out_dim), L2Norm()]
-    return nn.Sequential(*layers)
+    while True:
+        pad = 2 if padding == "same" or min(h, w) < 5 else 0
+        layers += [nn.Conv2d(c, channels, 5, padding=pad), nn.BatchNorm2d(channels), nn.ReLU()]
+        c, h, w = channels, h + 2 * pad - 4, w + 2 * pad - 4
+        if min(h, w) > (10 if padding == "same" else 8):
+            layers.append(nn.MaxPool2d(2, ceil_mode=True))
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+        if min(h, w) <= 10 or (padding == "same" and layers[-1].__class__ is not nn.MaxPool2d):
+            break
+    layers += [nn.Flatten(), nn.Linear(c * h * w, out_dim)]
+    if head_bn:
+        layers.append(nn.BatchNorm1d(out_dim))
+    else:
+        for m in layers:
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.normal_(m.weight, 0.0, 0.01)
+                nn.init.zeros_(m.bias)
+    return nn.Sequential(*layers, L2Norm())
 
 
 def _channels_first(input_shape: tuple[int, ...]) -> tuple[list[nn.Module], int, int, int]:

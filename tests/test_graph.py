@@ -110,3 +110,20 @@ def test_join_isolated_before_merging_linked_clusters():
     assert m.n_clusters == 2
     assert m.labels_[-1] == m.labels_[-2] == m.labels_[25] != m.labels_[0]  # nearest group: b
     assert m.join_isolated() == 0  # nothing isolated left
+
+
+def test_join_small_joins_outlying_small_clusters_first():
+    # three groups of 20 and two small clusters near group c: with join_small the small
+    # ones go to their nearest group (smallest first), never below min_clusters
+    rng = np.random.default_rng(1)
+    groups = [rng.normal([x, 0], 0.1, (20, 2)) for x in (0.0, 3.0, 6.0)]
+    small = np.array([[7.0, 0.0], [7.0, 0.05], [7.2, 0.0], [7.2, 0.1], [7.3, 0.0]])
+    X = np.vstack([*groups, small])
+    labels = np.r_[np.repeat([0, 1, 2], 20), [3, 3], [4, 4, 4]].astype(int)
+    m = GDLMerger(knn_graph(X, k=4), labels, kc=1, features=X)
+    assert m.join_small(min_size=4, min_clusters=3) == 1  # only the pair is below 4
+    assert m.n_clusters == 4 and len(set(m.labels_[60:62])) == 1
+    assert m.join_small(min_size=10, min_clusters=4) == 0  # min_clusters already reached
+    assert m.join_small(min_size=10, min_clusters=1) == 1
+    assert m.n_clusters == 3 and (m.labels_[60:] == m.labels_[40]).all()  # nearest group: c
+    assert sorted(np.bincount(m.labels_)[np.bincount(m.labels_) > 0]) == [20, 20, 25]

@@ -20,14 +20,24 @@ def test_weighted_triplet_loss_hand_computed():
     assert float(weighted_triplet_loss(a, p, n, valid, 2.0, 0.2)) == pytest.approx(0.13)
 
 
-@pytest.mark.parametrize("shape,pools", [((8, 8), 0), ((16, 16), 1), ((28, 28), 2), ((3, 32, 32), 2),
-                                          ((128, 128), 4), ((13,), 0)])
-def test_cnn_follows_table_9(shape, pools):
-    net = jule_cnn(shape).eval()
+@pytest.mark.parametrize("padding,shape,pools,flat", [
+    # Table 9 / the authors' models_def: USPS conv-pool 1800, MNIST conv-pool-conv 3200, COIL 1250
+    ("valid", (16, 16), 1, 1800), ("valid", (28, 28), 1, 3200), ("valid", (128, 128), 4, 1250),
+    ("valid", (8, 8), 0, 800), ("valid", (3, 32, 32), 2, 1250),
+    ("same", (8, 8), 0, 3200), ("same", (16, 16), 1, 3200), ("same", (28, 28), 2, 2450),
+    ("same", (128, 128), 4, 3200), ("same", (13,), 0, 256)])
+@pytest.mark.parametrize("head_bn", [False, True])
+def test_cnn_follows_table_9(padding, shape, pools, flat, head_bn):
+    net = jule_cnn(shape, padding=padding, head_bn=head_bn).eval()
     out = net(torch.randn(3, *shape))
     assert out.shape == (3, 160)
     assert torch.allclose(out.norm(dim=1), torch.ones(3), atol=1e-5)
     assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net) == pools
+    linear = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert linear[-1].in_features == flat
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in net.modules()) == (head_bn or len(shape) == 1)
+    if not head_bn and len(shape) > 1:  # the authors' NetInit: N(0, 0.01), zero bias
+        assert abs(float(linear[-1].weight.detach().std()) - 0.01) < 0.002 and not linear[-1].bias.any()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,8 @@ def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
 
 @pytest.mark.parametrize("params,match", [({"eta": 0}, "eta"), ({"update": "x"}, "update"),
                                           ({"ks": 0}, "ks"), ({"negatives": "far"}, "negatives"),
-                                          ({"triplets": "x"}, "triplets")])
+                                          ({"triplets": "x"}, "triplets"), ({"conv_padding": "x"}, "conv_padding"),
+                                          ({"join_small": 1.5}, "join_small")])
 def test_jule_bad_parameters(params, match):
     with pytest.raises(ValueError, match=match):
         JULE(n_clusters=3, **params).fit(np.random.rand(50, 4))
@@ -96,3 +107,20 @@ def test_authors_code_options_train_first_and_random_negatives():
     assert np.unique(est.labels_).size == 10
     nearest = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_first=True).fit(X)
     assert not np.allclose(est.trace_[1].embedding, nearest.trace_[1].embedding)  # other negatives
+
+
+def test_run_saved_before_the_cnn_options_still_loads(tmp_path):
+    """Runs saved before conv_padding / head_bn existed had padded convs and a BN head."""
+    import json
+
+    X = load_dataset("digits:n=200").X
+    est = JULE.from_preset("tiny", n_clusters=10, random_state=0, head_bn=True).fit(X)
+    path = Run.from_estimator(est, method="jule", dataset="digits:n=200").save(tmp_path / "old")
+    info = json.loads((path / "run.json").read_text())
+    for key in ("conv_padding", "head_bn"):
+        info["params"].pop(key)
+        info["state"].pop(key)
+    (path / "run.json").write_text(json.dumps(info))
+    back = Run.load(path).estimator
+    assert back.head_bn and back.conv_padding == "same"
+    np.testing.assert_array_equal(back.predict(X), est.predict(X))
