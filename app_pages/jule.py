@@ -1,6 +1,7 @@
 import streamlit as st
 
 from clustlib.methods.jule import JULE
+from clustlib.metrics import nmi
 from clustlib.ui import widgets as w
 from clustlib.viz import cluster_image_grid, embedding_animation, metric_curves
 
@@ -28,13 +29,18 @@ run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), uns
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")
 w.metrics_row_ui(run)
+data = w.cached_dataset(run.info["dataset"])
+if data.y is not None and len(data.y) == len(est.labels_sf_):
+    which = "OURS-RC" if est.recluster else "OURS-SF"
+    st.caption(f"NMI of the last merge stage (OURS-SF) {nmi(data.y, est.labels_sf_):.3f} · after "
+               f"re-clustering the learned features (OURS-RC) {nmi(data.y, est.labels_rc_):.3f}; "
+               f"the run reports {which}.")
 st.plotly_chart(embedding_animation(est.trace_, est.track_y_, "cluster", title="Merge stages"),
                 width="stretch")
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["n_clusters"], "Clusters per period"), width="stretch")
 c2.plotly_chart(metric_curves(est.trace_, ["nmi", "acc", "loss"], "Quality and triplet loss"),
                 width="stretch")
-data = w.cached_dataset(run.info["dataset"])
 if data.kind == "image":
     stages = [s.stage for s in est.trace_]
     stage = st.select_slider("Stage for the sample images", stages, value=stages[-1], key=f"{KEY}_stage")

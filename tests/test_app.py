@@ -111,6 +111,8 @@ def test_jule_page_opens_on_demo_with_merge_stages_and_image_grid():
     counts = [int(t.split(" clusters")[0].split("· ")[-1]) for t in titles]
     assert counts[0] > counts[-1] == 10  # the number of clusters falls period by period
     assert any(f["data"][0]["type"] == "image" for f in figs[3:])  # sample images of clusters
+    both = [c.value for c in at.caption if "OURS-SF" in c.value]
+    assert both and "reports OURS-RC" in both[0]  # the demo run reports RC, and says so
     at.select_slider(key="jule_stage").set_value("init")
     at.run()
     assert not at.exception
