@@ -66,9 +66,9 @@ class JULE(DeepClusterer):
     negatives : "nearest" (the paper, Sec. 3.5.2: the anchor's nearest batch members of
         other clusters) or "random" (the authors' code: random other-cluster members).
     train_first : train the CNN on the initial over-clustering before the first merge, as
-        the authors' code does (period 1 merges nothing); False merges on raw pixels first
-        (the paper's Alg. 1). Paper preset, 3 seeds on an H100: COIL-20 0.963 vs 0.936,
-        but MNIST-test 0.71 vs 0.86 and USPS 0.77 vs 0.81, so it is off by default.
+        the authors' code does (period 1 merges nothing); False merges on raw pixels first.
+        Paper preset (BN head), 3 seeds on an H100: COIL-20 0.963 vs 0.936, but MNIST-test
+        0.71 vs 0.86 and USPS 0.77 vs 0.81, so it is off by default.
     join_small : before each round of merges, join clusters smaller than this share of
         the mean cluster size to their nearest cluster (mean feature); 0 = the paper. Not
         in the paper or the authors' code: without it, pairs of outlying samples survive to
