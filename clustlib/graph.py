@@ -170,27 +170,28 @@ class GDLMerger:
         the graph: an outlier chain no one lists as a neighbour) to its nearest cluster,
         as the authors' code does before a period's merges while there are more than 20 x
         the target clusters (Eq. 7 could never pick such a cluster). Returns the count."""
-        joined = 0
-        while self.n_clusters > max(int(min_clusters), 1):
-            isolated = np.flatnonzero(self.alive & ~(self.top_val[:, 0] > 0))
-            if isolated.size == 0:
-                break
-            i = int(isolated[0])
-            self._merge_pair(i, self._nearest_cluster(i))
-            joined += 1
-        return joined
+        return self._join_nearest(lambda: np.flatnonzero(self.alive & ~(self.top_val[:, 0] > 0)),
+                                  min_clusters)
 
     def join_small(self, min_size: float, min_clusters: int = 1) -> int:
         """Join every cluster with fewer than ``min_size`` samples to its nearest cluster,
         smallest first, while there are more than ``min_clusters`` (not in the paper: see
         ``JULE(join_small=...)``). Returns the count."""
+        def smallest_first() -> np.ndarray:
+            small = np.flatnonzero(self.alive & (self.sizes < min_size))
+            return small[np.argsort(self.sizes[small], kind="stable")]
+
+        return self._join_nearest(smallest_first, min_clusters)
+
+    def _join_nearest(self, candidates, min_clusters: int) -> int:
+        """Join the first of ``candidates()`` to its nearest cluster, again and again, until
+        there is none or only ``min_clusters`` clusters are left. Returns the count."""
         joined = 0
         while self.n_clusters > max(int(min_clusters), 1):
-            small = np.flatnonzero(self.alive & (self.sizes < min_size))
-            if small.size == 0:
+            c = candidates()
+            if c.size == 0:
                 break
-            i = int(small[np.argmin(self.sizes[small])])
-            self._merge_pair(i, self._nearest_cluster(i))
+            self._merge_pair(int(c[0]), self._nearest_cluster(int(c[0])))
             joined += 1
         return joined
 

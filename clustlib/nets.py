@@ -121,7 +121,7 @@ def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 5
         if min(h, w) > (10 if padding == "same" else 8):
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
             h, w = math.ceil(h / 2), math.ceil(w / 2)
-        if min(h, w) <= 10 or (padding == "same" and layers[-1].__class__ is not nn.MaxPool2d):
+        if min(h, w) <= 10:
             break
     layers += [nn.Flatten(), nn.Linear(c * h * w, out_dim)]
     if head_bn:
