@@ -191,8 +191,9 @@ class KNet(DeepClusterer):
         # sigma from the standardised data, fixed afterwards (Table 1)
         self.sigma_ = float(self.sigma) if self.sigma is not None else sp.median_sigma(
             self._Xt.double(), self.sigma_ratio, generator=self._torch_gen)
-        Z = apply_batched(self.net_, self._Xt).double()
-        self._K = sp.affinity(Z, self.sigma_)
+        # U0 and D from X itself (Eq. 3.6; the authors' code too), not from the pre-trained
+        # psi(X), which only approximates X
+        self._K = sp.affinity(self._Xt.double(), self.sigma_)
         self._d = sp.degrees(self._K)
         L = sp.normalized_laplacian(self._K, self._d)
         self._U = sp.top_eigenvectors(L, int(self.n_clusters), self.eig_solver)  # U0, Eq. 3.6
