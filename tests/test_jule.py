@@ -124,3 +124,16 @@ def test_run_saved_before_the_cnn_options_still_loads(tmp_path):
     back = Run.load(path).estimator
     assert back.head_bn and back.conv_padding == "same"
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
+
+
+def test_train_last_false_stops_before_training_on_the_target():
+    """The authors' code ends the recurrent process as soon as the merges reach the
+    target; train_last=True (Algorithm 1 read literally) trains one more period on it."""
+    X = load_dataset("digits:n=300").X
+    stop = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_last=False).fit(X)
+    last, before = stop.trace_[-1], stop.trace_[-2]
+    assert last.scalars["n_clusters"] == 10 and before.scalars["n_clusters"] > 10
+    np.testing.assert_allclose(last.embedding, before.embedding)  # the CNN did not change
+    more = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_last=True).fit(X)
+    assert not np.allclose(more.trace_[-1].embedding, more.trace_[-2].embedding)
+    assert np.unique(stop.labels_).size == np.unique(stop.labels_sf_).size == 10

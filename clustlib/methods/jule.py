@@ -113,7 +113,7 @@ class JULE(DeepClusterer):
                  weight_decay: float = 5e-5, gamma: float = 2.0, margin: float = 0.2,
                  n_neg: int = 20, triplets: str = "batch", negatives: str = "nearest",
                  train_first: bool = False, conv_padding: str = "same", head_bn: bool = False,
-                 join_small: float = 0.05,
+                 join_small: float = 0.05, train_last: bool = True,
                  max_periods: int = 100,
                  recluster: bool = True,
                  track_max: int = 2000, random_state: int | None = None, device: str = "auto"):
@@ -136,6 +136,7 @@ class JULE(DeepClusterer):
         self.train_first = train_first
         self.conv_padding = conv_padding
         self.join_small = join_small
+        self.train_last = train_last
         self.head_bn = head_bn
         self.max_periods = max_periods
         self.recluster = recluster
@@ -195,6 +196,9 @@ class JULE(DeepClusterer):
         # forward pass; with train_first the first period only trains on the initial clusters
         n_merge = 0 if (r == 1 and self.train_first) else self._merge_round(m, target)
         labels = m.labels_
+        if m.n_clusters <= target and not self.train_last:
+            # the authors' code stops when the target is reached, before training on it
+            return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, True
         self._loss = self._train_epochs(labels)  # backward pass
         feats = self._features(self._X)
         self._merger = self._new_merger(feats, labels)  # graph on the new representation
