@@ -203,13 +203,11 @@ class JULE(DeepClusterer):
         # forward pass; with train_first the first period only trains on the initial clusters
         n_merge = 0 if (r == 1 and self.train_first) else self._merge_round(m, target)
         labels = m.labels_
-        if m.n_clusters <= target and not self.train_last:
-            # the authors' code stops when the target is reached, before training on it
-            return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, True
-        self._loss = self._train_epochs(labels)  # backward pass
-        feats = self._features(self._X)
-        self._merger = self._new_merger(feats, labels)  # graph on the new representation
-        done = self._merger.n_clusters <= target
+        done = m.n_clusters <= target
+        if not done or self.train_last:  # the authors' code stops at the target, untrained on it
+            self._loss = self._train_epochs(labels)  # backward pass
+            feats = self._features(self._X)
+            self._merger = self._new_merger(feats, labels)  # graph on the new representation
         return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
 
     def _merge_round(self, m: GDLMerger, target: int) -> int:
