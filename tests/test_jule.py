@@ -82,6 +82,19 @@ def test_jule_is_reproducible():
     np.testing.assert_array_equal(a.labels_, b.labels_)
 
 
+def test_cpu_fits_run_torch_deterministic_algorithms_and_restore_the_setting():
+    """With 2 threads the default backward of f[idx] (repeated indices) accumulates in a
+    thread-dependent order; fits on the CPU switch torch's deterministic algorithms on
+    for their duration and give the user's setting back afterwards."""
+    seen = []
+    est = JULE.from_preset("tiny", n_clusters=10, random_state=0, device="cpu")
+    assert not torch.are_deterministic_algorithms_enabled()
+    est.fit(load_dataset("digits:n=200").X,
+            callbacks=[lambda e, s: seen.append(torch.are_deterministic_algorithms_enabled())])
+    assert seen and all(seen)
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
 def test_batch_triplets_pair_same_cluster_members_of_a_batch():
     est = JULE(batch_size=10, triplets="batch", random_state=0)
     est._rng = np.random.default_rng(0)
