@@ -70,7 +70,8 @@ def cpu_determinism(device: torch.device):
         yield
         return
     before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # a user's strict mode (errors, not warnings) stays strict
+    torch.use_deterministic_algorithms(True, warn_only=before[1] if before[0] else True)
     try:
         yield
     finally:

@@ -93,6 +93,16 @@ def test_cpu_fits_run_torch_deterministic_algorithms_and_restore_the_setting():
             callbacks=[lambda e, s: seen.append(torch.are_deterministic_algorithms_enabled())])
     assert seen and all(seen)
     assert not torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)  # the user's strict mode is kept, and given back
+    try:
+        strict = []
+        est.fit(load_dataset("digits:n=200").X,
+                callbacks=[lambda e, s: strict.append(torch.is_deterministic_algorithms_warn_only_enabled())])
+        assert strict and not any(strict)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
 
 
 def test_batch_triplets_pair_same_cluster_members_of_a_batch():
