@@ -11,6 +11,9 @@ Clustering", SDM 2020 (``papers/knet-wu2020.md``). All functions take torch tens
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 
@@ -41,10 +44,44 @@ def median_sigma(X: torch.Tensor, ratio: float = 1.0, max_points: int = 3000,
     return ratio * med
 
 
+def knn_sigma(X: torch.Tensor, fraction: float = 0.01, max_points: int = 3000,
+               generator: torch.Generator | None = None) -> float:
+    """sigma = the median, over samples, of the distance to the ceil(fraction x N)-th nearest
+    neighbour: each point's kernel then reaches about ``fraction`` of the data, whatever
+    the dimension. Label-free; a random subset gives the same value in expectation (the
+    neighbour rank scales with N), so training on 1 % of a set chooses the same width.
+    Estimated on at most ``max_points`` rows."""
+    if X.shape[0] > max_points:
+        idx = torch.randperm(X.shape[0], generator=generator)[:max_points]
+        X = X[idx.to(X.device)]
+    rank = min(max(int(math.ceil(fraction * X.shape[0])), 1), X.shape[0] - 1)
+    d = sq_distances(X).sqrt().sort(dim=1).values[:, rank]  # column 0 is the point itself
+    sigma = float(d.median())
+    if sigma <= 0.0:
+        raise ValueError(f"the median distance to the {rank}-th nearest neighbour is 0 (many "
+                         "duplicate samples); set sigma to a number or sigma='median'.")
+    return sigma
+
+
 def affinity(Z: torch.Tensor, sigma: float) -> torch.Tensor:
     """The Gaussian kernel with a zero diagonal, as the authors' code builds the graph
     whose degrees (Eq. 3.3) and Laplacian (Eq. 3.6) KNet uses."""
     return gaussian_kernel(Z, sigma).fill_diagonal_(0.0)
+
+
+def block_means(Z: torch.Tensor, sigma: float, y: torch.Tensor) -> tuple[float, float]:
+    """(mean within-class, mean between-class) Gaussian kernel value of the rows of Z
+    grouped by the labels y (diagonal excluded): how block diagonal the kernel is, with rows
+    ordered by class. Their difference is KNet's block contrast: 1 for a 0/1 block-diagonal
+    kernel, about 0 for an uninformative one. (Their ratio is not used: between-class values
+    of 1e-7 at the start make it huge and meaningless.)"""
+    K = gaussian_kernel(Z, sigma)
+    same = y[:, None] == y[None, :]
+    same.fill_diagonal_(False)
+    diff = y[:, None] != y[None, :]
+    within = float(K[same].mean()) if bool(same.any()) else float("nan")
+    between = float(K[diff].mean()) if bool(diff.any()) else float("nan")
+    return within, between
 
 
 def kernel_vote(Z_new: torch.Tensor, Z_ref: torch.Tensor, labels_ref: torch.Tensor,
@@ -99,7 +136,9 @@ def top_eigenvectors(L: torch.Tensor, c: int, solver: str = "lanczos",
         return vecs[:, -c:].flip(1).contiguous()
     from scipy.sparse.linalg import eigsh
 
-    start = None if v0 is None else v0[:, 0].detach().cpu().numpy()
+    # ARPACK's own random start would make seeded fits differ run to run
+    start = (np.random.default_rng(0).standard_normal(L.shape[0]) if v0 is None
+             else v0[:, 0].detach().cpu().numpy())
     vals, vecs = eigsh(L.detach().cpu().numpy(), k=c, which="LA", v0=start, tol=1e-8)
     order = vals.argsort()[::-1]
     return torch.as_tensor(vecs[:, order].copy(), dtype=L.dtype, device=L.device)
