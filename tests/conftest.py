@@ -28,5 +28,5 @@ def fitted_moons():
     from clustlib.methods.knet import KNet
 
     ds = load_dataset("moons:n=300")
-    est = KNet.from_preset("tiny", n_clusters=2, sigma_ratio=0.1, random_state=0, track_max=120)
+    est = KNet.from_preset("tiny", n_clusters=2, random_state=0, track_max=120)
     return ds, est.fit(ds.X, ds.y)

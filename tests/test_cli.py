@@ -16,7 +16,7 @@ def test_methods_and_datasets(capsys):
 
 def test_train_then_evaluate(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny", "--set", "sigma_ratio=0.1",
+    code = main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny",
                  "--set", "u_update=eig", "--seed", "1", "--out", str(out), "--quiet"])
     assert code == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]

@@ -5,7 +5,7 @@ from clustlib.ui.jobs import TrainingJob
 
 
 def test_stop_keeps_what_was_learned_and_saves(tmp_path):
-    params = {"n_clusters": 2, "sigma_ratio": 0.1, "max_iter": 500, "tol": 1e-12,
+    params = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12,
               "batch_size": 64, "pretrain_steps": 50, "random_state": 0}
     job = TrainingJob("knet", params, "moons:n=300", out_dir=tmp_path).start()
     deadline = time.time() + 60

@@ -32,6 +32,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from sklearn.metrics import rand_score
 from torch import nn
 
 from .. import spectral as sp
@@ -61,15 +62,31 @@ class KNet(DeepClusterer):
     ----------
     n_clusters : c, the number of clusters.
     u_update : ``"eig"`` (KNet_EIG, Eq. 5.14) or ``"sma"`` (KNet_SMA, Eq. 5.15-5.17).
-    sigma : Gaussian kernel width; None = ``sigma_ratio`` x median pairwise distance of
-        the standardised data (Table 1), fixed after initialisation.
-    sigma_ratio : 1.0 in the paper's real data, 0.1 for Moon and Spiral.
+    sigma : Gaussian kernel width on the standardised data, fixed after initialisation:
+        a number; ``"median"``, the paper's rule (Sec. 6): ``sigma_ratio`` x the median
+        pairwise distance -- Table 6's Moon/Spiral widths are 0.1 x it (the authors'
+        ``sigma_ratio``), its real data 1 x; or ``"knn"`` (default, label-free, not in the
+        paper): ``sigma_ratio`` x the median distance to the ceil(0.01 N)-th nearest
+        neighbour, which gives 0.05-0.07 x the median on Moon/Spiral and 0.4 x on Wine.
+    sigma_ratio : multiplies the rule's width.
     hidden : hidden width of psi and psi'; None = d (real data) or 20 when d <= 2 (Sec. 6).
     embed_dim : d', the output width of psi; None = d (Eq. 5.12 needs d' = d).
     ae_weight : lambda of Eq. 4.8 (the paper selects 0).
     lr, batch_size : Adam step and mini-batch of the theta-step (paper: 1e-3 and 5;
         ``batch_size=None`` = one full batch).
-    theta_epochs : epochs of the theta-step per outer iteration (Alg. 1: one).
+    theta_epochs : epochs of the theta-step per outer iteration (Alg. 1: one; the authors'
+        code: 20).
+    theta_steps : if set, the theta-step is this many Adam steps on random mini-batches
+        instead of ``theta_epochs`` epochs, so a 300-point subset trains as long as 3,000
+        points (the ascent needs hundreds of steps per iteration whatever N is).
+    u_every : rounds (theta-steps) per U-step and D update (Alg. 1: 1); more rounds show
+        the clusters of psi(x) contracting frame by frame while U stays fixed.
+    delta_iter : the authors' code's second phase, not in the paper (0 = Algorithm 1 only):
+        after U settles, up to this many iterations in which Gamma is built from the one-hot
+        partition of the training points, with lambda = 0. The authors take the partition
+        from k-means on the row-normalised U; here it follows ``assign`` (with "kmeans",
+        k-means on psi(X), which measured steadier once psi has made the clusters convex).
+        Rounds, counted within ``max_iter``.
     pretrain_steps, pretrain_lr : Adam steps of the identity pre-training (Eq. 5.12) on
         mini-batches of up to 1024 (the paper uses SGD; Adam reaches the identity sooner).
     sma_steps : Cayley steps per U-step for ``u_update="sma"``.
@@ -82,25 +99,25 @@ class KNet(DeepClusterer):
     """
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # the paper's settings (Sec. 6, Appendix F): Adam 1e-3, batch 5, KNet_EIG. lambda:
-        # the paper picks 0 (Sec. 6.1), the authors' code weights the autoencoder term for
-        # Moon/Spiral; with D held fixed and lambda = 0, psi contracts until clusters merge
-        # (measured: Moon NMI 0.51), so the presets keep lambda = 1; set ae_weight=0 for 0.
-        "paper": dict(u_update="eig", lr=1e-3, batch_size=5, theta_epochs=1, max_iter=50,
-                      pretrain_steps=3000, ae_weight=1.0, tol=1e-3),
-        # the same algorithm with larger batches and KNet_SMA: seconds on 2 CPU cores
-        "demo": dict(u_update="sma", lr=1e-3, batch_size=128, theta_epochs=1, max_iter=20,
-                     pretrain_steps=800, ae_weight=1.0, tol=2e-3),
-        # for unit tests and quick looks: a handful of iterations
-        "tiny": dict(u_update="sma", lr=2e-3, batch_size=128, theta_epochs=1, max_iter=4,
-                     pretrain_steps=200, ae_weight=1.0, tol=2e-3),
+        # the paper's settings (Sec. 6): KNet_EIG, Adam 1e-3 on batches of 5, lambda = 0
+        # (Sec. 6.1), with the authors' code's schedule: 20 theta-epochs per outer iteration
+        # and, after the first, up to 9 iterations with the one-hot partition in Gamma
+        "paper": dict(u_update="eig", lr=1e-3, batch_size=5, theta_epochs=20, max_iter=10,
+                      delta_iter=9, pretrain_steps=3000, ae_weight=0.0, tol=1e-3),
+        # the same schedule with batches of 16, a larger step and KNet_SMA: seconds on 2 cores
+        "demo": dict(u_update="sma", lr=3e-3, batch_size=64, theta_steps=100, u_every=5,
+                     max_iter=40, delta_iter=20, pretrain_steps=800, ae_weight=0.0, tol=2e-3),
+        # for unit tests and quick looks: a handful of short iterations
+        "tiny": dict(u_update="sma", lr=3e-3, batch_size=32, theta_steps=200, max_iter=4,
+                     delta_iter=2, pretrain_steps=200, ae_weight=0.0, tol=2e-3),
     }
     round_name: ClassVar[str] = "iteration"
 
-    def __init__(self, n_clusters: int = 2, *, u_update: str = "eig", sigma: float | None = None,
+    def __init__(self, n_clusters: int = 2, *, u_update: str = "eig", sigma: float | str = "knn",
                  sigma_ratio: float = 1.0, hidden: int | None = None, embed_dim: int | None = None,
-                 ae_weight: float = 0.0, degree: str = "fixed", assign: str = "spectral", lr: float = 1e-3, batch_size: int | None = 5,
-                 theta_epochs: int = 1, pretrain_steps: int = 1000, pretrain_lr: float = 5e-3,
+                 ae_weight: float = 0.0, degree: str = "fixed", assign: str = "kmeans",
+                 delta_iter: int = 0, u_every: int = 1, lr: float = 1e-3, batch_size: int | None = 5,
+                 theta_epochs: int = 1, theta_steps: int | None = None, pretrain_steps: int = 1000, pretrain_lr: float = 5e-3,
                  sma_steps: int = 5, eig_solver: str = "lanczos", max_iter: int = 50, tol: float = 1e-3,
                  train_size: float | int | None = None, standardize: bool = True,
                  kmeans_n_init: int = 10, track_max: int = 2000,
@@ -114,9 +131,12 @@ class KNet(DeepClusterer):
         self.ae_weight = ae_weight
         self.degree = degree
         self.assign = assign
+        self.delta_iter = delta_iter
+        self.u_every = u_every
         self.lr = lr
         self.batch_size = batch_size
         self.theta_epochs = theta_epochs
+        self.theta_steps = theta_steps
         self.pretrain_steps = pretrain_steps
         self.pretrain_lr = pretrain_lr
         self.sma_steps = sma_steps
@@ -144,15 +164,22 @@ class KNet(DeepClusterer):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
                 raise ValueError(f"{name}={v!r} must be a positive number.")
-        if self.sigma is not None and not self.sigma > 0:
-            raise ValueError(f"sigma={self.sigma!r} must be positive, or None for the median heuristic.")
+        if isinstance(self.sigma, str) or self.sigma is None:  # None: runs saved before "knn"
+            if self.sigma not in ("knn", "median", None):
+                raise ValueError(f"sigma={self.sigma!r}; expected a positive number, 'knn' or 'median'.")
+        elif not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma={self.sigma!r} must be a positive number, 'knn' or 'median'.")
         if self.ae_weight < 0:
             raise ValueError(f"ae_weight={self.ae_weight} must be >= 0.")
         if self.batch_size is not None and int(self.batch_size) < 2:
             raise ValueError(f"batch_size={self.batch_size} must be >= 2 (pairs), or None for full batch.")
-        for name in ("theta_epochs", "max_iter", "sma_steps", "kmeans_n_init"):
+        for name in ("theta_epochs", "max_iter", "sma_steps", "kmeans_n_init", "u_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
+        if self.theta_steps is not None and int(self.theta_steps) < 1:
+            raise ValueError(f"theta_steps={self.theta_steps} must be >= 1, or None for theta_epochs.")
+        if not 0 <= int(self.delta_iter) <= int(self.max_iter):
+            raise ValueError(f"delta_iter={self.delta_iter} must be between 0 and max_iter={self.max_iter}.")
         ts = self.train_size
         if ts is None:
             m = n
@@ -188,9 +215,13 @@ class KNet(DeepClusterer):
         self.embed_dim_ = int(self.embed_dim or d)
         self.net_ = KNetModule(d, self.hidden_, self.embed_dim_).to(dev)
         self._pretrain()
-        # sigma from the standardised data, fixed afterwards (Table 1)
-        self.sigma_ = float(self.sigma) if self.sigma is not None else sp.median_sigma(
-            self._Xt.double(), self.sigma_ratio, generator=self._torch_gen)
+        # sigma from the standardised data, fixed afterwards (Table 6)
+        if self.sigma in ("median", None):
+            self.sigma_ = sp.median_sigma(self._Xt.double(), self.sigma_ratio, generator=self._torch_gen)
+        elif self.sigma == "knn":
+            self.sigma_ = self.sigma_ratio * sp.knn_sigma(self._Xt.double(), generator=self._torch_gen)
+        else:
+            self.sigma_ = float(self.sigma)
         # U0 and D from X itself (Eq. 3.6; the authors' code too), not from the pre-trained
         # psi(X), which only approximates X
         self._K = sp.affinity(self._Xt.double(), self.sigma_)
@@ -198,6 +229,8 @@ class KNet(DeepClusterer):
         L = sp.normalized_laplacian(self._K, self._d)
         self._U = sp.top_eigenvectors(L, int(self.n_clusters), self.eig_solver)  # U0, Eq. 3.6
         self._tau = 1.0
+        self._delta_left: int | None = None  # rounds left in the delta phase (None: phase 1)
+        self._Ug = self._U
         self._opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         self.hsic_ = sp.hsic(L, self._U)
 
@@ -222,41 +255,63 @@ class KNet(DeepClusterer):
             z = apply_batched(self.net_.encoder, X)
             self.pretrain_error_ = float(((X - z) ** 2).sum(1).mean())
 
+    def _theta_batches(self, n: int, bs: int):
+        """Mini-batch indices of one theta-step: ``theta_epochs`` shuffled epochs, or
+        ``theta_steps`` batches drawn from consecutive shuffled epochs."""
+        todo = None if self.theta_steps is None else int(self.theta_steps)
+        epochs = 0
+        while (epochs < int(self.theta_epochs)) if todo is None else todo > 0:
+            perm = torch.randperm(n, generator=self._torch_gen).to(self._Xt.device)
+            for i in range(0, n - bs + 1, bs):
+                if todo is not None:
+                    if todo == 0:
+                        return
+                    todo -= 1
+                yield perm[i:i + bs]
+            epochs += 1
+
     def _theta_step(self) -> tuple[float, float]:
-        """One epoch of Adam ascent on Eq. 4.11 (minus lambda x AE error, Eq. 4.8) with U, D fixed."""
+        """Adam ascent on Eq. 4.11 (minus lambda x AE error, Eq. 4.8) with U and D fixed: one
+        epoch in Algorithm 1, ``theta_epochs`` or ``theta_steps`` here. In the delta phase
+        Gamma comes from the one-hot partition and lambda is 0 (the authors' code)."""
         X = self._Xt
         n = X.shape[0]
-        A = sp.gamma_factor(self._U, self._d).float()  # Gamma = A A^T
+        delta = self._delta_left is not None
+        Ug = self._Ug if delta else self._U
+        A = sp.gamma_factor(Ug, self._d).float()  # Gamma = A A^T
         bs = n if self.batch_size is None else min(int(self.batch_size), n)
         total, ae_total, steps = 0.0, 0.0, 0
-        for _ in range(int(self.theta_epochs)):
-            perm = torch.randperm(n, generator=self._torch_gen).to(X.device)
-            for i in range(0, n - bs + 1, bs):
-                idx = perm[i:i + bs]
-                z = self.net_.encoder(X[idx])
-                if self.degree == "batch":
-                    K = sp.gaussian_kernel(z, self.sigma_)
-                    s = sp.degrees(K).rsqrt()
-                    Kn = K * s[:, None] * s[None, :]
-                    Ub = self._U[idx].float()
-                    HU = Ub - Ub.mean(0, keepdim=True)
-                    obj = (Kn * (HU @ HU.T)).sum() * (n / bs)
-                else:
-                    obj = sp.kernel_objective(z, A[idx], self.sigma_) * (n / bs) ** 2
-                loss = -obj
-                if self.ae_weight > 0:
-                    ae = ((X[idx] - self.net_.decoder(z)) ** 2).sum() * (n / bs)
-                    loss = loss + self.ae_weight * ae
-                    ae_total += float(ae.detach())
-                self._opt.zero_grad()
-                loss.backward()
-                self._opt.step()
-                total += float(obj.detach())
-                steps += 1
+        for idx in self._theta_batches(n, bs):
+            z = self.net_.encoder(X[idx])
+            if self.degree == "batch":
+                K = sp.gaussian_kernel(z, self.sigma_)
+                s = sp.degrees(K).rsqrt()
+                Kn = K * s[:, None] * s[None, :]
+                Ub = Ug[idx].float()
+                HU = Ub - Ub.mean(0, keepdim=True)
+                obj = (Kn * (HU @ HU.T)).sum() * (n / bs)
+            else:
+                obj = sp.kernel_objective(z, A[idx], self.sigma_) * (n / bs) ** 2
+            loss = -obj
+            if self.ae_weight > 0 and not delta:
+                ae = ((X[idx] - self.net_.decoder(z)) ** 2).sum() * (n / bs)
+                loss = loss + self.ae_weight * ae
+                ae_total += float(ae.detach())
+            self._opt.zero_grad()
+            loss.backward()
+            self._opt.step()
+            total += float(obj.detach())
+            steps += 1
         return total / max(steps, 1), ae_total / max(steps, 1)
 
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         objective, ae = self._theta_step()
+        delta = self._delta_left is not None
+        scalars = {"objective": objective, "delta_phase": float(delta)}
+        if self.ae_weight > 0 and not delta:
+            scalars["ae_error"] = ae
+        if r % int(self.u_every) and r < int(self.max_iter):
+            return scalars, False  # U and D stay fixed for u_every rounds
         Z = apply_batched(self.net_, self._Xt).double()
         K = sp.affinity(Z, self.sigma_)
         change = float(torch.linalg.norm(K - self._K) / torch.linalg.norm(self._K))
@@ -270,13 +325,37 @@ class KNet(DeepClusterer):
         c = self._U.shape[1]
         u_change = math.sqrt(max(2 * c - 2 * float((U_old.T @ self._U).pow(2).sum()), 0.0) / (2 * c))
         self.hsic_ = sp.hsic(L, self._U)
-        scalars = {"hsic": self.hsic_, "objective": objective, "kernel_change": change,
-                   "u_change": u_change}
-        if self.ae_weight > 0:
-            scalars["ae_error"] = ae
+        scalars.update(kernel_change=change, u_change=u_change)
         if self.u_update == "sma":
             scalars["tau"] = self._tau
-        return scalars, change < self.tol
+        return scalars, self._next_phase(r, change)
+
+    def _next_phase(self, r: int, change: float) -> bool:
+        """Convergence, and the authors' code's second phase (``delta_iter``): once U has
+        settled (or ``delta_iter`` rounds before ``max_iter``), Gamma is built from the
+        one-hot partition of the training points instead of U itself, and the autoencoder
+        term is dropped, until that partition stops changing."""
+        n_delta = int(self.delta_iter)
+        if self._delta_left is None:  # phase 1: Algorithm 1
+            if n_delta == 0:
+                return change < self.tol
+            if change >= self.tol and r < int(self.max_iter) - n_delta:
+                return False
+            self._delta_left = n_delta
+            self._Ug = self._partition_indicator()
+            return False
+        self._delta_left -= int(self.u_every)
+        old = self._Ug.argmax(1).cpu().numpy()
+        self._Ug = self._partition_indicator()
+        # the authors' exit test: at most 1 % of the pairs changed co-membership
+        return self._delta_left <= 0 or rand_score(old, self._Ug.argmax(1).cpu().numpy()) >= 0.99
+
+    def _partition_indicator(self) -> torch.Tensor:
+        """One-hot (N, c) of the current partition of the training points by ``assign``:
+        k-means on psi(X), or on the row-normalised U (spectral; the authors' code)."""
+        labels = self._train_labels(3)[1]
+        return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), int(self.n_clusters)).to(
+            self._U.device, self._U.dtype)
 
     def _kmeans(self, Z: np.ndarray, n_init: int) -> KMeans:
         seed = int(self._rng.integers(2**31 - 1))
@@ -306,16 +385,27 @@ class KNet(DeepClusterer):
     def _track(self):
         Z, self.train_labels_ = self._train_labels(3)
         self.train_embedding_ = Z
-        emb = self._embed_std(self._Xall[to_tensor(self.track_index_, self.device_, torch.long)])
+        X_track = self._Xall[to_tensor(self.track_index_, self.device_, torch.long)]
+        emb = self._embed_std(X_track)
         labels = self._assign_new(emb)
-        return labels, emb, {"hsic": self.hsic_, "sigma": self.sigma_}, {}
+        scalars = {"hsic": self.hsic_, "sigma": self.sigma_}
+        if self._y is not None:  # how block diagonal the kernel is, rows grouped by true label
+            y = torch.as_tensor(np.unique(self._y, return_inverse=True)[1][self.track_index_])
+            within, between = sp.block_means(torch.as_tensor(emb, dtype=torch.float64), self.sigma_, y)
+            scalars.update(kernel_within=within, kernel_between=between, block_contrast=within - between)
+            if not hasattr(self, "_input_contrast"):
+                w0, b0 = sp.block_means(X_track.double().cpu(), self.sigma_, y)
+                self._input_contrast = w0 - b0
+            scalars["input_contrast"] = self._input_contrast
+        return labels, emb, scalars, {}
 
     def _finish(self) -> np.ndarray:
         Z, self.train_labels_ = self._train_labels(int(self.kmeans_n_init))
         self.train_embedding_ = Z.astype(np.float32)
         labels = self._assign_new(self._embed_std(self._Xall))
         labels[self.train_index_] = self.train_labels_
-        for name in ("_Xall", "_Xt", "_K", "_d", "_U", "_opt"):
+        for name in ("_Xall", "_Xt", "_K", "_d", "_U", "_Ug", "_opt", "_delta_left",
+                     "_input_contrast"):
             self.__dict__.pop(name, None)
         return labels
 
