@@ -15,15 +15,15 @@ import torch
 from PIL import Image
 
 from clustlib import METHODS, Run, load_dataset, split_classes
-from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_order, kernel_rgb
+from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 DEMOS = {
     # name: (method, dataset spec, parameters beyond the demo preset, unseen classes)
     "jule-digits": ("jule", "digits", {"n_clusters": 10, "track_max": 400}, []),
-    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "sigma_ratio": 0.1, "track_max": 600}, []),
-    "knet-moons": ("knet", "moons", {"n_clusters": 2, "sigma_ratio": 0.1, "track_max": 500}, []),
+    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "track_max": 600}, []),
+    "knet-moons": ("knet", "moons", {"n_clusters": 2, "track_max": 500}, []),
     "dac-digits": ("dac", "digits", {"n_clusters": 10, "track_max": 500}, []),
     "secu-digits": ("secu", "digits", {"n_clusters": 10, "track_max": 300}, []),
     "dscl-digits": ("dscl", "digits", {"n_clusters": 5, "track_max": 400}, [5, 6, 7, 8, 9]),
@@ -31,11 +31,12 @@ DEMOS = {
 
 
 def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
-    """README picture: the learned kernel of the tracked points at the start, middle and end."""
+    """README picture: the kernel of psi(x) for the tracked points, rows by true class, at
+    the start (psi = identity), after the first rounds and at the end."""
     est = run.estimator
-    order = kernel_order(est.trace_[-1].labels, est.track_y_)
+    order = np.argsort(est.track_y_, kind="stable")
     sigma = est.trace_[-1].scalars["sigma"]
-    picks = [est.trace_[0], est.trace_[len(est.trace_) // 2], est.trace_[-1]]
+    picks = [est.trace_[0], est.trace_[min(2, len(est.trace_) - 1)], est.trace_[-1]]
     tiles = [kernel_rgb(block_average(gaussian_kernel_np(s.embedding[order], sigma), px)) for s in picks]
     gap = np.full((tiles[0].shape[0], 8, 3), 255, np.uint8)
     Image.fromarray(np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]])).save(out, optimize=True)

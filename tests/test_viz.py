@@ -41,6 +41,18 @@ def test_embedding_animation_frames_and_fixed_ranges(fitted_moons):
     assert len(fig.layout.sliders[0].steps) == len(fig.frames)
 
 
+def test_embedding_animation_zooms_per_frame_when_asked(fitted_moons):
+    _, est = fitted_moons  # psi contracts the moons: the last frame is far smaller than the first
+    fig = embedding_animation(est.trace_, est.track_y_, "label", frame_axes=True)
+    widths = []
+    for fr in fig.frames:
+        xr = fr.layout.xaxis.range
+        assert xr[0] <= min(fr.data[0].x) and max(fr.data[0].x) <= xr[1]
+        widths.append(xr[1] - xr[0])
+    assert tuple(fig.layout.xaxis.range) == tuple(fig.frames[0].layout.xaxis.range)
+    assert widths[-1] < 0.5 * widths[0]
+
+
 def _decode(src):
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
 

@@ -71,17 +71,30 @@ def _title(s, extra: str = "") -> str:
 
 
 def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_frames: int = 50,
-                        title: str = "Embedding") -> go.Figure:
+                        title: str = "Embedding", frame_axes: bool = False) -> go.Figure:
     """Animated scatter of the tracked points' embedding, one frame per round (PCA to 2-D
-    when wider), coloured by current cluster (``color_by="cluster"``) or true label."""
+    when wider), coloured by current cluster (``color_by="cluster"``) or true label.
+    ``frame_axes``: each frame zooms to its own points (for embeddings that shrink, such as
+    KNet's psi contracting clusters); otherwise one range fits every frame."""
     snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
     snaps = [s for s in snaps if s.embedding is not None]
     if not snaps:
         raise ValueError("the trace has no embeddings to animate.")
     pts = to_2d([s.embedding for s in snaps])
-    allp = np.vstack(pts)
-    lo, hi = allp.min(0), allp.max(0)
-    pad = 0.05 * np.maximum(hi - lo, 1e-9)
+
+    def axes(points):
+        lo, hi = points.min(0), points.max(0)
+        pad = 0.05 * np.maximum(hi - lo, 1e-9)
+        return ({"range": [float(lo[0] - pad[0]), float(hi[0] + pad[0])], "zeroline": False},
+                {"range": [float(lo[1] - pad[1]), float(hi[1] + pad[1])], "zeroline": False})
+
+    def frame_layout(p, s):
+        out = {"title": {"text": f"{title}: {_title(s)}"}}
+        if frame_axes:
+            out["xaxis"], out["yaxis"] = axes(p)
+        return out
+
+    x_axis, y_axis = axes(pts[0] if frame_axes else np.vstack(pts))
     if color_by == "label" and track_y is None:
         color_by = "cluster"
 
@@ -95,13 +108,10 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
                             hoverinfo="skip", showlegend=False)
 
     fig = go.Figure(data=[scatter(pts[0], snaps[0])],
-                    frames=[go.Frame(data=[scatter(p, s)], name=s.stage,
-                                     layout={"title": {"text": f"{title}: {_title(s)}"}})
+                    frames=[go.Frame(data=[scatter(p, s)], name=s.stage, layout=frame_layout(p, s))
                             for p, s in zip(pts, snaps)])
     fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
-                      xaxis={"range": [lo[0] - pad[0], hi[0] + pad[0]], "zeroline": False},
-                      yaxis={"range": [lo[1] - pad[1], hi[1] + pad[1]], "zeroline": False},
-                      template="plotly_white")
+                      xaxis=x_axis, yaxis=y_axis, template="plotly_white")
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -149,10 +159,12 @@ def kernel_order(final_labels: np.ndarray, track_y=None) -> np.ndarray:
 
 
 def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, max_px: int = 256,
-                             max_frames: int = 50, title: str = "Learned kernel") -> go.Figure:
-    """The Gaussian kernel of the tracked points' embedding, rows sorted by final cluster,
-    block-averaged to <= max_px and animated over rounds: it turns block-diagonal
-    (KNet Fig. 1, 4-7). sigma defaults to the snapshots' ``sigma`` scalar."""
+                             max_frames: int = 50, title: str = "Learned kernel",
+                             by_label: bool = False) -> go.Figure:
+    """The Gaussian kernel of the tracked points' embedding, rows sorted by final cluster
+    (or, with ``by_label``, by true label only, as in KNet's figures), block-averaged to
+    <= max_px and animated over rounds: it turns block-diagonal (KNet Fig. 1, 4-7), white 0
+    to dark blue 1. sigma defaults to the snapshots' ``sigma`` scalar."""
     snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
     snaps = [s for s in snaps if s.embedding is not None]
     if not snaps:
@@ -160,7 +172,10 @@ def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, ma
     sig = sigma if sigma is not None else snaps[-1].scalars.get("sigma")
     if not sig or sig <= 0:
         raise ValueError("kernel_heatmap_animation needs sigma > 0 (none was recorded in the trace).")
-    order = kernel_order(trace[-1].labels, track_y)
+    if by_label and track_y is not None:
+        order = np.argsort(np.asarray(track_y), kind="stable")
+    else:
+        order = kernel_order(trace[-1].labels, track_y)
     images = [_png(block_average(gaussian_kernel_np(s.embedding[order], sig), max_px)) for s in snaps]
     size = min(len(order), max_px)
 
