@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+ADDRESS ?= localhost
 
 .PHONY: app test bench demo-assets lint clean
 
@@ -17,7 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 app: $(VENV)/.installed
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS) --browser.gatherUsageStats false
 
 test: $(VENV)/.installed-dev
 	$(PY) -m ruff check clustlib app_pages app.py tests benchmarks scripts

@@ -29,8 +29,8 @@ run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), uns
 est = run.estimator
 st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")
 w.metrics_row_ui(run)
-data = w.cached_dataset(run.info["dataset"])
-if data.y is not None and len(data.y) == len(est.labels_sf_):
+data = w.run_dataset_ui(run)
+if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_):
     which = "OURS-RC" if est.recluster else "OURS-SF"
     st.caption(f"NMI of the last merge stage (OURS-SF) {nmi(data.y, est.labels_sf_):.3f} · after "
                f"re-clustering the learned features (OURS-RC) {nmi(data.y, est.labels_rc_):.3f}; "

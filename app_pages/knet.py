@@ -70,8 +70,8 @@ c2.plotly_chart(metric_curves(est.trace_, ["kernel_change", "u_change"],
 st.caption("After U settles, the last iterations (`delta_iter`, the authors' code) build Γ from "
            "the one-hot partition instead of U: the clusters of ψ(x) contract to compact blobs.")
 
-data = w.cached_dataset(run.info["dataset"])
-if run.info.get("params", {}).get("train_size"):
+data = w.run_dataset_ui(run)
+if data is not None and run.info.get("params", {}).get("train_size"):
     st.subheader("Out of sample: ψ trained on a subset, applied to the whole set")
     st.plotly_chart(scatter_2d(est.transform(data.X), est.predict(data.X),
                                f"all {len(data)} points, coloured by predicted cluster"),

@@ -131,6 +131,10 @@ def _embedded(name: str, opts: dict) -> Dataset:
     n = _opt(opts, "n", int, size)
     if n < 4:
         raise DatasetError(f"{name}: n={n} is too small; use n >= 4.")
+    limit = max_generated()
+    if n > limit:
+        raise DatasetError(f"{name}: n={n} is above the limit of {limit:,} generated samples; "
+                           "set the environment variable CLUSTLIB_MAX_SAMPLES to raise it.")
     X, y = gen(n, _opt(opts, "noise", float, noise))
     k = int(np.unique(y).size)
     return Dataset(X.astype(np.float32), y.astype(np.int64), "vector", name, None,
@@ -414,6 +418,51 @@ def parse_classes(text: str | None) -> list[int]:
         return sorted({int(t) for t in str(text).split(",") if t.strip()})
     except ValueError:
         raise DatasetError(f"unseen classes must be integers like 7,8,9; got {text!r}.") from None
+
+
+# --------------------------------------------------------------------------- trust
+
+
+def max_generated() -> int:
+    """Most samples a generated dataset may have ($CLUSTLIB_MAX_SAMPLES, default 1,000,000:
+    ``moons:n=2000000000`` would allocate 7 GiB before anything could check it)."""
+    try:
+        return int(os.environ.get("CLUSTLIB_MAX_SAMPLES", 1_000_000))
+    except ValueError:
+        return 1_000_000
+
+
+def data_roots() -> list[Path]:
+    """Folders under which the app may read dataset files: $CLUSTLIB_DATA_ROOTS, a list
+    separated by the OS path separator (``:`` on Linux); empty by default."""
+    raw = os.environ.get("CLUSTLIB_DATA_ROOTS", "")
+    return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def check_visitor_spec(spec: str, allowed_dirs) -> None:
+    """The app's rule for a dataset spec that a visitor sent (URL, text box, uploaded run):
+    embedded and generated datasets, torchvision sets in the server's default folder
+    without download, and files inside ``allowed_dirs`` (the uploads folder and
+    :func:`data_roots`). Anything else -- ``csv:/etc/passwd``, ``mnist:root=/home``,
+    ``download=1`` -- raises a one-line DatasetError. The CLI and the library trust their
+    user and never call this."""
+    name, arg, opts = parse_spec(spec)
+    if name in EMBEDDED:
+        return
+    if name in TORCHVISION:
+        if "root" in opts or opts.get("download", "0") not in ("0", "", "false", "no"):
+            raise DatasetError(f"{name}: the app reads torchvision sets only from the server's data "
+                               "folder and never downloads on a visitor's request; drop root= and download=.")
+        return
+    if name in FILE_KINDS and arg:
+        path = Path(arg).expanduser().resolve()
+        for folder in allowed_dirs:
+            folder = Path(folder).expanduser().resolve()
+            if path == folder or folder in path.parents:
+                return
+        raise DatasetError(f"{spec.split(',')[0]}: the app reads files only from uploads and from the "
+                           "folders in CLUSTLIB_DATA_ROOTS; upload the file instead.")
+    # unknown names and missing paths: load_dataset gives its own one-line error
 
 
 # --------------------------------------------------------------------------- uploads

@@ -91,10 +91,16 @@ def test_knet_page_trains_saves_and_shows(runs_folder):
     assert at.session_state["knet_run_path"] == str(saved[0])
 
 
-def test_bad_dataset_spec_shows_error():
+def test_bad_dataset_spec_shows_error(monkeypatch):
     at = knet_page()
     at.sidebar.selectbox(key="knet_ds").set_value("other spec…")
     at.run()
+    at.sidebar.text_input(key="knet_spec").input("npz:/no/such/file.npz")
+    at.run()
+    assert not at.exception  # a visitor may not name a server path
+    assert any("reads files only from uploads" in e.value for e in at.sidebar.error)
+    assert button(at, "Train").disabled
+    monkeypatch.setenv("CLUSTLIB_DATA_ROOTS", "/no")  # the server's operator allows /no
     at.sidebar.text_input(key="knet_spec").input("npz:/no/such/file.npz")
     at.run()
     assert not at.exception

@@ -11,14 +11,27 @@ import numpy as np
 import streamlit as st
 
 from ..baselines import sklearn_baselines
-from ..data import DatasetError, load_dataset, parse_classes
+from ..data import DatasetError, check_visitor_spec, data_roots, load_dataset, parse_classes
 from ..runs import Run, RunFormatError
 from .jobs import TrainingJob, assets_dir, runs_dir, saved_runs
 
 
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=8)
 def cached_dataset(spec: str):
+    """A dataset the page may show. Every spec here came from a visitor (the URL, the text
+    box, an uploaded run), so files are read only from uploads and $CLUSTLIB_DATA_ROOTS."""
+    check_visitor_spec(spec, [runs_dir() / ".uploads", *data_roots()])
     return load_dataset(spec)
+
+
+def run_dataset_ui(run: Run):
+    """The dataset a run was trained on, or None with a caption when the page may not or
+    cannot load it (a file outside the allowed folders, a missing file)."""
+    try:
+        return cached_dataset(run.info["dataset"])
+    except DatasetError as err:
+        st.caption(f"The run's dataset is not shown: {err}")
+        return None
 
 
 @st.cache_resource(show_spinner="Loading the run…", max_entries=16)
@@ -253,7 +266,7 @@ def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
 
 @st.cache_data(show_spinner="Running the scikit-learn baselines…", max_entries=16)
 def cached_baselines(spec: str, k: int) -> dict:
-    ds = load_dataset(spec)
+    ds = cached_dataset(spec)
     return sklearn_baselines(ds.X, ds.y, k)
 
 
