@@ -16,6 +16,8 @@ iteration), ``_track`` (what a Snapshot shows), ``_finish`` (final labels),
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -76,6 +78,25 @@ def cpu_determinism(device: torch.device):
         yield
     finally:
         torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
+@contextmanager
+def held_interrupts():
+    """Hold Ctrl-C (SIGINT) until the block ends -- for the last steps of a fit and the
+    save of a run, which an interrupt would otherwise throw away. Main thread only (the
+    app trains in other threads, where signals never arrive); the held interrupt is
+    dropped with a warning, since what it would have stopped is already done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits = []
+    previous = signal.signal(signal.SIGINT, lambda *a: hits.append(1))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hits:
+        warnings.warn("Ctrl-C arrived while finishing or saving; finished first.", stacklevel=3)
 
 
 def check_array(X, *, name: str = "X", min_samples: int = 2) -> np.ndarray:
@@ -179,7 +200,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
                           stacklevel=3)
             self.stopped_early_ = True
         self.n_rounds_ = r
-        self.labels_ = np.asarray(self._finish(), dtype=np.int64)
+        with held_interrupts():  # the final labels of what was learned
+            self.labels_ = np.asarray(self._finish(), dtype=np.int64)
 
     def transform(self, X) -> np.ndarray:
         """The learned embedding of X (the representation the method clusters in)."""

@@ -4,7 +4,7 @@
 
     clustlib methods
     clustlib datasets
-    clustlib train knet --data moons --preset demo --set sigma_ratio=0.1 --out runs/moons
+    clustlib train knet --data moons --preset demo --out runs/moons
     clustlib evaluate runs/moons [--data SPEC]
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
@@ -16,13 +16,15 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
+from .base import held_interrupts
 from .data import DatasetError, list_datasets, load_dataset, parse_classes, split_classes
 from .methods import DESCRIPTIONS, METHODS
-from .runs import Run, RunFormatError
+from .runs import Run, RunFormatError, _pid_alive, is_run_dir, recover
 
 
 class UsageError(ValueError):
@@ -108,21 +110,62 @@ def cmd_train(args) -> int:
     if k is None:
         raise UsageError(f"{args.data} has no labels; pass --n-clusters K.")
     est = build_estimator(args.method, args.preset, k, args.seed, args.device, _parse_sets(args.set))
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise UsageError(f"{out} already exists; choose another --out or pass --overwrite.")
-    progress = _Progress(int(getattr(est, est.max_rounds_param)), args.quiet)
-    t0 = time.perf_counter()
+    out = Path(args.out).expanduser()
+    lock = _claim_output(out, args.overwrite)  # before training: nothing is lost to a bad --out
     try:
-        est.fit(train.X, train.y, callbacks=[progress])
+        progress = _Progress(int(getattr(est, est.max_rounds_param)), args.quiet)
+        t0 = time.perf_counter()
+        try:
+            est.fit(train.X, train.y, callbacks=[progress])
+        finally:
+            progress.close()
+        run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
+                                 extra={"preset": args.preset})
+        run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
+        with held_interrupts():  # Ctrl-C while saving would lose what was learned
+            run.save(out)
     finally:
-        progress.close()
-    run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
-                             extra={"preset": args.preset})
-    run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
-    run.save(out)
+        lock.unlink(missing_ok=True)
+    if est.stopped_early_:
+        print(f"clustlib: stopped after {est.n_rounds_} rounds; what was learned is saved in {out}",
+              file=sys.stderr)
     print(json.dumps({**run.metrics, "rounds": est.n_rounds_, "out": str(out)}))
     return 0
+
+
+def _claim_output(out: Path, overwrite: bool) -> Path:
+    """Check --out before any training and take a lock next to it, so a second training
+    with the same --out is refused instead of silently replacing the first one."""
+    recover(out)
+    if out.exists():
+        if not overwrite:
+            raise UsageError(f"{out} already exists; choose another --out or pass --overwrite.")
+        if not is_run_dir(out):
+            raise UsageError(f"{out} is not a clustlib run; --overwrite replaces only runs.")
+    lock = out.parent / f".{out.name}.lock"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot write the run to {out}: {err.strerror or err}.") from None
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _pid_alive(pid):
+                raise UsageError(f"{out} is being written by another clustlib (pid {pid}); "
+                                 "choose another --out.") from None
+            lock.unlink(missing_ok=True)  # a stale lock of a process that is gone
+            continue
+        except OSError as err:
+            raise UsageError(f"cannot write the run to {out}: {err.strerror or err}.") from None
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return lock
+    raise UsageError(f"cannot take the lock {lock}; remove it if no clustlib is running.")
 
 
 def cmd_evaluate(args) -> int:

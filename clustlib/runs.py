@@ -103,16 +103,23 @@ class Run:
 
     # ------------------------------------------------------------------ save
     def save(self, path) -> Path:
-        """Write the run to directory ``path`` atomically; returns the path."""
+        """Write the run to directory ``path`` atomically; returns the path. An existing
+        ``path`` is replaced only if it is itself a clustlib run, and the old run stays in
+        place until the new one is complete (a crash in between is undone by the next save
+        or :func:`recover`)."""
         path = Path(path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+        recover(path)
+        if path.exists() and not is_run_dir(path):
+            raise RunFormatError(f"{path} exists and is not a clustlib run; refusing to replace it "
+                                 "(choose another path).")
+        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
             self._write(tmp)
             old = None
             if path.exists():
-                old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+                old = path.parent / f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 os.replace(path, old)
             os.replace(tmp, path)
             if old is not None:
@@ -200,6 +207,54 @@ class Run:
 def _short(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0][:160] if text else ''}"
+
+
+def is_run_dir(path) -> bool:
+    """Whether ``path`` is a directory holding a readable clustlib run.json."""
+    try:
+        return Path(path).is_dir() and bool(read_run_json(Path(path)))
+    except (RunFormatError, OSError):
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return True
+
+
+def _writer_pid(p: Path) -> int | None:
+    """The process id in a save's hidden folder name (``.NAME.tmp-PID-xxxx``)."""
+    try:
+        return int(p.name.rsplit("-", 2)[-2])
+    except (ValueError, IndexError):
+        return None
+
+
+def recover(path) -> None:
+    """Undo what a crashed save of ``path`` left: if ``path`` is gone but the run it was
+    replacing survives as ``.NAME.old-*``, put it back; remove hidden temporary folders
+    of processes that no longer run."""
+    path = Path(path).expanduser()
+    if not path.parent.is_dir():
+        return
+    leftovers = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not path.exists():
+        for old in reversed(leftovers):
+            pid = _writer_pid(old)
+            busy = pid is not None and pid != os.getpid() and _pid_alive(pid)
+            if not busy and is_run_dir(old):
+                os.replace(old, path)
+                leftovers.remove(old)
+                break
+    for p in [*leftovers, *path.parent.glob(f".{path.name}.tmp-*")]:
+        pid = _writer_pid(p)
+        if pid is None or not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def read_run_json(d: Path) -> dict:
