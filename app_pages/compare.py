@@ -19,11 +19,12 @@ for label in picked:
     try:
         loaded[label] = w.load_run(runs[label])
     except w.RunFormatError as err:
-        st.error(f"{label}: {err}")
+        st.error(f"{w.plain(label)}: {w.plain(err)}")
         st.stop()
 specs = {r.info.get("dataset") for r in loaded.values()}
 if len(specs) != 1:
-    st.error(f"These runs are on different datasets ({', '.join(sorted(map(str, specs)))}); pick runs of one dataset.")
+    st.error(f"These runs are on different datasets ({w.plain(', '.join(sorted(map(str, specs))))}); "
+             "pick runs of one dataset.")
     st.stop()
 spec = specs.pop()
 names = {label: f"{r.method} · {runs[label].name}" for label, r in loaded.items()}
@@ -34,7 +35,7 @@ if not any(r.info.get("unseen") for r in loaded.values()):
     try:
         rows.update(w.cached_baselines(spec, k))
     except (w.DatasetError, ValueError) as err:
-        st.warning(f"Baselines unavailable: {err}")
+        st.warning(f"Baselines unavailable: {w.plain(err)}")
 st.dataframe({n: {m: round(float(v), 3) for m, v in r.items()} for n, r in rows.items()}, width="stretch")
 proj = st.radio("Map", list(w.PROJECTIONS), horizontal=True, key="cmp_proj", index=2)
 panels = []

@@ -26,7 +26,7 @@ if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width
 run = w.current_run_ui(KEY, "dac", "dac-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
-st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
 if est.collapsed_:
     used = int((est.cluster_sizes_ > 0).sum())
     st.warning(f"Collapsed: only {used} of {est.n_clusters} clusters are used. Raise the "

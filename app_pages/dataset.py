@@ -11,7 +11,7 @@ DATASETS = ["digits", "wine", "breast_cancer", "wisconsin", "iris", "moons", "sp
 spec, ds = w.dataset_ui("data", DATASETS)
 if ds is None:
     st.stop()
-st.subheader(f"{ds.name}: {len(ds)} samples of shape {tuple(ds.X.shape[1:])}"
+st.subheader(f"{w.plain(ds.name)}: {len(ds)} samples of shape {tuple(ds.X.shape[1:])}"
              + (f", {ds.n_classes} classes" if ds.y is not None else ", no labels"))
 if ds.y is not None:
     classes, counts = np.unique(ds.y, return_counts=True)

@@ -28,7 +28,7 @@ if st.sidebar.button("Train", type="primary", disabled=busy or ds is None or no_
 run = w.current_run_ui(KEY, "dscl", "dscl-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
-st.subheader(f"{run.info.get('dataset')} · trained on {len(est.labels_)} samples of seen classes · "
+st.subheader(f"{w.plain(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of seen classes · "
              f"{est.n_rounds_} epochs")
 w.unseen_view_ui(KEY, run)
 w.metrics_row_ui(run)

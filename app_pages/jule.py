@@ -27,7 +27,7 @@ if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width
 run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
-st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} periods")
+st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")
 w.metrics_row_ui(run)
 data = w.run_dataset_ui(run)
 if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_):

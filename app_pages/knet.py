@@ -41,7 +41,7 @@ if st.sidebar.button("Out-of-sample demo: train on 1 % of 30,000 spiral points",
 run = w.current_run_ui(KEY, "knet", "knet-spirals", (spec, preset, int(seed), unseen))
 
 est = run.estimator
-st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
+st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
 assign = run.info.get("params", {}).get("assign", "spectral")  # runs saved before assign existed
 st.markdown(f"**Labels of this run:** {ASSIGN.get(assign, assign)}.")
 w.metrics_row_ui(run)

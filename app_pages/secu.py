@@ -32,7 +32,7 @@ if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width
 run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen))
 
 est = run.estimator
-st.subheader(f"{run.info.get('dataset')} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
 w.metrics_row_ui(run)
 floor = est.trace_[-1].scalars.get("floor") if est.constraint == "size" else None
 st.plotly_chart(sizes_animation(est.trace_, floor, title="Cluster sizes (online assignment)"), width="stretch")

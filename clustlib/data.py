@@ -215,7 +215,12 @@ def _check_arrays(X: np.ndarray, y: np.ndarray | None, where: str) -> tuple[np.n
 
 
 def _npz(path: Path, opts: dict) -> Dataset:
+    import zipfile
+
+    from .limits import BudgetError, check_npz
+
     try:
+        check_npz(path, str(path))  # declared sizes first: a 1.5 MB file can declare 1.5 GiB
         with np.load(path, allow_pickle=False) as f:
             if "X" not in f.files:
                 raise DatasetError(f"{path}: no array named 'X' (found {sorted(f.files)}); "
@@ -224,9 +229,11 @@ def _npz(path: Path, opts: dict) -> Dataset:
             y = f["y"] if "y" in f.files else None
     except DatasetError:
         raise
+    except BudgetError as err:
+        raise DatasetError(str(err)) from None
     except FileNotFoundError:
         raise DatasetError(f"{path}: no such file.") from None
-    except (ValueError, OSError, EOFError) as err:  # zip damage, pickled object arrays ...
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:  # damage, pickled objects ...
         raise DatasetError(f"{path}: not a readable .npz of numeric arrays ({err}).") from None
     X, y = _check_arrays(X, y, str(path))
     is_img = X.ndim > 2
@@ -279,12 +286,17 @@ IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 def _folder(path: Path, opts: dict) -> Dataset:
     from PIL import Image, UnidentifiedImageError
 
+    from .limits import max_image_pixels
+
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")
     classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 1:
         raise DatasetError(f"{path}: no class sub-folders; put images in {path}/<class>/*.png.")
     size = _opt(opts, "size", int, 0)
+    max_pixels = max_image_pixels()
+    if size * size > max_pixels:
+        raise DatasetError(f"{path}: size={size} gives more than {max_pixels:,} pixels per image.")
     imgs, y = [], []
     mode = None
     for ci, cdir in enumerate(classes):
@@ -292,7 +304,10 @@ def _folder(path: Path, opts: dict) -> Dataset:
             if f.suffix.lower() not in IMAGE_EXT:
                 continue
             try:
-                with Image.open(f) as im:
+                with Image.open(f) as im:  # reads the header only
+                    if im.size[0] * im.size[1] > max_pixels:
+                        raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
+                                           f"{max_pixels:,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
                     if mode is None:
                         mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
                         size = size or max(im.size)
@@ -486,8 +501,9 @@ def save_upload(filename: str, data: bytes, folder) -> str:
         raise DatasetError(f"{filename}: upload a .npz (arrays X, y), a .csv (last column 'label') "
                            "or a .zip of class folders of images.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise DatasetError(f"{filename} is {len(data) / 2**20:.0f} MiB; uploads up to {MAX_UPLOAD_BYTES // 2**20} "
-                           "MiB (use a file spec such as npz:PATH for larger data).")
+        raise DatasetError(f"{filename} is {len(data):,} bytes, above the upload limit of "
+                           f"{MAX_UPLOAD_BYTES:,} bytes ({MAX_UPLOAD_BYTES // 2**20} MiB); use a file "
+                           "spec such as npz:PATH for larger data.")
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(data).hexdigest()[:16]
@@ -527,6 +543,24 @@ def save_upload(filename: str, data: bytes, folder) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return f"folder:{_class_root(target)}"
+
+
+def discard_upload(spec: str, folder) -> None:
+    """Remove what :func:`save_upload` stored for ``spec`` when its data was refused, so a
+    rejected upload leaves nothing behind (only inside ``folder``)."""
+    name, arg, _ = parse_spec(spec)
+    if name not in FILE_KINDS or not arg:
+        return
+    folder = Path(folder).expanduser().resolve()
+    path = Path(arg).resolve()
+    while path.parent != folder and folder in path.parents:
+        path = path.parent  # a folder: the unpacked zip's top directory
+    if path.parent != folder:
+        return
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _class_root(d: Path) -> Path:

@@ -34,11 +34,13 @@ import numpy as np
 import torch
 
 from .base import DeepClusterer, Snapshot
+from .limits import BudgetError, check_npz
 
 FORMAT = "clustlib.run"
 VERSION = 1
 FILES = ("run.json", "model.pt", "trace.npz", "labels.npy")
 MAX_JSON_BYTES = 20 * 2**20
+MAX_TRACE_BYTES = 256 * 2**20  # what trace.npz may declare (a demo trace is under 1 MiB)
 
 
 class RunFormatError(ValueError):
@@ -185,6 +187,13 @@ class Run:
             labels = np.load(d / "labels.npy", allow_pickle=False)
         except (OSError, ValueError, EOFError) as err:
             raise RunFormatError(f"{d / 'labels.npy'}: unreadable ({_short(err)}).") from None
+        problem = _array_problem(doc, tensors, arrays, labels) or _network_problem(
+            METHODS[method], doc, tensors)
+        if problem:
+            raise RunFormatError(f"{d}: {problem}.")
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise RunFormatError(f"{d}: device={device!r} asked for, but CUDA is not available here; "
+                                 "load with device='cpu'.")
         try:
             fitted = doc["fitted"]
             est.device_ = torch.device(device)
@@ -202,6 +211,57 @@ class Run:
             raise RunFormatError(f"{d}: run files are inconsistent ({_short(err)}).") from None
         info = {k: v for k, v in doc.items() if k not in ("format", "version", "state", "fitted", "trace")}
         return cls(est, info)
+
+
+def _array_problem(doc: dict, tensors: dict, arrays: dict, labels: np.ndarray) -> str | None:
+    """What makes the arrays disagree with each other or with run.json, or None."""
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or labels.size == 0 or labels.min() < 0:
+        return "labels.npy must be a non-empty 1-D array of cluster ids"
+    if _is_int(doc.get("n_samples")) and labels.size != doc["n_samples"]:
+        return f"labels.npy has {labels.size} labels but run.json says {doc['n_samples']} samples"
+    idx = arrays.get("track_index")
+    if idx is None or idx.ndim != 1 or idx.dtype.kind not in "iu" or (idx.size and (
+            idx.min() < 0 or idx.max() >= labels.size)):
+        return "trace.npz: tracked indices missing or outside the samples"
+    if arrays.get("track_y") is not None and arrays["track_y"].shape != idx.shape:
+        return "trace.npz: track_y does not match the tracked points"
+    for i, snap in enumerate(doc["trace"]):
+        lab, emb = arrays.get(f"labels/{i}"), arrays.get(f"embedding/{i}")
+        if lab is None or lab.shape != idx.shape:
+            return f"trace.npz: labels of snapshot {i} missing or of the wrong length"
+        if snap["embedding"] and (emb is None or emb.ndim != 2 or emb.shape[0] != idx.size
+                                  or not np.isfinite(emb).all()):
+            return f"trace.npz: embedding of snapshot {i} missing, misshapen or not finite"
+        if any(f"array/{name}/{i}" not in arrays for name in snap["arrays"]):
+            return f"trace.npz: an array of snapshot {i} is missing"
+    for name, t in tensors.items():
+        if t.dtype.kind == "f" and not np.isfinite(t).all():
+            return f"model.pt: tensor {name!r} holds NaN or infinity"
+    return None
+
+
+def _network_problem(cls, doc: dict, tensors: dict) -> str | None:
+    """Build the run's networks on the meta device first (no memory): a run.json that
+    declares far more parameters than model.pt holds (say a hidden width of 20,000) is
+    refused before gigabytes are allocated."""
+    held = sum(int(t.size) for t in tensors.values())
+    try:
+        probe = cls(**doc["params"])
+        probe.device_ = torch.device("meta")
+        probe.input_shape_ = tuple(int(v) for v in doc["fitted"]["input_shape"])
+        probe.n_features_in_ = int(np.prod(probe.input_shape_))
+    except Exception:  # noqa: BLE001 - the real load reports what is wrong
+        return None
+    try:
+        with torch.device("meta"):
+            probe._load_state(tensors, doc["state"])
+    except Exception:  # noqa: BLE001 - a size mismatch: count what was built all the same
+        pass
+    built = sum(int(p.numel()) for v in vars(probe).values() if isinstance(v, torch.nn.Module)
+                for p in v.state_dict().values())
+    if built > held + 100_000:
+        return f"run.json declares networks of {built:,} numbers but model.pt holds {held:,}"
+    return None
 
 
 def _short(err: BaseException) -> str:
@@ -266,6 +326,8 @@ def read_run_json(d: Path) -> dict:
         raise RunFormatError(f"{f}: {f.stat().st_size} bytes is too large for a run description.")
     try:
         doc = json.loads(f.read_text())
+    except RecursionError:
+        raise RunFormatError(f"{f}: JSON nested too deeply.") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise RunFormatError(f"{f}: damaged JSON ({_short(err)}).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -276,7 +338,59 @@ def read_run_json(d: Path) -> dict:
     for key in ("method", "params", "state", "fitted", "trace"):
         if key not in doc:
             raise RunFormatError(f"{f}: lacks the field {key!r}.")
+    problem = _schema_problem(doc)
+    if problem:
+        raise RunFormatError(f"{f}: {problem}.")
     return doc
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or v is None
+
+
+def _schema_problem(doc: dict) -> str | None:
+    """What is wrong with the types and ranges of a run.json, or None (so that every run
+    that loads can be listed and shown by every page)."""
+    fitted, trace = doc["fitted"], doc["trace"]
+    checks = [
+        (isinstance(doc["method"], str), "'method' must be a string"),
+        (isinstance(doc["params"], dict), "'params' must be an object"),
+        (isinstance(doc["state"], dict), "'state' must be an object"),
+        (isinstance(fitted, dict), "'fitted' must be an object"),
+        (isinstance(trace, list) and 1 <= len(trace) <= 100_000, "'trace' must be a list of 1 to 100,000 snapshots"),
+    ]
+    for ok, why in checks:
+        if not ok:
+            return why
+    shape = fitted.get("input_shape")
+    if not (isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(v) and 1 <= v <= 100_000 for v in shape)
+            and int(np.prod(shape)) <= 10**8):
+        return "'fitted.input_shape' must be 1 to 3 positive sizes"
+    if not (_is_int(fitted.get("n_rounds")) and fitted["n_rounds"] == len(trace) - 1):
+        return "'fitted.n_rounds' must be the number of snapshots minus one"
+    if not isinstance(fitted.get("stopped_early"), bool) or not _is_num(fitted.get("fit_seconds")):
+        return "'fitted.stopped_early' must be true/false and 'fitted.fit_seconds' a number"
+    for i, snap in enumerate(trace):
+        if not (isinstance(snap, dict) and _is_int(snap.get("round")) and isinstance(snap.get("stage"), str)
+                and isinstance(snap.get("scalars"), dict) and all(_is_num(v) for v in snap["scalars"].values())
+                and isinstance(snap.get("arrays"), list) and all(isinstance(a, str) for a in snap["arrays"])
+                and isinstance(snap.get("embedding"), bool)):
+            return f"snapshot {i} of 'trace' is malformed (round, stage, scalars, arrays, embedding)"
+    optional = {"dataset": lambda v: isinstance(v, str), "created": lambda v: isinstance(v, str),
+                "preset": lambda v: v is None or isinstance(v, str),
+                "seed": lambda v: v is None or _is_int(v),
+                "n_samples": lambda v: _is_int(v) and v >= 0,
+                "unseen": lambda v: isinstance(v, list) and all(_is_int(c) for c in v),
+                "metrics": lambda v: isinstance(v, dict) and all(_is_num(x) for x in v.values()),
+                "versions": lambda v: isinstance(v, dict)}
+    for key, ok in optional.items():
+        if key in doc and not ok(doc[key]):
+            return f"field {key!r} has the wrong type"
+    return None
 
 
 def _load_model(f: Path) -> dict[str, np.ndarray]:
@@ -296,8 +410,11 @@ def _load_npz(f: Path) -> dict[str, np.ndarray]:
     if not f.is_file():
         raise RunFormatError(f"{f}: missing.")
     try:
+        check_npz(f, str(f), MAX_TRACE_BYTES)  # a compression bomb is refused before it is read
         with np.load(f, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
+    except BudgetError as err:
+        raise RunFormatError(str(err)) from None
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
         raise RunFormatError(f"{f}: not a readable array archive ({_short(err)}).") from None
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from clustlib.data import DatasetError, check_visitor_spec, load_dataset
@@ -152,3 +153,198 @@ def test_a_crash_between_the_renames_of_an_overwrite_is_recovered(tmp_path, fitt
     recover(path)
     assert (path / "labels.npy").read_bytes() == before
     assert Run.load(path) and [p.name for p in tmp_path.iterdir()] == ["r"]  # no leftovers
+
+
+# --------------------------------------------------------------------------- damaged and foreign runs
+
+
+@pytest.fixture
+def saved_run(tmp_path, fitted_moons):
+    from clustlib.runs import Run
+
+    ds, est = fitted_moons
+    return Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(tmp_path / "run")
+
+
+def _edit_json(path, **changes):
+    import json
+
+    doc = json.loads((path / "run.json").read_text())
+    for key, value in changes.items():
+        target = doc
+        *parents, last = key.split("__")
+        for p in parents:
+            target = target[p]
+        target[last] = value
+    (path / "run.json").write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("changes,match", [
+    ({"metrics": [1, 2]}, "metrics"), ({"unseen": 5}, "unseen"), ({"created": 5}, "created"),
+    ({"trace": []}, "trace"), ({"fitted__n_rounds": 99}, "n_rounds"),
+    ({"fitted__input_shape": [-1]}, "input_shape"), ({"method": 3}, "method")])
+def test_run_json_with_wrong_types_is_refused_and_listed_as_damaged(saved_run, changes, match):
+    from clustlib.runs import Run, RunFormatError, list_runs
+
+    _edit_json(saved_run, **changes)
+    with pytest.raises(RunFormatError, match=match):
+        Run.load(saved_run)
+    [(_, info)] = list_runs(saved_run.parent)
+    assert isinstance(info, str) and match in info  # the library shows it as damaged, no crash
+
+
+def test_inconsistent_arrays_are_refused(saved_run):
+    from clustlib.runs import Run, RunFormatError
+
+    good = np.load(saved_run / "labels.npy")
+    np.save(saved_run / "labels.npy", good[:-5])
+    with pytest.raises(RunFormatError, match="labels.npy has"):
+        Run.load(saved_run)
+    np.save(saved_run / "labels.npy", good)
+    z = dict(np.load(saved_run / "trace.npz"))
+    z["track_index"] = z["track_index"] + 10_000
+    np.savez_compressed(saved_run / "trace.npz", **z)
+    with pytest.raises(RunFormatError, match="tracked indices"):
+        Run.load(saved_run)
+    z["track_index"] -= 10_000
+    z["embedding/1"] = np.full_like(z["embedding/1"], np.nan)
+    np.savez_compressed(saved_run / "trace.npz", **z)
+    with pytest.raises(RunFormatError, match="not finite"):
+        Run.load(saved_run)
+
+
+def test_nan_weights_are_refused(saved_run):
+    from clustlib.runs import Run, RunFormatError
+
+    w = torch.load(saved_run / "model.pt", weights_only=True)
+    name = next(iter(w))
+    w[name] = torch.full_like(w[name], float("nan"))
+    torch.save(w, saved_run / "model.pt")
+    with pytest.raises(RunFormatError, match="NaN"):
+        Run.load(saved_run)
+
+
+def test_declared_network_sizes_are_checked_before_allocation(saved_run):
+    import resource
+
+    from clustlib.runs import Run, RunFormatError
+
+    _edit_json(saved_run, state__hidden=20_000)  # 2 x 20,000^2 weights: 3 GiB if built
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(RunFormatError, match="declares networks"):
+        Run.load(saved_run)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 300
+
+
+def _bomb_npy(shape) -> bytes:
+    """An .npy member whose header declares ``shape`` float64 but that holds no data."""
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def test_a_trace_that_declares_gigabytes_is_refused(saved_run):
+    import zipfile
+
+    from clustlib.runs import Run, RunFormatError
+
+    with zipfile.ZipFile(saved_run / "trace.npz", "a") as z:
+        z.writestr("bomb.npy", _bomb_npy((20_000, 20_000)))
+    with pytest.raises(RunFormatError, match="CLUSTLIB_MAX_ARRAY_MB"):
+        Run.load(saved_run)
+
+
+def test_an_npz_upload_that_declares_gigabytes_is_refused(tmp_path):
+    import zipfile
+
+    f = tmp_path / "x.npz"
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("X.npy", _bomb_npy((200_000, 1_000)))  # 1.5 GiB declared, a few bytes on disk
+    with pytest.raises(DatasetError, match="above the limit"):
+        load_dataset(f"npz:{f}")
+
+
+def test_a_huge_image_in_a_folder_is_refused_before_decoding(tmp_path):
+    from PIL import Image
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        Image.new("L", (8, 8)).save(tmp_path / c / "0.png")
+    Image.new("1", (9000, 9000)).save(tmp_path / "a" / "1.png")  # 10 KB on disk, 81 M pixels
+    with pytest.raises(DatasetError, match="CLUSTLIB_MAX_IMAGE_PIXELS"):
+        load_dataset(f"folder:{tmp_path}")
+
+
+def test_deeply_nested_json_and_cuda_on_a_cpu_machine(saved_run):
+    from clustlib.runs import Run, RunFormatError
+
+    if not torch.cuda.is_available():
+        with pytest.raises(RunFormatError, match="CUDA is not available"):
+            Run.load(saved_run, device="cuda")
+    (saved_run / "run.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RunFormatError):
+        Run.load(saved_run)
+
+
+# --------------------------------------------------------------------------- leftovers and messages
+
+
+def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    from clustlib.data import discard_upload, save_upload
+
+    uploads = tmp_path / "uploads"
+    buf = io.BytesIO()
+    np.savez(buf, X=np.full((20, 2), np.nan))
+    spec = save_upload("nan.npz", buf.getvalue(), uploads)
+    with pytest.raises(DatasetError, match="NaN"):
+        load_dataset(spec)
+    discard_upload(spec, uploads)
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("a/x.png", b"not an image")
+        z.writestr("b/y.png", b"not an image either")
+    spec = save_upload("bad.zip", zbuf.getvalue(), uploads)
+    with pytest.raises(DatasetError, match="not a readable image"):
+        load_dataset(spec)
+    discard_upload(spec, uploads)
+    discard_upload("npz:/etc/hosts", uploads)  # never outside the uploads folder
+    assert list(uploads.iterdir()) == [] and Path("/etc/hosts").exists()
+
+
+def test_rejected_upload_in_the_app_is_removed(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/knet.py")
+    at.run()
+    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
+    at.run()
+    buf = io.BytesIO()
+    np.savez(buf, X=np.full((20, 2), np.nan))
+    at.sidebar.file_uploader(key="knet_upload").upload("nan.npz", buf.getvalue())
+    at.run()
+    assert any("NaN" in e.value for e in at.sidebar.error)
+    assert not any((tmp_path / "runs" / ".uploads").iterdir())
+
+
+def test_upload_size_message_names_both_sizes(monkeypatch):
+    import clustlib.data as data
+
+    monkeypatch.setattr(data, "MAX_UPLOAD_BYTES", 1000)
+    with pytest.raises(DatasetError) as err:
+        data.save_upload("x.npz", b"0" * 1001, "/nonexistent-never-created")
+    assert "1,001 bytes" in str(err.value) and "1,000 bytes" in str(err.value)
+
+
+def test_user_text_is_shown_as_plain_text_not_markdown():
+    from clustlib.ui.widgets import plain
+
+    shown = plain("[free prize](http://evil.example) **now** <img src=x> `code` # title")
+    assert "\\[free prize\\]" in shown and "\\*\\*now\\*\\*" in shown and "\\<img" in shown

@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..runs import RunFormatError, delete_run, import_zip
 from .jobs import runs_dir, saved_runs
-from .widgets import load_run
+from .widgets import load_run, plain
 
 
 def runs_table() -> list[dict]:
@@ -49,9 +49,9 @@ def upload_ui() -> None:
     try:
         path = import_zip(up.getvalue(), runs_dir(), Path(up.name).stem)
     except RunFormatError as err:
-        st.error(f"Not added: {err}")
+        st.error(f"Not added: {plain(err)}")
         return
-    st.success(f"Added {path.name} to {runs_dir()}.")
+    st.success(f"Added {plain(path.name)} to {plain(runs_dir())}.")
 
 
 def delete_ui(row: dict) -> None:

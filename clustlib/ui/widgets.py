@@ -5,6 +5,7 @@ Widget functions end in ``_ui``; data functions are cached and pure.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,23 @@ def cached_dataset(spec: str):
     return load_dataset(spec)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what starts markup; links need [
+
+
+def plain(text) -> str:
+    """``text`` escaped for Streamlit's Markdown: strings from runs, uploads and links
+    (dataset specs, file names, error messages quoting them) are shown as plain text,
+    never as links, images or formatting."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
 def run_dataset_ui(run: Run):
     """The dataset a run was trained on, or None with a caption when the page may not or
     cannot load it (a file outside the allowed folders, a missing file)."""
     try:
         return cached_dataset(run.info["dataset"])
     except DatasetError as err:
-        st.caption(f"The run's dataset is not shown: {err}")
+        st.caption(f"The run's dataset is not shown: {plain(err)}")
         return None
 
 
@@ -68,7 +79,7 @@ def load_run_ui(method: str, key: str) -> None:
             st.session_state[f"{key}_run"] = load_run(path)
             st.session_state[f"{key}_run_path"] = str(path)
         except RunFormatError as err:
-            st.sidebar.error(str(err))
+            st.sidebar.error(plain(err))
 
 
 def matching_run(method: str, spec: str, preset: str, seed: int, unseen) -> Path | None:
@@ -139,13 +150,13 @@ def job_progress_ui(key: str) -> None:
                 job.stop()
             return
         if job.status == "failed":
-            st.error(f"Training failed: {job.error}")
+            st.error(f"Training failed: {plain(job.error)}")
         elif job.run is not None and st.session_state.get(f"{key}_run_path") != str(job.path):
             st.session_state[f"{key}_run"] = job.run
             st.session_state[f"{key}_run_path"] = str(job.path)
             st.rerun()
         else:
-            st.success(f"Training {job.status}: saved to {job.path}")
+            st.success(f"Training {job.status}: saved to {plain(job.path)}")
 
     poll()
 
@@ -171,7 +182,7 @@ def dataset_ui(key: str, options: list[str]) -> tuple[str, object]:
     try:
         return spec, cached_dataset(spec)
     except DatasetError as err:
-        st.sidebar.error(str(err))
+        st.sidebar.error(plain(err))
         return spec, None
 
 
@@ -215,17 +226,20 @@ def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
 def upload_dataset_ui(key: str) -> tuple[str, object]:
     """Sidebar: upload your own data (.npz X/y, .csv with a 'label' column, or a .zip of
     class folders of images); validated exactly like a dataset spec."""
-    from ..data import MAX_UPLOAD_BYTES, save_upload
+    from ..data import MAX_UPLOAD_BYTES, discard_upload, save_upload
 
     up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
                                   type=["npz", "csv", "zip"], key=f"{key}_upload")
     if up is None:
         return "", None
+    spec = ""
     try:
         spec = save_upload(up.name, up.getvalue(), runs_dir() / ".uploads")
         return spec, cached_dataset(spec)
     except DatasetError as err:
-        st.sidebar.error(str(err))
+        if spec:
+            discard_upload(spec, runs_dir() / ".uploads")  # a refused upload leaves nothing behind
+        st.sidebar.error(plain(err))
         return "", None
 
 
@@ -279,7 +293,7 @@ def baselines_ui(run: Run, label: str) -> None:
         try:
             peers = cached_baselines(spec, int(run.estimator.n_clusters))
         except (DatasetError, ValueError) as err:
-            st.warning(f"Baselines unavailable: {err}")
+            st.warning(f"Baselines unavailable: {plain(err)}")
             return
         rows = {label: run.metrics, **peers}
         st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in rows.items()})
@@ -318,7 +332,7 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
         try:
             view = cached_unseen_view(path, Path(path).stat().st_mtime, PROJECTIONS[name])
         except (DatasetError, ValueError) as err:
-            st.warning(f"Unseen view unavailable: {err}")
+            st.warning(f"Unseen view unavailable: {plain(err)}")
             return
     from ..viz import unseen_figure
 
@@ -352,7 +366,7 @@ def shared_map_ui(key: str, run: Run) -> None:
         try:
             m = cached_shared_map(path, Path(path).stat().st_mtime, PROJECTIONS[name])
         except (DatasetError, ValueError) as err:
-            st.warning(f"Shared map unavailable: {err}")
+            st.warning(f"Shared map unavailable: {plain(err)}")
             return
     from ..viz import labelled_maps
 
