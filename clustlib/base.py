@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import NotFittedError
 
 from .metrics import evaluate
+from .params import check_params
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         A callback ``cb(estimator, snapshot)`` runs after every round; returning True
         stops training cleanly, as does Ctrl-C: the estimator keeps what it learned.
         """
+        check_params(self)  # every parameter's type and range, before any work
         X = check_array(X, min_samples=2)
         k = int(self.n_clusters)
         if not 2 <= k <= X.shape[0]:

@@ -8,7 +8,8 @@
     clustlib evaluate runs/moons [--data SPEC]
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
-line. Bad input exits with code 2 and a one-line message.
+line. Bad input exits with code 2 and a one-line message; an internal error exits with 1,
+one line that says so, and the traceback in a temporary file.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def build_estimator(method: str, preset: str | None, n_clusters: int | None, see
         raise UsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
     cls = METHODS[method]
     overrides = dict(sets)
+    for name, flag in (("n_clusters", "--n-clusters"), ("random_state", "--seed"), ("device", "--device")):
+        if name in overrides:
+            raise UsageError(f"set {name} with {flag}, not --set (the flag would override it).")
     if n_clusters is not None:
         overrides["n_clusters"] = n_clusters
     if seed is not None:
@@ -106,6 +110,9 @@ def cmd_train(args) -> int:
     ds = load_dataset(args.data)
     unseen = parse_classes(args.unseen)
     train = split_classes(ds, unseen)[0] if unseen else ds
+    if args.n_clusters is not None and args.n_clusters < 2:
+        raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
+                         "number of classes).")
     k = args.n_clusters or train.n_classes
     if k is None:
         raise UsageError(f"{args.data} has no labels; pass --n-clusters K.")
@@ -227,6 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("clustlib: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - a bug: one line here, the traceback in a file
+        import tempfile
+        import traceback
+
+        fd, log = tempfile.mkstemp(prefix="clustlib-error-", suffix=".txt")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(traceback.format_exc())
+        kind = sys.exc_info()[0].__name__
+        print(f"clustlib: internal error ({kind}), a bug in clustlib; the traceback is in {log} "
+              "-- please report it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -495,6 +495,7 @@ def save_upload(filename: str, data: bytes, folder) -> str:
     import hashlib
     import io
     import zipfile
+    import zlib
 
     ext = Path(filename).suffix.lower().lstrip(".")
     if ext not in ("npz", "csv", "zip"):
@@ -535,8 +536,12 @@ def save_upload(filename: str, data: bytes, folder) -> str:
                 continue  # not an image: ignored
             out = tmp.joinpath(*parts)
             out.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(info) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with z.open(info) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, EOFError, zlib.error) as err:
+                raise DatasetError(f"{filename}: {info.filename!r} cannot be unpacked ({err}; encrypted, "
+                                   "damaged or an unsupported compression).") from None
         if not tmp.exists():
             raise DatasetError(f"{filename}: no images ({', '.join(sorted(IMAGE_EXT))}) in the zip.")
         os.replace(tmp, target)

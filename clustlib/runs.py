@@ -27,6 +27,7 @@ import platform
 import shutil
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -500,8 +501,12 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
     tmp.mkdir()
     try:
         for f, info in by_name.items():
-            with z.open(info) as src, open(tmp / f, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with z.open(info) as src, open(tmp / f, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, EOFError, zlib.error) as err:
+                raise RunFormatError(f"the zip's {info.filename!r} cannot be unpacked ({_short(err)}; "
+                                     "encrypted, damaged or an unsupported compression).") from None
         Run.load(tmp)  # the same checks as opening a run; raises RunFormatError
         first = Path(infos[0].filename).parts
         base = _safe_name(name or (first[0] if len(first) == 2 else "uploaded-run"))

@@ -348,3 +348,38 @@ def test_user_text_is_shown_as_plain_text_not_markdown():
 
     shown = plain("[free prize](http://evil.example) **now** <img src=x> `code` # title")
     assert "\\[free prize\\]" in shown and "\\*\\*now\\*\\*" in shown and "\\<img" in shown
+
+
+@pytest.mark.parametrize("kind", ["encrypted", "bad_crc"])
+def test_unreadable_zip_members_give_one_line(kind, tmp_path, saved_run):
+    import io
+    import zipfile
+
+    from clustlib.data import save_upload
+    from clustlib.runs import RunFormatError, import_zip, zip_run
+
+    raw = bytearray(zip_run(saved_run))
+    z = zipfile.ZipFile(io.BytesIO(bytes(raw)))
+    info = z.infolist()[0]
+    if kind == "encrypted":  # the "encrypted" flag in the local and central headers
+        raw[info.header_offset + 6] |= 1
+        raw[raw.find(b"PK\x01\x02") + 8] |= 1
+    else:  # a flipped byte inside the first member's data
+        start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+        raw[start + 5] ^= 0xFF
+    with pytest.raises(RunFormatError) as err:
+        import_zip(bytes(raw), tmp_path / "runs")
+    assert "\n" not in str(err.value)
+    img = io.BytesIO()
+    with zipfile.ZipFile(img, "w", zipfile.ZIP_DEFLATED) as zz:
+        zz.writestr("a/x.png", b"\x89PNG" + b"0" * 500)
+        zz.writestr("b/y.png", b"\x89PNG" + b"1" * 500)
+    data = bytearray(img.getvalue())
+    if kind == "encrypted":
+        data[6] |= 1
+        data[data.find(b"PK\x01\x02") + 8] |= 1
+    else:
+        data[30 + len("a/x.png") + 3] ^= 0xFF
+    with pytest.raises(DatasetError) as err:
+        save_upload("imgs.zip", bytes(data), tmp_path / "uploads")
+    assert "\n" not in str(err.value)

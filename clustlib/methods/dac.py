@@ -52,6 +52,7 @@ from ..nets import (
     net_tensors,
     to_tensor,
 )
+from ..params import Choice, Int, Real
 
 SCHEDULES = ("reimpl", "code")
 
@@ -137,6 +138,12 @@ class DAC(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "max_epochs"
+
+    PARAM_RULES: ClassVar[dict] = {
+        "schedule": Choice(*SCHEDULES), "max_epochs": Int(1, 100_000), "batch_size": Int(2, 100_000),
+        "lr": Real(0, 10, lo_open=True), "steps_per_epoch": Int(1, 10**6, none=True),
+        "lr_decay": Choice("none", "cosine"), "augment": Real(0, 100), "balance": Real(0, 1e6),
+        "width": Int(1, 1024)}
 
     def __init__(self, n_clusters: int = 10, *, schedule: str = "reimpl", max_epochs: int = 50,
                  batch_size: int = 128, lr: float = 1e-3, steps_per_epoch: int | None = None,

@@ -36,6 +36,7 @@ from sklearn.cluster import KMeans
 
 from ..base import DeepClusterer
 from ..nets import affine_views, apply_batched, encoder, load_net_tensors, net_tensors, to_tensor
+from ..params import Choice, Int, Real
 
 
 def safe_pinv(F: torch.Tensor, rcond: float = 1e-6) -> torch.Tensor:
@@ -102,6 +103,11 @@ class DSCL(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "epochs"
+
+    PARAM_RULES: ClassVar[dict] = {
+        "embed_dim": Int(1, 4096), "classes_per_batch": Int(1, 10_000), "per_class": Int(1, 10_000),
+        "epochs": Int(1, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
+        "assign": Choice("kmeans", "spectral"), "rcond": Real(0, 1), "augment": Real(0, 100)}
 
     def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, classes_per_batch: int = 10,
                  per_class: int = 16, epochs: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,

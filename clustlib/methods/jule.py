@@ -34,6 +34,7 @@ import torch
 from ..base import DeepClusterer
 from ..graph import GDLMerger, knn_graph, nn_chain_clusters
 from ..nets import apply_batched, jule_cnn, load_net_tensors, net_tensors, to_tensor
+from ..params import Bool, Choice, Int, Real
 
 
 def weighted_triplet_loss(a: torch.Tensor, p: torch.Tensor, n: torch.Tensor, valid: torch.Tensor,
@@ -113,6 +114,16 @@ class JULE(DeepClusterer):
     # other cluster to their nearest one, while there are more than 20 x the target
     join_isolated_above: ClassVar[int] = 20
     max_rounds_param: ClassVar[str] = "max_periods"
+
+    PARAM_RULES: ClassVar[dict] = {
+        "eta": Real(0, 1, lo_open=True), "ks": Int(1, 1000), "kc": Int(1, 1000), "lam": Real(0, 1e6),
+        "update": Choice("exact", "approx"), "epochs_per_period": Int(1, 10_000),
+        "batch_size": Int(1, 100_000), "lr": Real(0, 10, lo_open=True), "momentum": Real(0, 1),
+        "weight_decay": Real(0, 1), "gamma": Real(0, 1e6), "margin": Real(0, 1e6),
+        "n_neg": Int(1, 10_000), "triplets": Choice("batch", "cluster"),
+        "negatives": Choice("nearest", "random"), "train_first": Bool(),
+        "conv_padding": Choice("same", "valid"), "head_bn": Bool(), "join_small": Real(0, 1),
+        "train_last": Bool(), "max_periods": Int(1, 100_000), "recluster": Bool()}
 
     def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, ks: int = 20, kc: int = 5,
                  lam: float = 1.0, update: str = "exact", epochs_per_period: int = 20,

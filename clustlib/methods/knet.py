@@ -38,6 +38,7 @@ from torch import nn
 from .. import spectral as sp
 from ..base import DeepClusterer
 from ..nets import apply_batched, mlp, net_tensors, to_tensor
+from ..params import Bool, Choice, Int, Real, Rule
 
 MAX_KERNEL_N = 10_000  # N x N kernels: beyond this, train on a subset (train_size)
 
@@ -111,6 +112,19 @@ class KNet(DeepClusterer):
         "tiny": dict(u_update="sma", lr=3e-3, batch_size=32, theta_steps=200, max_iter=4,
                      delta_iter=2, pretrain_steps=200, ae_weight=0.0, tol=2e-3),
     }
+    PARAM_RULES: ClassVar[dict] = {
+        "u_update": Choice("eig", "sma"), "degree": Choice("fixed", "batch"),
+        "assign": Choice("kmeans", "spectral"), "eig_solver": Choice("lanczos", "full"),
+        "sigma": Rule("real", 0, 1e6, lo_open=True, options=("knn", "median"), none=True),
+        "sigma_ratio": Real(0, 1e6, lo_open=True), "hidden": Int(1, 4096, none=True),
+        "embed_dim": Int(1, 4096, none=True), "ae_weight": Real(0, 1e6),
+        "delta_iter": Int(0, 1_000_000), "u_every": Int(1, 10_000), "lr": Real(0, 10, lo_open=True),
+        "batch_size": Int(2, 10**7, none=True), "theta_epochs": Int(1, 100_000),
+        "theta_steps": Int(1, 10**7, none=True), "pretrain_steps": Int(0, 10**7),
+        "pretrain_lr": Real(0, 10, lo_open=True), "sma_steps": Int(1, 10_000),
+        "max_iter": Int(1, 1_000_000), "tol": Real(0, 1e6, lo_open=True),
+        "train_size": Real(0, 1e9, lo_open=True, none=True), "standardize": Bool(),
+        "kmeans_n_init": Int(1, 1000)}
     round_name: ClassVar[str] = "iteration"
 
     def __init__(self, n_clusters: int = 2, *, u_update: str = "eig", sigma: float | str = "knn",

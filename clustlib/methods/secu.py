@@ -59,6 +59,7 @@ from ..nets import (
     recalibrate_bn,
     to_tensor,
 )
+from ..params import Bool, Choice, Int, IntTuple, Real
 
 
 def assign(logp: torch.Tensor, rho: torch.Tensor, rho_up: torch.Tensor | None = None) -> torch.Tensor:
@@ -162,6 +163,15 @@ class SeCu(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "epochs"
+
+    PARAM_RULES: ClassVar[dict] = {
+        "extra_k": IntTuple(2, 100_000), "constraint": Choice("size", "entropy"), "gamma": Real(0, 1),
+        "gamma_up": Real(1, 1e6, none=True), "dual_lr": Real(0, 1e6), "tau": Real(0, 1e6, lo_open=True),
+        "temperature": Real(0, 1e3, lo_open=True), "centre_update": Choice("sgd", "closed"),
+        "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
+        "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
+        "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
+        "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool()}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
