@@ -286,7 +286,7 @@ IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 def _folder(path: Path, opts: dict) -> Dataset:
     from PIL import Image, UnidentifiedImageError
 
-    from .limits import max_image_pixels
+    from .limits import max_array_bytes, max_image_pixels
 
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")
@@ -297,25 +297,30 @@ def _folder(path: Path, opts: dict) -> Dataset:
     max_pixels = max_image_pixels()
     if size * size > max_pixels:
         raise DatasetError(f"{path}: size={size} gives more than {max_pixels:,} pixels per image.")
+    files = [(ci, f) for ci, cdir in enumerate(classes) for f in sorted(cdir.iterdir())
+             if f.suffix.lower() in IMAGE_EXT]
     imgs, y = [], []
     mode = None
-    for ci, cdir in enumerate(classes):
-        for f in sorted(cdir.iterdir()):
-            if f.suffix.lower() not in IMAGE_EXT:
-                continue
-            try:
-                with Image.open(f) as im:  # reads the header only
-                    if im.size[0] * im.size[1] > max_pixels:
-                        raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
-                                           f"{max_pixels:,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
-                    if mode is None:
-                        mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
-                        size = size or max(im.size)
-                    im = im.convert(mode).resize((size, size))
-                    imgs.append(np.asarray(im, dtype=np.float32) / 255.0)
-            except (UnidentifiedImageError, OSError) as err:
-                raise DatasetError(f"{f}: not a readable image ({err}).") from None
-            y.append(ci)
+    for ci, f in files:
+        try:
+            with Image.open(f) as im:  # reads the header only
+                if im.size[0] * im.size[1] > max_pixels:
+                    raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
+                                       f"{max_pixels:,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
+                if mode is None:
+                    mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
+                    size = size or max(im.size)
+                    need = len(files) * size * size * (1 if mode == "L" else 3) * 4
+                    if need > max_array_bytes():
+                        raise DatasetError(
+                            f"{path}: {len(files)} images of {size} x {size} need {need / 2**20:,.0f} "
+                            f"MiB, above the limit of {max_array_bytes() / 2**20:,.0f} MiB; pass size= "
+                            "(e.g. folder:PATH,size=64) or set CLUSTLIB_MAX_ARRAY_MB.")
+                im = im.convert(mode).resize((size, size))
+                imgs.append(np.asarray(im, dtype=np.float32) / 255.0)
+        except (UnidentifiedImageError, OSError) as err:
+            raise DatasetError(f"{f}: not a readable image ({err}).") from None
+        y.append(ci)
     if not imgs:
         raise DatasetError(f"{path}: no images ({', '.join(sorted(IMAGE_EXT))}) in the class folders.")
     X = np.stack(imgs)

@@ -383,3 +383,26 @@ def test_unreadable_zip_members_give_one_line(kind, tmp_path, saved_run):
     with pytest.raises(DatasetError) as err:
         save_upload("imgs.zip", bytes(data), tmp_path / "uploads")
     assert "\n" not in str(err.value)
+
+
+def test_many_images_sized_by_the_first_are_refused_before_decoding(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("CLUSTLIB_MAX_ARRAY_MB", "1")
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(20):
+            Image.new("L", (300, 300)).save(tmp_path / c / f"{i}.png")  # 40 x 300^2 x 4 B = 14 MiB
+    with pytest.raises(DatasetError, match="size="):
+        load_dataset(f"folder:{tmp_path}")
+    assert load_dataset(f"folder:{tmp_path},size=32").X.shape == (40, 32, 32)
+
+
+def test_the_app_listens_on_localhost_by_default():
+    root = Path(__file__).resolve().parents[1]
+    app_rule = next(line for line in (root / "Makefile").read_text().splitlines()
+                    if "streamlit run app.py" in line)
+    assert "--server.address $(ADDRESS)" in app_rule
+    assert "ADDRESS ?= localhost" in (root / "Makefile").read_text()
+    config = (root / ".streamlit" / "config.toml").read_text()
+    assert 'address = "localhost"' in config and 'fileWatcherType = "none"' in config
