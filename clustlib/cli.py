@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from .base import held_interrupts
@@ -123,7 +124,9 @@ def cmd_train(args) -> int:
         progress = _Progress(int(getattr(est, est.max_rounds_param)), args.quiet)
         t0 = time.perf_counter()
         try:
-            est.fit(train.X, train.y, callbacks=[progress])
+            with warnings.catch_warnings():  # an interrupt is reported below, in one line
+                warnings.filterwarnings("ignore", message="interrupted in ")
+                est.fit(train.X, train.y, callbacks=[progress])
         finally:
             progress.close()
         run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,

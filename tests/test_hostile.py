@@ -406,3 +406,23 @@ def test_the_app_listens_on_localhost_by_default():
     assert "ADDRESS ?= localhost" in (root / "Makefile").read_text()
     config = (root / ".streamlit" / "config.toml").read_text()
     assert 'address = "localhost"' in config and 'fileWatcherType = "none"' in config
+
+
+def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path, capsys, monkeypatch):
+    from clustlib import cli
+    from clustlib.runs import Run
+
+    real = cli._Progress.__call__
+
+    def interrupt_at_round_2(self, est, snap):
+        real(self, est, snap)
+        if snap.round == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "__call__", interrupt_at_round_2)
+    out = tmp_path / "r"
+    assert _train(out) == 0
+    err = capsys.readouterr().err
+    assert "stopped after 2 rounds; what was learned is saved" in err
+    run = Run.load(out)
+    assert run.estimator.n_rounds_ == 2 and run.estimator.stopped_early_
