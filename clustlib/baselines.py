@@ -15,22 +15,24 @@ import numpy as np
 
 from .metrics import evaluate
 
+MAX_SPECTRAL = 5000  # SpectralClustering(rbf) forms a dense N x N matrix: 7 GB at N = 30,000
+
 
 def sklearn_baselines(X, y, k: int, seed: int = 0, standardize: bool = True) -> dict[str, dict]:
     """NMI/ACC/ARI and seconds of KMeans and SpectralClustering (rbf and nearest
-    neighbours) on X flattened (and standardised, like KNet's input)."""
+    neighbours) on X flattened (and standardised, like KNet's input); the spectral ones
+    only up to ``MAX_SPECTRAL`` samples."""
     from sklearn.cluster import KMeans, SpectralClustering
     from sklearn.preprocessing import StandardScaler
 
     Xf = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     if standardize:
         Xf = StandardScaler().fit_transform(Xf)
-    peers = {
-        "KMeans": KMeans(k, n_init=10, random_state=seed),
-        "Spectral (rbf)": SpectralClustering(k, affinity="rbf", random_state=seed),
-        "Spectral (nearest neighbours)": SpectralClustering(
-            k, affinity="nearest_neighbors", n_neighbors=min(10, len(Xf) - 1), random_state=seed),
-    }
+    peers = {"KMeans": KMeans(k, n_init=10, random_state=seed)}
+    if len(Xf) <= MAX_SPECTRAL:
+        peers["Spectral (rbf)"] = SpectralClustering(k, affinity="rbf", random_state=seed)
+        peers["Spectral (nearest neighbours)"] = SpectralClustering(
+            k, affinity="nearest_neighbors", n_neighbors=min(10, len(Xf) - 1), random_state=seed)
     out = {}
     for name, est in peers.items():
         t0 = time.perf_counter()

@@ -363,3 +363,19 @@ def test_own_data_uploads_on_a_method_page(runs_folder):
                                                                            y=np.arange(60) % 2))
     at.run()
     assert not at.exception and not at.sidebar.error and not button(at, "Train").disabled
+
+
+def test_knet_out_of_sample_demo_embeds_all_30000_points(runs_folder):
+    at = knet_page()
+    assert any("Algorithm 1" in m.value for m in at.markdown)  # which assignment labels the run
+    button(at, "Out-of-sample demo").click()
+    at.run()
+    job = at.session_state["knet_job"]
+    job.join(180)
+    assert job.status == "done", job.error
+    at.run()
+    assert not at.exception
+    assert job.run.info["dataset"] == "spirals:n=30000" and job.run.estimator.train_index_.size == 300
+    assert any(h.value.startswith("Out of sample") for h in at.subheader)
+    titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
+    assert any("all 30000 points" in t for t in titles)

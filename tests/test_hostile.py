@@ -426,3 +426,12 @@ def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path,
     assert "stopped after 2 rounds; what was learned is saved" in err
     run = Run.load(out)
     assert run.estimator.n_rounds_ == 2 and run.estimator.stopped_early_
+
+
+def test_spectral_baselines_are_left_out_of_large_data():
+    from clustlib.baselines import MAX_SPECTRAL, sklearn_baselines
+
+    ds = load_dataset(f"blobs:n={MAX_SPECTRAL + 1}")
+    assert list(sklearn_baselines(ds.X, ds.y, 4)) == ["KMeans"]  # a dense N x N would be 200 MB+
+    small = load_dataset("blobs:n=200")
+    assert len(sklearn_baselines(small.X, small.y, 4)) == 3

@@ -295,6 +295,9 @@ def baselines_ui(run: Run, label: str) -> None:
         except (DatasetError, ValueError) as err:
             st.warning(f"Baselines unavailable: {plain(err)}")
             return
+        if "Spectral (rbf)" not in peers:
+            st.caption("Spectral clustering baselines are left out above 5,000 samples "
+                       "(they form N x N matrices).")
         rows = {label: run.metrics, **peers}
         st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in rows.items()})
 
