@@ -136,6 +136,12 @@ def test_dscl_page_shows_unseen_categories_before_and_after():
     assert all("NMI" in t and "R@1" in t for t in titles)
     classes = {d["name"] for d in view["data"]}
     assert classes == {f"class {c}" for c in range(5, 10)}  # only categories never seen
+    # the verdict in words, with the numbers of the maps' titles (digits: worse than pixels)
+    verdict = next(m.value for m in at.markdown if "On the unseen classes" in m.value)
+    nmi_in, nmi_out = (float(t.split("NMI ")[1].split()[0].rstrip(",")) for t in titles)
+    word = "better than" if nmi_out > nmi_in + 0.005 else "worse than" if nmi_out < nmi_in - 0.005 else "about"
+    assert word in verdict and f"{nmi_in:.2f} → {nmi_out:.2f}" in verdict
+    assert any(mt.label == "NMI (seen classes)" for mt in at.metric)
     shared = next(f for f in figs if any("(seen)" in str(d.get("name")) for d in f["data"]))
     names = {d["name"] for d in shared["data"]}
     assert "0 (seen)" in names and "9 (unseen)" in names

@@ -164,9 +164,10 @@ def job_progress_ui(key: str) -> None:
 def metrics_row_ui(run: Run) -> None:
     m = run.metrics
     cols = st.columns(5)
+    seen = " (seen classes)" if run.info.get("unseen") else ""  # the unseen ones: see their view
     for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
         if isinstance(m.get(key), (int, float)):
-            col.metric(key.upper() if key != "seconds" else "seconds", f"{m[key]:.3f}")
+            col.metric(key.upper() + seen if key != "seconds" else "seconds", f"{m[key]:.3f}")
     cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
 
 
@@ -339,7 +340,20 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
             return
     from ..viz import unseen_figure
 
+    st.markdown(unseen_verdict(view["before"], view["after"]))
     st.plotly_chart(unseen_figure(view, name), width="stretch")
+
+
+def unseen_verdict(before: dict, after: dict) -> str:
+    """One visible sentence: does the learned embedding cluster the unseen classes better
+    or worse than the input itself (k-means NMI, and Recall@1 when known)?"""
+    a, b = before["nmi"], after["nmi"]
+    word = "better than" if b > a + 0.005 else "worse than" if b < a - 0.005 else "about as well as"
+    r1 = ""
+    if "recall@1" in before and "recall@1" in after:
+        r1 = f", Recall@1 {before['recall@1']:.2f} → {after['recall@1']:.2f}"
+    return (f"**On the unseen classes the learned embedding clusters {word} the input**: "
+            f"k-means NMI {a:.2f} → {b:.2f}{r1}.")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
