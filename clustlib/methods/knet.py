@@ -1,20 +1,24 @@
 """KNet (KernelNet): deep kernel learning for clustering.
 
-Wu, Khan, Ioannidis, Dy, SDM 2020 (``papers/knet-wu2020.md``). A network psi is
-trained so that the Gaussian kernel on psi(x) maximises HSIC with a spectral
-embedding U that is learned jointly (Eq. 4.8), alternating (Algorithm 1):
+Wu, Khan, Ioannidis, Dy, "Deep Kernel Learning for Clustering", SDM 2020
+(arXiv:1908.03515); equation numbers are the paper's. A network psi is trained so that
+the Gaussian kernel on psi(x) maximises HSIC with a spectral embedding U that is
+learned jointly (Eq. 4.8), alternating (Algorithm 1):
 
 1. initialise psi to the identity map by pre-training psi and a decoder psi' (Eq. 5.12),
-   U to the spectral embedding U0 of X (Eq. 3.6), sigma from the median distance;
-2. repeat: theta-step -- one epoch of Adam maximising Eq. 4.11 with U and D fixed
-   (minus lambda times the autoencoder error, Eq. 4.8); update D (Eq. 3.3);
-   U-step by eigendecomposition (KNet_EIG, Eq. 5.14) or by Cayley-transform ascent
-   on the Stiefel manifold with a step-size search (KNet_SMA, Eq. 5.15-5.17);
-   until the kernel stops changing;
-3. k-means on psi(X).
+   U to the spectral embedding U0 of X (Eq. 3.6), sigma fixed from the data;
+2. repeat: theta-step -- Adam ascent on Eq. 4.11 with U and D fixed (minus lambda times
+   the autoencoder error, Eq. 4.8); update D (Eq. 3.3); U-step by eigendecomposition
+   (KNet_EIG, Eq. 5.14) or by Cayley-transform ascent on the Stiefel manifold with a
+   step-size search (KNet_SMA, Eq. 5.15-5.17); until the kernel stops changing; then,
+   as the authors' code does (``delta_iter``), a few iterations with Gamma built from the
+   one-hot partition;
+3. k-means on psi(X): Eq. 4.11 pulls each cluster together and pushes clusters apart,
+   so the clusters of psi(x) become convex and the kernel block diagonal.
 
 Out of sample: psi embeds new points; ``predict`` gives the nearest k-means centre,
-and ``train_size`` trains on a subset and clusters the whole set (Table 4).
+and ``train_size`` trains on a subset and clusters the whole set (Table 4). Measurements
+and deviations: docs/knet.md.
 
 >>> from clustlib.methods.knet import KNet
 >>> from clustlib.data import load_dataset
@@ -105,7 +109,8 @@ class KNet(DeepClusterer):
         # and, after the first, up to 9 iterations with the one-hot partition in Gamma
         "paper": dict(u_update="eig", lr=1e-3, batch_size=5, theta_epochs=20, max_iter=10,
                       delta_iter=9, pretrain_steps=3000, ae_weight=0.0, tol=1e-3),
-        # the same schedule with batches of 16, a larger step and KNet_SMA: seconds on 2 cores
+        # 500 Adam steps (batches of 64, a larger step) per U-step, in rounds of 100 so the
+        # picture shows psi contracting; KNet_SMA; seconds on 2 cores
         "demo": dict(u_update="sma", lr=3e-3, batch_size=64, theta_steps=100, u_every=5,
                      max_iter=40, delta_iter=20, pretrain_steps=800, ae_weight=0.0, tol=2e-3),
         # for unit tests and quick looks: a handful of short iterations
