@@ -179,12 +179,6 @@ class DAC(DeepClusterer):
 
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule={self.schedule!r}; expected one of {', '.join(SCHEDULES)}.")
-        if self.lr_decay not in ("none", "cosine"):
-            raise ValueError(f"lr_decay={self.lr_decay!r}; expected 'none' or 'cosine'.")
-        if int(self.batch_size) < 2 or int(self.max_epochs) < 1:
-            raise ValueError("batch_size must be >= 2 and max_epochs >= 1.")
         if X.shape[0] < 2 * int(self.n_clusters):
             raise ValueError(f"n_samples={X.shape[0]} is too few for n_clusters={self.n_clusters}; "
                              f"DAC needs at least {2 * int(self.n_clusters)}.")

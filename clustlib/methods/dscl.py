@@ -146,11 +146,6 @@ class DSCL(DeepClusterer):
         if y is None:
             raise ValueError("DSCL learns from labelled (seen) categories: call fit(X, y); "
                              "it then clusters any other categories with cluster(X, k).")
-        if self.assign not in ("kmeans", "spectral"):
-            raise ValueError(f"assign={self.assign!r}; expected 'kmeans' or 'spectral'.")
-        for name in ("embed_dim", "classes_per_batch", "per_class", "epochs"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
         self._classes, yi = np.unique(y, return_inverse=True)
         if self._classes.size < 2:
             raise ValueError("DSCL needs at least 2 seen classes in y.")

@@ -164,21 +164,9 @@ class JULE(DeepClusterer):
 
     # ------------------------------------------------------------------ helpers
     def _check_params(self) -> None:
-        if not 0 <= self.join_small < 1:
+        """Beyond PARAM_RULES (checked by the base): join_small is a share below 1."""
+        if not self.join_small < 1:
             raise ValueError(f"join_small={self.join_small} must be in [0, 1).")
-        if not 0 < self.eta <= 1:
-            raise ValueError(f"eta={self.eta} must be in (0, 1].")
-        for name in ("ks", "kc", "epochs_per_period", "batch_size", "n_neg", "max_periods"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
-        if self.triplets not in ("cluster", "batch"):
-            raise ValueError(f"triplets={self.triplets!r}; expected 'cluster' or 'batch' (the authors' code).")
-        if self.negatives not in ("nearest", "random"):
-            raise ValueError(f"negatives={self.negatives!r}; expected 'nearest' or 'random' (the authors' code).")
-        if self.conv_padding not in ("same", "valid"):
-            raise ValueError(f"conv_padding={self.conv_padding!r}; expected 'same' or 'valid' (Table 9).")
-        if self.update not in ("exact", "approx"):
-            raise ValueError(f"update={self.update!r}; expected 'exact' (Eq. 14) or 'approx' (Eq. 18).")
 
     def _cnn(self) -> torch.nn.Module:
         return jule_cnn(self.input_shape_, padding=self.conv_padding, head_bn=bool(self.head_bn))

@@ -171,32 +171,8 @@ class KNet(DeepClusterer):
 
     # ------------------------------------------------------------------ validation
     def _check_params(self, n: int) -> int:
-        if self.eig_solver not in ("lanczos", "full"):
-            raise ValueError(f"eig_solver={self.eig_solver!r}; expected 'lanczos' or 'full'.")
-        if self.degree not in ("fixed", "batch"):
-            raise ValueError(f"degree={self.degree!r}; expected 'fixed' (Alg. 1) or 'batch'.")
-        if self.assign not in ("spectral", "kmeans"):
-            raise ValueError(f"assign={self.assign!r}; expected 'spectral' or 'kmeans'.")
-        if self.u_update not in ("eig", "sma"):
-            raise ValueError(f"u_update={self.u_update!r}; expected 'eig' (KNet_EIG) or 'sma' (KNet_SMA).")
-        for name in ("sigma_ratio", "lr", "pretrain_lr", "tol"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
-                raise ValueError(f"{name}={v!r} must be a positive number.")
-        if isinstance(self.sigma, str) or self.sigma is None:  # None: runs saved before "knn"
-            if self.sigma not in ("knn", "median", None):
-                raise ValueError(f"sigma={self.sigma!r}; expected a positive number, 'knn' or 'median'.")
-        elif not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"sigma={self.sigma!r} must be a positive number, 'knn' or 'median'.")
-        if self.ae_weight < 0:
-            raise ValueError(f"ae_weight={self.ae_weight} must be >= 0.")
-        if self.batch_size is not None and int(self.batch_size) < 2:
-            raise ValueError(f"batch_size={self.batch_size} must be >= 2 (pairs), or None for full batch.")
-        for name in ("theta_epochs", "max_iter", "sma_steps", "kmeans_n_init", "u_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} must be >= 1.")
-        if self.theta_steps is not None and int(self.theta_steps) < 1:
-            raise ValueError(f"theta_steps={self.theta_steps} must be >= 1, or None for theta_epochs.")
+        """What the declared PARAM_RULES (checked by the base) cannot say: relations
+        between parameters and to the data. Returns the number of training samples."""
         if not 0 <= int(self.delta_iter) <= int(self.max_iter):
             raise ValueError(f"delta_iter={self.delta_iter} must be between 0 and max_iter={self.max_iter}.")
         ts = self.train_size

@@ -223,18 +223,7 @@ class SeCu(DeepClusterer):
         return to_tensor(X, self.device_)
 
     def _check_params(self, n: int) -> None:
-        if self.constraint not in ("size", "entropy"):
-            raise ValueError(f"constraint={self.constraint!r}; expected 'size' or 'entropy'.")
-        if self.init not in ("kmeans", "random"):
-            raise ValueError(f"init={self.init!r}; expected 'kmeans' or 'random'.")
-        if self.target not in ("hard", "soft"):
-            raise ValueError(f"target={self.target!r}; expected 'hard' or 'soft'.")
-        if self.centre_update not in ("sgd", "closed"):
-            raise ValueError(f"centre_update={self.centre_update!r}; expected 'sgd' or 'closed'.")
-        if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma={self.gamma} must be in [0, 1] (a share of N/K).")
-        if self.gamma_up is not None and self.gamma_up < 1:
-            raise ValueError(f"gamma_up={self.gamma_up} must be >= 1.")
+        """Beyond PARAM_RULES (checked by the base): every K against the data."""
         for k in self.ks_:
             if not 2 <= k <= n // 2:
                 raise ValueError(f"K={k} needs 2 <= K <= n_samples/2 = {n // 2}.")
