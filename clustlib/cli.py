@@ -26,7 +26,7 @@ from pathlib import Path
 from .base import held_interrupts
 from .data import DatasetError, list_datasets, load_dataset, parse_classes, split_classes
 from .methods import DESCRIPTIONS, METHODS
-from .runs import Run, RunFormatError, _pid_alive, is_run_dir, recover
+from .runs import Run, RunFormatError, is_run_dir, pid_alive, recover
 
 
 class UsageError(ValueError):
@@ -165,7 +165,7 @@ def _claim_output(out: Path, overwrite: bool) -> Path:
                 pid = int(lock.read_text().strip() or 0)
             except (OSError, ValueError):
                 pid = 0
-            if pid and pid != os.getpid() and _pid_alive(pid):
+            if pid and pid != os.getpid() and pid_alive(pid):
                 raise UsageError(f"{out} is being written by another clustlib (pid {pid}); "
                                  "choose another --out.") from None
             lock.unlink(missing_ok=True)  # a stale lock of a process that is gone

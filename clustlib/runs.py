@@ -171,6 +171,9 @@ class Run:
         from .methods import METHODS
 
         d = Path(path).expanduser()
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise RunFormatError(f"{d}: device={device!r} asked for, but CUDA is not available here; "
+                                 "load with device='cpu'.")
         if not d.is_dir():
             raise RunFormatError(f"{d}: not a run directory (expected a folder with {', '.join(FILES)}).")
         doc = read_run_json(d)
@@ -192,9 +195,6 @@ class Run:
             METHODS[method], doc, tensors)
         if problem:
             raise RunFormatError(f"{d}: {problem}.")
-        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise RunFormatError(f"{d}: device={device!r} asked for, but CUDA is not available here; "
-                                 "load with device='cpu'.")
         try:
             fitted = doc["fitted"]
             est.device_ = torch.device(device)
@@ -282,7 +282,8 @@ def is_run_dir(path) -> bool:
         return False
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs (a lock's or a hidden save folder's writer)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -311,14 +312,14 @@ def recover(path) -> None:
     if not path.exists():
         for old in reversed(leftovers):
             pid = _writer_pid(old)
-            busy = pid is not None and pid != os.getpid() and _pid_alive(pid)
+            busy = pid is not None and pid != os.getpid() and pid_alive(pid)
             if not busy and is_run_dir(old):
                 os.replace(old, path)
                 leftovers.remove(old)
                 break
     for p in [*leftovers, *path.parent.glob(f".{path.name}.tmp-*")]:
         pid = _writer_pid(p)
-        if pid is None or not _pid_alive(pid):
+        if pid is None or not pid_alive(pid):
             shutil.rmtree(p, ignore_errors=True)
 
 
