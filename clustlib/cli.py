@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 from .base import held_interrupts
-from .data import DatasetError, list_datasets, load_dataset, parse_classes, split_classes
+from .data import DatasetError, list_datasets, load_dataset, resolve_unseen, split_classes
 from .methods import DESCRIPTIONS, METHODS
 from .runs import Run, RunFormatError, is_run_dir, pid_alive, recover
 
@@ -109,7 +109,7 @@ def cmd_datasets(args) -> int:
 
 def cmd_train(args) -> int:
     ds = load_dataset(args.data)
-    unseen = parse_classes(args.unseen)
+    unseen = resolve_unseen(ds, args.unseen)
     train = split_classes(ds, unseen)[0] if unseen else ds
     if args.n_clusters is not None and args.n_clusters < 2:
         raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
@@ -210,7 +210,8 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("method")
     t.add_argument("--data", default="digits", help="dataset spec (default: digits)")
     t.add_argument("--n-clusters", type=int, default=None, help="default: the number of classes")
-    t.add_argument("--unseen", default=None, help="classes held out of training, e.g. 7,8,9")
+    t.add_argument("--unseen", default=None, help="classes held out of training: ids (7,8,9), Omniglot alphabets "
+                   "(Sanskrit,Tagalog) or none; default: the dataset's own split (none for most)")
     t.add_argument("--preset", default="demo", help="demo | paper | ... ('' for plain defaults)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter")
     t.add_argument("--seed", type=int, default=0)

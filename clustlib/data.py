@@ -39,6 +39,8 @@ class Dataset:
     name: str  # the spec it was loaded from
     image_shape: tuple[int, ...] | None = None  # (H, W) or (C, H, W)
     class_names: list[str] = field(default_factory=list)
+    class_groups: list[str] = field(default_factory=list)  # a group per class (Omniglot: alphabet)
+    default_unseen: tuple[int, ...] = ()  # the split the dataset comes with (Omniglot: by alphabet)
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -120,6 +122,8 @@ def _embedded(name: str, opts: dict) -> Dataset:
                            skiprows=1, dtype=np.float32)
         return Dataset(table[:, :-1], table[:, -1].astype(np.int64), "vector", name, None,
                        ["benign", "malignant"])
+    if name == "omniglot":
+        return _omniglot()
     gen = {
         "moons": lambda n, z: skd.make_moons(n, noise=z, random_state=seed),
         "spirals": lambda n, z: spirals(n, noise=z, seed=seed),
@@ -141,6 +145,64 @@ def _embedded(name: str, opts: dict) -> Dataset:
                    [str(i) for i in range(k)])
 
 
+OMNIGLOT_UNSEEN = ("Japanese_(katakana)", "Sanskrit", "Tagalog")
+
+
+def _omniglot() -> Dataset:
+    """Omniglot's two "background small" sets (Lake et al., Science 2015; MIT licence,
+    ``datasets/OMNIGLOT_LICENSE``), shipped as ``datasets/omniglot.npz`` (made by
+    ``scripts/make_omniglot.py``): 4,840 images of 28 x 28, 242 characters (classes) of
+    8 alphabets (``class_groups``). The default unseen split holds out three whole
+    alphabets (106 characters) that share nothing with the five seen ones (136)."""
+    with np.load(Path(__file__).with_name("datasets") / "omniglot.npz", allow_pickle=False) as f:
+        X = f["X"].astype(np.float32) / 255.0
+        y = f["y"].astype(np.int64)
+        names = [str(n) for n in f["class_names"]]
+        groups = [str(a) for a in f["alphabets"]]
+    unseen = tuple(i for i, g in enumerate(groups) if g in OMNIGLOT_UNSEEN)
+    return Dataset(X, y, "image", "omniglot", (28, 28), names, groups, unseen)
+
+
+def _torchvision_omniglot(opts: dict) -> Dataset:
+    """The full Omniglot (1,623 characters of 50 alphabets, 32,460 images) through
+    torchvision: ``omniglot_full:root=DIR,split=background|evaluation|all,size=28,
+    download=1``. Downloads only with ``download=1``. With ``split=all`` the default
+    unseen split is the 20 evaluation alphabets (Lake et al.'s one-shot protocol)."""
+    import torchvision.datasets as tvd
+    from PIL import Image
+
+    root = Path(opts.pop("root", str(default_root()))).expanduser()
+    split = opts.pop("split", "all").lower()
+    download = opts.pop("download", "0").lower() in ("1", "true", "yes")
+    size = _opt(opts, "size", int, 28)
+    if split not in ("background", "evaluation", "all"):
+        raise DatasetError(f"omniglot_full: split={split!r} is not known; use background, evaluation or all.")
+    if not 8 <= size <= 105:
+        raise DatasetError(f"omniglot_full: size={size} must be between 8 and 105.")
+    parts = ["background", "evaluation"] if split == "all" else [split]
+    X, y, names, unseen = [], [], [], []
+    for part in parts:
+        try:
+            ds = tvd.Omniglot(str(root), background=part == "background", download=download)
+        except (RuntimeError, OSError) as err:
+            hint = ("the download failed (is the network reachable?)" if download else
+                    f"pass download=1 to fetch it (e.g. 'omniglot_full:root={root},download=1')")
+            raise DatasetError(f"omniglot_full ({part}) not found under {root}: {hint}. "
+                               f"[{type(err).__name__}: {str(err).splitlines()[0][:120]}]") from None
+        base = len(names)
+        names += [c.replace("\\", "/") for c in ds._characters]
+        if part == "evaluation" and split == "all":
+            unseen += range(base, len(names))
+        for file, c in ds._flat_character_images:
+            with Image.open(Path(ds.target_folder) / ds._characters[c] / file) as im:
+                ink = Image.fromarray(255 - np.asarray(im.convert("L"), dtype=np.uint8))
+                X.append(np.asarray(ink.resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0)
+            y.append(base + c)
+    groups = [n.split("/")[0] for n in names]
+    return Dataset(np.stack(X), np.asarray(y, dtype=np.int64), "image", "omniglot_full", (size, size),
+                   names, groups, tuple(unseen))
+
+
 # --------------------------------------------------------------------------- torchvision
 
 TORCHVISION = {
@@ -149,6 +211,7 @@ TORCHVISION = {
     "usps": "USPS",
     "cifar10": "CIFAR10",
     "stl10": "STL10",
+    "omniglot_full": "Omniglot",
 }
 
 
@@ -158,6 +221,9 @@ def default_root() -> Path:
 
 def _torchvision(name: str, opts: dict) -> Dataset:
     import torchvision.datasets as tvd
+
+    if name == "omniglot_full":
+        return _torchvision_omniglot(opts)
 
     root = Path(opts.pop("root", str(default_root()))).expanduser()
     split = opts.pop("split", "train").lower()
@@ -331,10 +397,12 @@ def _folder(path: Path, opts: dict) -> Dataset:
 
 
 FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}
-EMBEDDED = ("digits", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs")
+EMBEDDED = ("digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs")
 
 DESCRIPTIONS = {
     "digits": "8x8 handwritten digits, 1797 images, 10 classes (scikit-learn)",
+    "omniglot": "Omniglot characters 28x28, 4840 images, 242 characters of 8 alphabets; "
+                "3 alphabets unseen by default (Lake et al. 2015, MIT licence)",
     "wine": "wine chemistry, 178 x 13, 3 classes (scikit-learn)",
     "breast_cancer": "Wisconsin diagnostic breast cancer, 569 x 30, 2 classes (scikit-learn)",
     "wisconsin": "Wisconsin breast cancer (original), 683 x 9 scores 1-10, 2 classes (KNet's Cancer)",
@@ -348,6 +416,7 @@ DESCRIPTIONS = {
     "usps": "USPS 16x16 digits (torchvision; root=, split=, download=1)",
     "cifar10": "CIFAR-10 32x32 colour (torchvision; root=, split=, download=1)",
     "stl10": "STL-10 96x96 colour (torchvision; root=, split=, download=1)",
+    "omniglot_full": "full Omniglot, 1623 characters, 28x28 (torchvision; root=, split=all|background|evaluation, download=1)",
     "npz": "npz:PATH - arrays X (N,d | N,H,W | N,C,H,W) and optional y",
     "csv": "csv:PATH - numeric columns; last column is the label if headed 'label'",
     "folder": "folder:PATH - one sub-folder of images per class",
@@ -362,7 +431,7 @@ def list_datasets() -> list[dict]:
             where = "embedded"
         elif name in TORCHVISION:
             folder = default_root() / TORCHVISION[name]
-            alt = default_root() / name
+            alt = default_root() / ("omniglot-py" if name == "omniglot_full" else name)
             where = "on disk" if folder.exists() or alt.exists() else "download=1 needed"
         else:
             where = "your file"
@@ -428,6 +497,28 @@ def split_classes(ds: Dataset, unseen) -> tuple[Dataset, Dataset]:
         raise DatasetError(f"{ds.name}: unseen={unseen} leaves no seen classes; keep at least one.")
     return (ds.subset(np.flatnonzero(~mask), f"{ds.name} (seen)"),
             ds.subset(np.flatnonzero(mask), f"{ds.name} (unseen {unseen})"))
+
+
+def resolve_unseen(ds: Dataset, text: str | None) -> list[int]:
+    """The CLI's ``--unseen``: class ids (``7,8,9``), group names (Omniglot alphabets:
+    ``Sanskrit,Tagalog`` hold out every character of them), ``none``; left out (None),
+    the dataset's own split (``ds.default_unseen``, empty for most datasets)."""
+    if text is None:
+        return list(ds.default_unseen)
+    if str(text).strip().lower() in ("", "none"):
+        return []
+    groups = {g.lower(): g for g in ds.class_groups}
+    out: set[int] = set()
+    for token in (t.strip() for t in str(text).split(",") if t.strip()):
+        if token.lower() in groups:
+            out.update(i for i, g in enumerate(ds.class_groups) if g == groups[token.lower()])
+        else:
+            try:
+                out.add(int(token))
+            except ValueError:
+                known = f"; groups are {', '.join(sorted(set(ds.class_groups)))}" if groups else ""
+                raise DatasetError(f"unseen: {token!r} is neither a class id nor a group{known}.") from None
+    return sorted(out)
 
 
 def parse_classes(text: str | None) -> list[int]:
