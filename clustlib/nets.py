@@ -168,9 +168,11 @@ def allconv(input_shape: tuple[int, ...], n_out: int, width: int = 64) -> nn.Seq
 def encoder(input_shape: tuple[int, ...], out_dim: int, width: int = 32, hidden: int = 256) -> nn.Sequential:
     """A small feature encoder for DSCL and SeCu: for images, blocks of [3x3 conv, BN,
     ReLU] with width doubling and 2x2 max-pooling while the map is larger than 4 px, then
-    a linear layer; for vectors an MLP d -> hidden -> hidden -> out_dim with BN."""
+    a hidden layer of ``hidden`` units (BN, ReLU) and a linear layer (``hidden=0``: the
+    linear layer alone); for vectors an MLP d -> hidden -> hidden -> out_dim with BN."""
     if len(input_shape) == 1:
-        return mlp([input_shape[0], hidden, hidden, out_dim], batch_norm=True)
+        return mlp([input_shape[0], hidden, hidden, out_dim] if hidden > 0 else [input_shape[0], out_dim],
+                   batch_norm=True)
     layers, c, h, w = _channels_first(input_shape)
     ch = width
     while True:
@@ -180,6 +182,8 @@ def encoder(input_shape: tuple[int, ...], out_dim: int, width: int = 32, hidden:
             break
         layers.append(nn.MaxPool2d(2))
         h, w, ch = h // 2, w // 2, min(ch * 2, 256)
+    if hidden <= 0:  # a linear map of the conv features (they keep more of unseen classes' structure)
+        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h * w, out_dim))
     layers += [nn.Flatten(), nn.Linear(c * h * w, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
                nn.Linear(hidden, out_dim)]
     return nn.Sequential(*layers)

@@ -1,6 +1,7 @@
 """DSCL: deep spectral clustering learning.
 
-Law, Urtasun, Zemel, ICML 2017 (``papers/dscl-law2017-supplementary.md``). Supervised
+Law, Urtasun, Zemel, "Deep Spectral Clustering Learning", ICML 2017 (and its
+supplementary material; equation numbers are theirs; docs/dscl.md has the measurements). Supervised
 metric learning *for clustering*: on the seen categories, an embedding network f is
 trained so that the column space of the batch embedding F (n x d) contains the
 ground-truth partition, i.e. to maximise (Eq. 7)
@@ -79,6 +80,18 @@ def spectral_objective(F: torch.Tensor, y: torch.Tensor, rcond: float = 1e-6) ->
     return SpectralObjective.apply(F, partition_projector(y).to(F.device), rcond)
 
 
+def batch_hard_triplet(F: torch.Tensor, y: torch.Tensor, margin: float = 0.2) -> torch.Tensor:
+    """The triplet baseline (Hermans, Beyer, Leibe 2017, "In defense of the triplet loss",
+    batch hard): on L2-normalised embeddings, for every anchor the farthest positive and
+    the nearest negative of the batch, mean of max(0, margin + d(a, p) - d(a, n))."""
+    Z = torch.nn.functional.normalize(F, dim=1)
+    D = torch.cdist(Z, Z)
+    same = y[:, None] == y[None, :]
+    pos = torch.where(same, D, torch.zeros_like(D)).max(1).values
+    neg = torch.where(same, torch.full_like(D, float("inf")), D).min(1).values
+    return torch.relu(margin + pos - neg).mean()
+
+
 class DSCL(DeepClusterer):
     """Deep spectral clustering learning, scikit-learn style. Needs labels: ``fit(X, y)``
     on the seen categories; ``transform`` / ``predict`` / ``cluster`` on any others.
@@ -87,34 +100,51 @@ class DSCL(DeepClusterer):
     ----------
     n_clusters : clusters for ``labels_`` / ``predict`` (``cluster(X, k)`` takes any k).
     embed_dim : d, the embedding size (the objective needs d >= classes per batch).
+    width : channels of the encoder's first conv block (doubling per block, up to 256).
+    hidden : units of the encoder's hidden fully connected layer for images (0: none, f is
+        a linear map of the conv features) and of the MLP's layers for vectors.
     classes_per_batch, per_class : batches hold ``per_class`` samples of each of
-        ``classes_per_batch`` random seen classes (DSCL needs several of several).
+        ``classes_per_batch`` random seen classes (DSCL needs several of several; with
+        fewer seen classes, ``per_class`` is raised so a batch has at least 2 d rows).
     epochs, lr, weight_decay : Adam on the encoder (the authors' toy: Adam 1e-4).
     assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
     rcond : pseudo-inverse cut-off.
+    loss : "spectral" (the paper, Eq. 7), or a baseline trained with the same encoder,
+        batches and schedule: "softmax" (cross-entropy through a linear classifier on
+        f(x), dropped after fit) or "triplet" (:func:`batch_hard_triplet`). The
+        baselines' embeddings are L2-normalised by ``transform`` (their metric is the
+        cosine); DSCL's are not (k-means on f(x) is the paper's protocol).
+    margin : the triplet loss's margin.
     augment : strength of random affine views of images during training (0 = none).
     """
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, epochs=60, lr=1e-4),
-        "demo": dict(embed_dim=32, classes_per_batch=10, per_class=16, epochs=25, lr=1e-3),
+        # Omniglot's 136 seen characters in about 100 s on 2 CPU threads (docs/dscl.md)
+        "demo": dict(embed_dim=64, hidden=0, classes_per_batch=64, per_class=4, augment=1.0, epochs=20,
+                     lr=1e-3),
         "tiny": dict(embed_dim=16, classes_per_batch=5, per_class=8, epochs=3, lr=1e-3),
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "epochs"
 
     PARAM_RULES: ClassVar[dict] = {
-        "embed_dim": Int(1, 4096), "classes_per_batch": Int(1, 10_000), "per_class": Int(1, 10_000),
+        "embed_dim": Int(1, 4096), "width": Int(1, 256), "hidden": Int(0, 65_536), "classes_per_batch": Int(1, 10_000), "per_class": Int(1, 10_000),
         "epochs": Int(1, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
-        "assign": Choice("kmeans", "spectral"), "rcond": Real(0, 1), "augment": Real(0, 100)}
+        "assign": Choice("kmeans", "spectral"), "rcond": Real(0, 1), "augment": Real(0, 100),
+        "loss": Choice("spectral", "softmax", "triplet"), "margin": Real(0, 10)}
 
-    def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, classes_per_batch: int = 10,
+    def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, width: int = 32, hidden: int = 256,
+                 classes_per_batch: int = 10,
                  per_class: int = 16, epochs: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,
-                 assign: str = "kmeans", rcond: float = 1e-6, augment: float = 0.0, track_max: int = 2000,
+                 assign: str = "kmeans", rcond: float = 1e-6, augment: float = 0.0, loss: str = "spectral",
+                 margin: float = 0.2, track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
         self.embed_dim = embed_dim
+        self.width = width
+        self.hidden = hidden
         self.classes_per_batch = classes_per_batch
         self.per_class = per_class
         self.epochs = epochs
@@ -123,6 +153,8 @@ class DSCL(DeepClusterer):
         self.assign = assign
         self.rcond = rcond
         self.augment = augment
+        self.loss = loss
+        self.margin = margin
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
@@ -132,14 +164,14 @@ class DSCL(DeepClusterer):
         """Cluster any set (e.g. unseen categories) into ``n_clusters`` groups."""
         return self._assign(self.transform(X), int(n_clusters or self.n_clusters), random_state)
 
-    def _assign(self, F: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    def _assign(self, F: np.ndarray, k: int, seed: int = 0, n_init: int = 10) -> np.ndarray:
         if F.shape[0] < k:
             raise ValueError(f"cannot make {k} clusters of {F.shape[0]} samples; pass at least {k}.")
         if self.assign == "spectral":
             F = F - F.mean(0)
             U = np.linalg.svd(F, full_matrices=False)[0][:, :k]  # column space of F (Eq. 15)
             F = U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-12)
-        return KMeans(k, n_init=10, random_state=seed).fit_predict(F)
+        return KMeans(k, n_init=n_init, random_state=seed).fit_predict(F)
 
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
@@ -151,18 +183,25 @@ class DSCL(DeepClusterer):
             raise ValueError("DSCL needs at least 2 seen classes in y.")
         self._yi = yi
         self._X = to_tensor(X, self.device_)
-        self.net_ = encoder(self.input_shape_, int(self.embed_dim)).to(self.device_)
-        self._opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        self.net_ = encoder(self.input_shape_, int(self.embed_dim), int(self.width), int(self.hidden)).to(self.device_)
+        params = list(self.net_.parameters())
+        self._head = None
+        if self.loss == "softmax":
+            self._head = torch.nn.Linear(int(self.embed_dim), self._classes.size).to(self.device_)
+            params += list(self._head.parameters())
+        self._opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
         self._members = [np.flatnonzero(yi == c) for c in range(self._classes.size)]
         self._views = affine_views(self.input_shape_, float(self.augment))
         self._loss = float("nan")
 
     def _batches(self):
         """One epoch of class-balanced batches: classes drawn at random, ``per_class``
-        samples each (with replacement for small classes), about N / batch batches."""
+        samples each (with replacement for small classes), about N / batch batches. With
+        few classes, ``per_class`` is raised so that a batch holds at least 2 d samples:
+        with n <= d rows, F F^+ = I and Eq. 7 is met by any F of full rank."""
         rng, n_cls = self._rng, len(self._members)
         m = min(int(self.classes_per_batch), n_cls)
-        per = int(self.per_class)
+        per = max(int(self.per_class), -(-2 * int(self.embed_dim) // m))
         for _ in range(max(1, self._yi.size // (m * per))):
             cls = rng.choice(n_cls, m, replace=False)
             yield np.concatenate([rng.choice(self._members[c], per, replace=self._members[c].size < per)
@@ -175,24 +214,32 @@ class DSCL(DeepClusterer):
             x = self._X[torch.as_tensor(idx, device=self.device_)]
             F = self.net_(x if self._views is None else self._views(x))
             yb = torch.as_tensor(self._yi[idx], device=self.device_)
-            k_b = int(torch.unique(yb).numel())
-            loss = k_b - spectral_objective(F, yb, self.rcond)  # 0 when span(F) holds the partition
+            loss, scale = self._batch_loss(F, yb)
             self._opt.zero_grad()
             loss.backward()
             self._opt.step()
-            total += float(loss.detach()) / k_b
+            total += float(loss.detach()) / scale
             steps += 1
         self._loss = total / max(steps, 1)
         return {"loss": self._loss}, False
 
+    def _batch_loss(self, F: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """The batch loss and the scale that makes it comparable across batches."""
+        if self.loss == "softmax":
+            return torch.nn.functional.cross_entropy(self._head(F), yb), 1.0
+        if self.loss == "triplet":
+            return batch_hard_triplet(F, yb, float(self.margin)), 1.0
+        k_b = int(torch.unique(yb).numel())
+        return k_b - spectral_objective(F, yb, self.rcond), float(k_b)  # 0 when span(F) holds the partition
+
     def _track(self):
-        emb = apply_batched(self.net_, self._X[to_tensor(self.track_index_, self.device_, torch.long)]).cpu().numpy()
-        labels = self._assign(emb, min(int(self.n_clusters), emb.shape[0]))
+        emb = self._embed_tensor(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        labels = self._assign(emb, min(int(self.n_clusters), emb.shape[0]), n_init=2)  # per epoch: cheaper
         return labels, emb, {"loss": self._loss}, {}
 
     def _finish(self) -> np.ndarray:
         feats = self._embed_tensor(self._X)
-        for name in ("_X", "_opt", "_members", "_yi", "_views"):
+        for name in ("_X", "_opt", "_members", "_yi", "_views", "_head"):
             self.__dict__.pop(name, None)
         labels = self._assign(feats, int(self.n_clusters))
         self.centroids_ = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
@@ -200,7 +247,10 @@ class DSCL(DeepClusterer):
 
     # ------------------------------------------------------------------ out of sample
     def _embed_tensor(self, X: torch.Tensor) -> np.ndarray:
-        return apply_batched(self.net_, X, 1024).cpu().numpy()
+        F = apply_batched(self.net_, X, 1024)
+        if self.loss != "spectral":
+            F = torch.nn.functional.normalize(F, dim=1)
+        return F.cpu().numpy()
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
         return self._embed_tensor(to_tensor(X, self.device_))
@@ -217,6 +267,6 @@ class DSCL(DeepClusterer):
         return tensors, {"seen_classes": [int(c) for c in self._classes]}
 
     def _load_state(self, tensors, meta) -> None:
-        self.net_ = load_net_tensors(encoder(self.input_shape_, int(self.embed_dim)), tensors, self.device_)
+        self.net_ = load_net_tensors(encoder(self.input_shape_, int(self.embed_dim), int(self.width), int(self.hidden)), tensors, self.device_)
         self.centroids_ = tensors["centroids"]
         self._classes = np.asarray(meta.get("seen_classes", []))
