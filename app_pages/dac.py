@@ -5,14 +5,14 @@ from clustlib.ui import widgets as w
 from clustlib.viz import circle_animation, metric_curves, sizes_animation
 
 KEY = "dac"
-DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+DATASETS = ["digits", "digits:n=600", "omniglot", "blobs", "iris", "wine"]
 
 st.title("DAC — is this pair in the same cluster?")
 st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vectors (restraint "
            "layer); pairs more similar than u are trained as 'same', less similar than l as "
            "'different', the rest wait; u falls and l rises each epoch until they meet.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 300, 10)
 schedule = st.sidebar.radio("Threshold schedule", ["reimpl", "code"], horizontal=True,
                             key=f"{KEY}_sched", help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
                             "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")

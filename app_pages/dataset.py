@@ -7,7 +7,7 @@ from clustlib.viz import cluster_image_grid, labelled_maps
 st.title("Dataset")
 st.caption("Start a lesson from the data: samples of every class, class counts, a raw 2-D map "
            "and what scikit-learn's clusterers make of it.")
-DATASETS = ["digits", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs"]
+DATASETS = ["digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs"]
 spec, ds = w.dataset_ui("data", DATASETS)
 if ds is None:
     st.stop()
@@ -24,9 +24,17 @@ if ds.kind == "image":
 name = st.radio("Raw map", list(w.PROJECTIONS), horizontal=True, key="data_proj",
                 help="UMAP compiles with numba the first time it is used (tens of seconds).")
 xy, y = w.cached_raw_map(spec, w.PROJECTIONS[name])
+names = None
+if ds.class_groups:  # hundreds of characters: colour by alphabet
+    groups = sorted(set(ds.class_groups))
+    y = np.array([groups.index(ds.class_groups[int(c)]) for c in y])
+    names = dict(enumerate(groups))
 st.plotly_chart(labelled_maps([(xy, y, f"{name} of the raw {'pixels' if ds.kind == 'image' else 'features'}")],
-                              height=520), width="stretch")
+                              height=520, names=names), width="stretch")
 if ds.y is not None:
     with st.expander("scikit-learn baselines on this data", expanded=True):
+        if len(ds) > 2000 and not st.checkbox(f"Run them on all {len(ds):,} samples (tens of seconds)",
+                                              key="data_run_baselines"):
+            st.stop()
         peers = w.cached_baselines(spec, int(ds.n_classes))
         st.dataframe({n: {m: round(float(v), 3) for m, v in r.items()} for n, r in peers.items()})

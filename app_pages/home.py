@@ -18,8 +18,9 @@ PICTURES = {
             "The circular label-feature map (Chang et al. 2017, suppl. Eq. 1): every sample's label "
             "feature drifting, epoch by epoch, to one of the k vertices as the thresholds u and l close."),
     "dscl": ("DSCL", "app_pages/dscl.py",
-             "Categories the network never saw: t-SNE / UMAP of the unseen classes before and "
-             "after training, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4)."),
+             "Categories the network never saw: 106 Omniglot characters of three alphabets held out "
+             "of training, drawn where they land in t-SNE maps of the pixels and of the learned "
+             "embedding, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4)."),
     "secu": ("SeCu", "app_pages/secu.py",
              "Cluster sizes epoch by epoch against the γN/K floor that the dual variables enforce, "
              "and the features gathering around unit-norm centres (Qian 2023)."),

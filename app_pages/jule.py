@@ -6,14 +6,14 @@ from clustlib.ui import widgets as w
 from clustlib.viz import cluster_image_grid, embedding_animation, metric_curves
 
 KEY = "jule"
-DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+DATASETS = ["digits", "digits:n=600", "omniglot", "blobs", "iris", "wine"]
 
 st.title("JULE — clusters and a CNN learned together")
 st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph degree linkage) "
            "merges clusters period by period; after each period a CNN is trained on the current "
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 300, 10)
 eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
                                [0.2, 0.3, 0.5, 0.7, 0.9], value=JULE.PRESETS[preset]["eta"],
                                key=f"{KEY}_eta_{preset}")

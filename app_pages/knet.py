@@ -5,7 +5,7 @@ from clustlib.ui import widgets as w
 from clustlib.viz import embedding_animation, kernel_heatmap_animation, metric_curves, scatter_2d
 
 KEY = "knet"
-DATASETS = ["spirals", "moons", "circles", "wine", "wisconsin", "breast_cancer", "iris", "blobs", "digits"]
+DATASETS = ["spirals", "moons", "circles", "wine", "wisconsin", "breast_cancer", "iris", "blobs", "digits", "omniglot"]
 ASSIGN = {"kmeans": "k-means on ψ(X) — Algorithm 1's own assignment",
           "spectral": "spectral clustering of the learned kernel (the authors' code) — "
                       "not a measure of ψ's clusters"}
@@ -16,7 +16,7 @@ st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so tha
            "ψ pulls each cluster together and pushes clusters apart, so the clusters of ψ(x) "
            "become convex and the kernel block diagonal.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 50, 2)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 300, 2)
 u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u_{preset}",
                             index=["sma", "eig"].index(KNet.PRESETS[preset]["u_update"]),
                             help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")

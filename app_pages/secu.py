@@ -5,14 +5,14 @@ from clustlib.ui import widgets as w
 from clustlib.viz import centres_animation, metric_curves, sizes_animation
 
 KEY = "secu"
-DATASETS = ["digits", "digits:n=600", "blobs", "iris", "wine"]
+DATASETS = ["digits", "digits:n=600", "omniglot", "blobs", "iris", "wine"]
 
 st.title("SeCu — stable cluster discrimination under a size constraint")
 st.caption("Qian (ICCV 2023). Features of two augmented views are assigned online to unit-norm "
            "centres, every cluster kept above γN/K by dual variables; only the assigned centre "
            "gets gradient, the others are frozen for the epoch.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, SeCu.PRESETS, DATASETS, "digits", 100, 10)
+preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, SeCu.PRESETS, DATASETS, "digits", 300, 10)
 constraint = st.sidebar.radio("Constraint", ["size", "entropy"], horizontal=True, key=f"{KEY}_con")
 gamma = st.sidebar.slider("γ: smallest cluster as a share of N/K", 0.0, 1.0, SeCu.PRESETS[preset]["gamma"],
                           0.05, key=f"{KEY}_gamma_{preset}")

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -170,3 +172,72 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
         out[name] = {"xy": project(Z, method, random_state=seed, progress=part),
                      **embedding_scores(Z, ys, seed)}
     return out
+
+
+def shared_view(estimator, X_seen, y_seen, X_new, y_new, method: str = "tsne", *, max_points: int = 1500,
+                seed: int = 0) -> dict:
+    """One map of seen and unseen categories in the learned embedding: fitted on (at most
+    ``max_points`` stratified) seen points, the unseen points placed into it (openTSNE /
+    UMAP ``transform``). Returns {"xy", "y", "unseen"} (seen rows first)."""
+    from .data import stratified_subset
+
+    i = stratified_subset(y_seen, len(y_seen), max_points, seed)
+    j = stratified_subset(y_new, len(y_new), max_points, seed)
+    xy_seen, xy_new = project_with_new(estimator.transform(X_seen[i]), estimator.transform(X_new[j]), method)
+    return {"xy": np.vstack([xy_seen, xy_new]), "y": np.concatenate([y_seen[i], y_new[j]]),
+            "unseen": np.unique(y_new)}
+
+
+# --------------------------------------------------------------------------- views on disk
+
+
+def view_file(run_dir, kind: str, projection: str) -> Path:
+    """Where a computed view of a run (``kind`` = "unseen" or "shared") is kept: beside the
+    run, in ``.views/``, named by the run's content (run.json and model.pt), so a re-trained
+    run never shows a stale map and a cloned demo run finds the map its script made."""
+    d = Path(run_dir)
+    h = hashlib.sha1()
+    for name in ("run.json", "model.pt"):
+        h.update((d / name).read_bytes())
+    return d.parent / ".views" / f"{d.name}-{kind}-{projection}-{h.hexdigest()[:12]}.npz"
+
+
+def save_view(view: dict, path) -> None:
+    """Write a view (nested dicts of arrays and numbers, one level deep) as a plain .npz;
+    atomically, and silently not at all where the folder is read-only."""
+    flat = {}
+    for key, value in view.items():
+        for sub, v in (value.items() if isinstance(value, dict) else [("", value)]):
+            flat[f"{key}/{sub}" if sub else key] = np.asarray(v)
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **flat)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def load_view(path, max_bytes: int = 64 * 2**20) -> dict | None:
+    """A view written by :func:`save_view`, or None when it is missing, too large or not a
+    plain .npz of numbers (no pickles are ever read)."""
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > max_bytes:
+            return None
+        out: dict = {}
+        with np.load(path, allow_pickle=False) as f:
+            for key in f.files:
+                value = f[key]
+                if value.dtype.kind not in "fiub":
+                    return None
+                head, _, sub = key.partition("/")
+                if sub:
+                    out.setdefault(head, {})[sub] = float(value) if value.ndim == 0 else value
+                else:
+                    out[head] = value
+        return out
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None

@@ -27,7 +27,22 @@ DEMOS = {
     "dac-digits": ("dac", "digits", {"n_clusters": 10, "track_max": 500}, []),
     "secu-digits": ("secu", "digits", {"n_clusters": 10, "track_max": 300}, []),
     "dscl-digits": ("dscl", "digits", {"n_clusters": 5, "track_max": 400}, [5, 6, 7, 8, 9]),
+    "dscl-omniglot": ("dscl", "omniglot", {"n_clusters": 136, "track_max": 408}, "default"),
 }
+VIEWS = {"dscl-omniglot": ("tsne",)}  # maps the page opens on, computed once here (assets/.views)
+
+
+def precompute_views(run: Run, path: Path, projections) -> None:
+    """The unseen and shared maps the page would otherwise compute on first open."""
+    from clustlib.project import save_view, shared_view, unseen_view, view_file
+
+    seen, unseen = split_classes(load_dataset(run.info["dataset"]), run.info["unseen"])
+    for old in (path.parent / ".views").glob(f"{path.name}-*.npz"):
+        old.unlink()
+    for proj in projections:
+        save_view(unseen_view(run.estimator, unseen.X, unseen.y, proj), view_file(path, "unseen", proj))
+        save_view(shared_view(run.estimator, seen.X, seen.y, unseen.X, unseen.y, proj),
+                  view_file(path, "shared", proj))
 
 
 def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
@@ -51,6 +66,8 @@ def main(names: list[str]) -> None:
         if names and name not in names:
             continue
         ds = load_dataset(spec)
+        if unseen == "default":
+            unseen = list(ds.default_unseen)
         if unseen:
             ds = split_classes(ds, unseen)[0]
         est = METHODS[method].from_preset("demo", random_state=0, device="cpu", **params)
@@ -61,6 +78,8 @@ def main(names: list[str]) -> None:
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
               f"{size / 1024:.0f} KiB -> {out}")
+        if name in VIEWS:
+            precompute_views(run, out, VIEWS[name])
         if name == "knet-spirals":
             kernel_strip(run, ASSETS / "knet-kernel-strip.png")
     for stale in ASSETS.glob(".*.tmp-*"):

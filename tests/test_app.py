@@ -125,8 +125,32 @@ def test_jule_page_opens_on_demo_with_merge_stages_and_image_grid():
     assert not at.exception
 
 
-def test_dscl_page_shows_unseen_categories_before_and_after():
+def test_dscl_page_opens_on_omniglot_characters_of_unseen_alphabets():
     at = open_page("dscl")
+    assert "dscl-omniglot" in at.session_state["dscl_run_path"]
+    alphabets = at.sidebar.multiselect(key="dscl_unseen_groups_omniglot").value
+    assert alphabets == ["Japanese_(katakana)", "Sanskrit", "Tagalog"]
+    assert at.query_params["unseen"] == "Japanese_(katakana),Sanskrit,Tagalog"  # short, readable link
+    figs = figures(at)
+    view = figs[0]  # the glyph map of the unseen alphabets comes first
+    titles = [a["text"] for a in view["layout"]["annotations"]]
+    assert len(titles) == 2 and "input" in titles[0] and "learned" in titles[1]
+    nmi_in, nmi_out = (float(t.split("NMI ")[1].split()[0]) for t in titles)
+    assert nmi_out > nmi_in + 0.15  # characters of alphabets never seen form groups
+    assert {d["name"] for d in view["data"] if d.get("showlegend") is not False} == set(alphabets)
+    assert len(view["layout"]["images"]) == 2 * 106  # each unseen character drawn in both maps
+    verdict = next(m.value for m in at.markdown if "On the unseen classes" in m.value)
+    assert "better than" in verdict
+    shared = next(f for f in figs if any("(unseen)" in str(d.get("name")) for d in f["data"]))
+    assert {"Korean (seen)", "Sanskrit (unseen)"} <= {d["name"] for d in shared["data"]}
+
+
+def test_dscl_page_shows_unseen_digits_from_a_shared_link():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/dscl.py")
+    at.query_params.update({"data": "digits", "preset": "demo", "unseen": "5,6,7,8,9", "seed": "0"})
+    at.run()
+    assert not at.exception
     assert "dscl-digits" in at.session_state["dscl_run_path"]
     assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [5, 6, 7, 8, 9]
     figs = figures(at)
@@ -222,7 +246,7 @@ def test_a_shared_link_with_unseen_classes_and_an_unknown_preset():
     assert at.sidebar.selectbox(key="dscl_preset").value == "demo"
     assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [0, 1, 2]
     assert at.sidebar.number_input(key="dscl_seed").value == 0
-    assert "dscl-digits" in at.session_state["dscl_run_path"]  # no run matches: the demo
+    assert "dscl-omniglot" in at.session_state["dscl_run_path"]  # no run matches: the demo
 
 
 def test_runs_library_lists_opens_and_deletes(runs_folder, fitted_moons):

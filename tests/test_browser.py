@@ -138,3 +138,29 @@ def test_knet_demo_plays_in_chromium(app_url):
         page.screenshot(path=str(ARTIFACTS / "knet_page.png"), full_page=True)
         browser.close()
     assert before != after and "iteration" in after
+
+
+def test_dscl_page_draws_unseen_omniglot_characters(app_url):
+    """The DSCL page opens on the Omniglot demo: the unseen alphabets' characters are drawn
+    in the input and the learned map (thumbnails), the verdict is written above them."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        t0 = time.perf_counter()
+        page.goto(f"{app_url}/dscl")
+        _idle(page, timeout=120_000)
+        seconds = time.perf_counter() - t0
+        assert page.get_by_text("clusters better than the input").count() == 1
+        chart = page.locator("[data-testid='stPlotlyChart']").first
+        chart.scroll_into_view_if_needed()
+        glyphs = chart.locator("g.layer-above image")
+        glyphs.first.wait_for(state="attached", timeout=30_000)
+        assert glyphs.count() == 2 * 106
+        assert "Sanskrit" in chart.inner_text() and "Tagalog" in chart.inner_text()  # the legend
+        chart.screenshot(path=str(ARTIFACTS / "dscl_omniglot_unseen.png"))
+        page.screenshot(path=str(ARTIFACTS / "dscl_page.png"), full_page=True)
+        browser.close()
+    print(f"DSCL page ready in {seconds:.1f} s")

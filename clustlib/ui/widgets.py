@@ -12,7 +12,14 @@ import numpy as np
 import streamlit as st
 
 from ..baselines import sklearn_baselines
-from ..data import DatasetError, check_visitor_spec, data_roots, load_dataset, parse_classes
+from ..data import (
+    DatasetError,
+    check_visitor_spec,
+    data_roots,
+    load_dataset,
+    parse_classes,
+    resolve_unseen,
+)
 from ..runs import Run, RunFormatError
 from .jobs import TrainingJob, assets_dir, runs_dir, saved_runs
 
@@ -210,8 +217,8 @@ def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -
         st.session_state[f"{key}_seed"] = 0
     try:
         st.session_state[f"{key}_q_unseen"] = parse_classes(q.get("unseen")) if q.get("unseen") else None
-    except DatasetError:
-        st.session_state[f"{key}_q_unseen"] = None
+    except DatasetError:  # not class ids: group names (Omniglot alphabets), resolved by unseen_ui
+        st.session_state[f"{key}_q_unseen"] = str(q.get("unseen"))[:2000]
     st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
 
 
@@ -219,7 +226,8 @@ def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
     """Write the current selections to the URL query string, so the link reproduces them."""
     state = {"data": spec, "preset": preset, "seed": str(int(seed))}
     if unseen:
-        state["unseen"] = ",".join(str(int(c)) for c in unseen)
+        state["unseen"] = (st.session_state.get(f"{key}_unseen_text")
+                           or ",".join(str(int(c)) for c in unseen))
     if dict(st.query_params) != state:
         st.query_params.from_dict(state)
 
@@ -267,14 +275,33 @@ def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
 
 
 def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
-    """Sidebar: classes held out of training (``upper_half``: the upper half by default)."""
+    """Sidebar: classes held out of training (``upper_half``: the upper half by default;
+    a dataset with its own split, e.g. Omniglot, starts from that split). A dataset whose
+    classes come in groups (Omniglot's alphabets) is split by whole groups."""
     if ds is None or ds.y is None:
         return []
     classes = sorted(int(c) for c in np.unique(ds.y))
-    default = classes[len(classes) // 2:] if upper_half and len(classes) >= 4 else []
+    if ds.default_unseen:
+        default = [c for c in ds.default_unseen if c in set(classes)]
+    else:
+        default = classes[len(classes) // 2:] if upper_half and len(classes) >= 4 else []
     shared = st.session_state.get(f"{key}_q_unseen")
-    if shared is not None and set(shared) <= set(classes):
-        default = shared
+    if shared is not None:
+        try:
+            ids = resolve_unseen(ds, shared if isinstance(shared, str) else ",".join(map(str, shared)))
+            if ids and set(ids) <= set(classes):
+                default = ids
+        except DatasetError:
+            pass
+    st.session_state.pop(f"{key}_unseen_text", None)
+    if ds.class_groups:
+        present = {ds.class_groups[c] for c in classes if c < len(ds.class_groups)}
+        groups = sorted(present)
+        chosen = st.sidebar.multiselect("Unseen alphabets (held out of training)", groups,
+                                        default=sorted({ds.class_groups[c] for c in default}),
+                                        key=f"{key}_unseen_groups_{ds.name}")
+        st.session_state[f"{key}_unseen_text"] = ",".join(chosen)
+        return [c for c in classes if ds.class_groups[c] in chosen]
     return st.sidebar.multiselect("Unseen classes (held out of training)", classes, default=default,
                                   key=f"{key}_unseen_{ds.name}")
 
@@ -314,7 +341,21 @@ def cached_unseen_view(path: str, mtime: float, projection: str, seed: int = 0) 
     run = cached_run(path, mtime)
     ds = cached_dataset(run.info["dataset"])
     unseen = split_classes(ds, run.info["unseen"])[1]
-    return unseen_view(run.estimator, unseen.X, unseen.y, projection, seed=seed)
+    return on_disk(path, "unseen", projection,
+                   lambda: unseen_view(run.estimator, unseen.X, unseen.y, projection, seed=seed))
+
+
+def on_disk(path: str, kind: str, projection: str, compute) -> dict:
+    """A run's view from ``.views/`` beside it (made once, by the demo script for the
+    demo runs), else computed and kept there for the next visitor and server."""
+    from ..project import load_view, save_view, view_file
+
+    file = view_file(path, kind, projection)
+    view = load_view(file)
+    if view is None:
+        view = compute()
+        save_view(view, file)
+    return view
 
 
 def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
@@ -329,7 +370,7 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
         return
     if len(unseen) < 2 or not path or not Path(path).exists():
         return
-    st.subheader(f"Categories never seen in training: {', '.join(map(str, unseen))}")
+    st.subheader(f"Categories never seen in training: {unseen_names(run, unseen)}")
     name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
                     help="UMAP compiles with numba the first time it is used (tens of seconds).")
     with st.spinner(f"Computing the {name} maps of the unseen categories…"):
@@ -338,10 +379,32 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
         except (DatasetError, ValueError) as err:
             st.warning(f"Unseen view unavailable: {plain(err)}")
             return
-    from ..viz import unseen_figure
+    from ..viz import glyph_maps, unseen_figure
 
     st.markdown(unseen_verdict(view["before"], view["after"]))
-    st.plotly_chart(unseen_figure(view, name), width="stretch")
+    ds = cached_dataset(run.info["dataset"])
+    if ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
+        from ..data import split_classes
+
+        images = split_classes(ds, unseen)[1].X[view["index"]]
+        st.caption("Each point is one drawing, coloured by its alphabet; each character is drawn "
+                   "once, at the middle of its drawings. Hover a point for its character.")
+        st.plotly_chart(glyph_maps(view, images, ds.class_names, ds.class_groups, name), width="stretch")
+    else:
+        st.plotly_chart(unseen_figure(view, name), width="stretch")
+
+
+def unseen_names(run: Run, unseen: list[int]) -> str:
+    """'5, 6, 7' -- or, for a dataset with groups, 'the alphabets Sanskrit, Tagalog (59 characters)'."""
+    try:
+        ds = cached_dataset(run.info["dataset"])
+    except (DatasetError, ValueError):
+        ds = None
+    if ds is not None and ds.class_groups:
+        groups = sorted({ds.class_groups[int(c)] for c in unseen if int(c) < len(ds.class_groups)})
+        return f"{len(unseen)} characters of the alphabets {', '.join(groups)}"
+    text = ", ".join(map(str, unseen[:30]))
+    return text + (f" … ({len(unseen)} classes)" if len(unseen) > 30 else "")
 
 
 def unseen_verdict(before: dict, after: dict) -> str:
@@ -360,17 +423,14 @@ def unseen_verdict(before: dict, after: dict) -> str:
 def cached_shared_map(path: str, mtime: float, projection: str, max_points: int = 1500) -> dict:
     """One map of seen and unseen categories: fitted on the seen points' embedding,
     the unseen points placed into it (openTSNE / UMAP ``transform``)."""
-    from ..data import split_classes, stratified_subset
-    from ..project import project_with_new
+    from ..data import split_classes
+    from ..project import shared_view
 
     run = cached_run(path, mtime)
     seen, unseen = split_classes(cached_dataset(run.info["dataset"]), run.info["unseen"])
-    i = stratified_subset(seen.y, len(seen), max_points, 0)
-    j = stratified_subset(unseen.y, len(unseen), max_points, 0)
-    est = run.estimator
-    xy_seen, xy_new = project_with_new(est.transform(seen.X[i]), est.transform(unseen.X[j]), projection)
-    return {"xy": np.vstack([xy_seen, xy_new]), "y": np.concatenate([seen.y[i], unseen.y[j]]),
-            "unseen": sorted(int(c) for c in np.unique(unseen.y))}
+    m = on_disk(path, "shared", projection, lambda: shared_view(
+        run.estimator, seen.X, seen.y, unseen.X, unseen.y, projection, max_points=max_points))
+    return {**m, "unseen": [int(c) for c in m["unseen"]]}
 
 
 def shared_map_ui(key: str, run: Run) -> None:
@@ -387,8 +447,15 @@ def shared_map_ui(key: str, run: Run) -> None:
             return
     from ..viz import labelled_maps
 
-    names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(m["y"]).tolist()}
-    st.plotly_chart(labelled_maps([(m["xy"], m["y"], f"{name} fitted on seen categories; "
+    y = m["y"]
+    names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(y).tolist()}
+    ds = run_dataset_ui(run)
+    if ds is not None and ds.class_groups:  # 242 characters: colour by alphabet instead
+        groups = sorted(set(ds.class_groups))
+        unseen_groups = {ds.class_groups[c] for c in m["unseen"]}
+        y = np.array([groups.index(ds.class_groups[int(c)]) for c in y])
+        names = {i: f"{g} ({'unseen' if g in unseen_groups else 'seen'})" for i, g in enumerate(groups)}
+    st.plotly_chart(labelled_maps([(m["xy"], y, f"{name} fitted on seen categories; "
                                    "unseen ones placed into it")], height=520, names=names),
                     width="stretch")
 

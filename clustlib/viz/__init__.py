@@ -10,6 +10,7 @@ from .figures import (
     curves_of_runs,
     embedding_animation,
     frame_indices,
+    glyph_maps,
     image_montage,
     kernel_heatmap_animation,
     labelled_maps,
@@ -21,6 +22,6 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices",
+__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices", "glyph_maps",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -306,6 +306,65 @@ def unseen_figure(view: dict, projection: str = "t-SNE") -> go.Figure:
     return labelled_maps(panels)
 
 
+def glyph_png(image: np.ndarray, color: str) -> str:
+    """A (H, W) ink image in [0, 1] as a PNG data URI: the ink in ``color``, the paper
+    transparent, so a thumbnail sits on a map without hiding the points beneath."""
+    from PIL import Image
+
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    a = (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    rgba = np.dstack([np.full_like(a, rgb[0]), np.full_like(a, rgb[1]), np.full_like(a, rgb[2]), a])
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_groups: list[str],
+               projection: str = "t-SNE", height: int = 600, thumb: float = 0.065) -> go.Figure:
+    """The unseen view of a dataset whose classes come in groups (Omniglot: characters of
+    alphabets): the input and the learned maps side by side, points coloured by group
+    (one legend entry per alphabet), the character's name on hover, and for every class
+    the member nearest its members' median position drawn there, inked in its group's
+    colour -- so a tight group of the same glyphs reads as a learned category.
+    ``view`` is :func:`clustlib.project.unseen_view`'s output and ``images[i]`` the
+    image of ``view["index"][i]``."""
+    from plotly.subplots import make_subplots
+
+    y = np.asarray(view["y"])
+    groups = sorted({class_groups[int(c)] for c in np.unique(y)})
+    colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    titles = [f"{projection} of the {label} · NMI {view[part]['nmi']:.3f} · R@1 {view[part].get('recall@1', float('nan')):.3f}"
+              for part, label in (("before", "input (pixels)"), ("after", "learned embedding"))]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.03)
+    point_group = np.array([class_groups[int(c)] for c in y])
+    hover = np.array([class_names[int(c)].replace("/", " · ") for c in y])
+    pngs = {}
+    for col, part in enumerate(("before", "after"), start=1):
+        xy = np.asarray(view[part]["xy"], dtype=np.float64)
+        for g in groups:
+            m = point_group == g
+            fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=g, legendgroup=g,
+                                       showlegend=col == 1, hovertext=hover[m], hoverinfo="text",
+                                       marker={"size": 4, "opacity": 0.45, "color": colour[g]}),
+                          row=1, col=col)
+        span = max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)
+        ax = "" if col == 1 else str(col)
+        for c in np.unique(y):
+            members = np.flatnonzero(y == c)
+            centre = np.median(xy[members], axis=0)
+            rep = members[np.argmin(((xy[members] - centre) ** 2).sum(1))]
+            if int(rep) not in pngs:
+                pngs[int(rep)] = glyph_png(images[rep], colour[class_groups[int(c)]])
+            fig.add_layout_image(source=pngs[int(rep)], x=centre[0], y=centre[1], xref=f"x{ax}", yref=f"y{ax}",
+                                 sizex=thumb * span, sizey=thumb * span, xanchor="center",
+                                 yanchor="middle", layer="above")
+    fig.update_xaxes(showticklabels=False, title_text="map axis 1", showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, title_text="map axis 2", showgrid=False, zeroline=False)
+    fig.update_layout(height=height, template="plotly_white", legend_title_text="alphabet",
+                      legend={"orientation": "h", "y": -0.08}, margin={"l": 30, "r": 10, "t": 50, "b": 40})
+    return fig
+
+
 def circle_map(L: np.ndarray) -> np.ndarray:
     """DAC supplementary Eq. 1: o_i = sum_h (l_ih / ||l_i||_1) [sin(2 pi h / k), cos(2 pi h / k)]
     -- a label feature l_i (k non-negative weights) as a point in the unit disc; one-hot
