@@ -338,7 +338,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.03)
     point_group = np.array([class_groups[int(c)] for c in y])
     hover = np.array([class_names[int(c)].replace("/", " · ") for c in y])
-    pngs = {}
+    pngs, thumbs = {}, []  # layout images set once: add_layout_image per image is quadratic
     for col, part in enumerate(("before", "after"), start=1):
         xy = np.asarray(view[part]["xy"], dtype=np.float64)
         for g in groups:
@@ -355,11 +355,12 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
             rep = members[np.argmin(((xy[members] - centre) ** 2).sum(1))]
             if int(rep) not in pngs:
                 pngs[int(rep)] = glyph_png(images[rep], colour[class_groups[int(c)]])
-            fig.add_layout_image(source=pngs[int(rep)], x=centre[0], y=centre[1], xref=f"x{ax}", yref=f"y{ax}",
-                                 sizex=thumb * span, sizey=thumb * span, xanchor="center",
-                                 yanchor="middle", layer="above")
+            thumbs.append({"source": pngs[int(rep)], "x": float(centre[0]), "y": float(centre[1]),
+                           "xref": f"x{ax}", "yref": f"y{ax}", "sizex": thumb * span, "sizey": thumb * span,
+                           "xanchor": "center", "yanchor": "middle", "layer": "above"})
     fig.update_xaxes(showticklabels=False, title_text="map axis 1", showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="map axis 2", showgrid=False, zeroline=False)
+    fig.update_layout(images=thumbs)
     fig.update_layout(height=height, template="plotly_white", legend_title_text="alphabet",
                       legend={"orientation": "h", "y": -0.08}, margin={"l": 30, "r": 10, "t": 50, "b": 40})
     return fig
