@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from machine import machine_line
+
 from clustlib import load_dataset
 from clustlib.graph import ACGDL
 from clustlib.metrics import nmi
@@ -28,6 +30,7 @@ def timed(fn):
 def main() -> None:
     from sklearn.cluster import AgglomerativeClustering, KMeans
 
+    print(machine_line() + "\n")
     print("NMI (seconds); AC-GDL with K_s=20, K_c=5, L2-normalised pixels\n")
     print("| dataset | N | AC-GDL exact | AC-GDL approx (Eq. 18) | Agglomerative ward | KMeans | JULE Table 3 AC-GDL |")
     print("|---|---|---|---|---|---|---|")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import machine_line
 
 from clustlib import load_dataset
 from clustlib.methods.dac import DAC
@@ -63,6 +64,7 @@ def main() -> None:
     ap.add_argument("--skip-paper", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    print(machine_line() + "\n")
     print("| data | method | NMI | ACC | ARI | note | s |\n|---|---|---|---|---|---|---|")
     sets = [("digits", 10, args.seeds)]
     if not args.skip_paper:

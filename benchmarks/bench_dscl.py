@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import machine_line
 from sklearn.decomposition import PCA
 
 from clustlib import load_dataset, split_classes
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--skip-tsne", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    print(machine_line() + "\n")
     print("Unseen categories, DSCL demo preset; k-means NMI and R@1 of the unseen classes\n")
     print("| data (seen → unseen) | DSCL NMI | DSCL R@1 | raw NMI | raw R@1 | PCA-32 NMI | PCA-32 R@1 | s |")
     print("|---|---|---|---|---|---|---|---|")

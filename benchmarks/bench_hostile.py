@@ -11,6 +11,8 @@ import sys
 import tempfile
 import textwrap
 
+from machine import machine_line
+
 PROBES = {
     "moons:n=2000000000 (7 GiB if generated)": """
         from clustlib.data import load_dataset
@@ -90,6 +92,7 @@ print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def main() -> None:
+    print(machine_line() + "\n")
     print("| probe | outcome | extra peak memory |\n|---|---|---|")
     for name, body in PROBES.items():
         code = RUNNER.format(body=textwrap.indent(textwrap.dedent(body), "    "))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import machine_line
 
 from clustlib import load_dataset
 from clustlib.graph import ACGDL
@@ -65,6 +66,7 @@ def main() -> None:
     ap.add_argument("--skip-paper", action="store_true", help="only the embedded digits row")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    print(machine_line() + "\n")
     print("NMI; seconds per JULE fit on the CPU (2 threads); peers on raw pixels\n")
     print("| dataset | N | JULE SF | JULE RC | s | AC-GDL | Agglomerative ward | KMeans | UMAP + KMeans | paper (Table 3, RC) |")
     print("|---|---|---|---|---|---|---|---|---|---|")

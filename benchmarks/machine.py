@@ -1,0 +1,32 @@
+"""The line every benchmark table starts with: CPU model, torch threads, date, commit."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_line(device: str = "cpu") -> str:
+    import os
+
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                check=False).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    where = torch.cuda.get_device_name(0) if device.startswith("cuda") else cpu_name()
+    return (f"Machine: {where}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; "
+            f"{datetime.date.today().isoformat()}; commit {commit}; torch {torch.__version__}")
