@@ -76,7 +76,7 @@ def test_dscl_trace_and_unseen_embedding(digits_split):
     losses = [s.scalars["loss"] for s in est.trace_[1:]]
     assert losses[-1] < losses[0]  # k - tr(FF+C) falls
     emb = est.transform(unseen.X)
-    assert emb.shape == (len(unseen), 32) and np.isfinite(emb).all()
+    assert emb.shape == (len(unseen), est.embed_dim) and np.isfinite(emb).all()
     assert est.cluster(unseen.X, 5).max() == 4
 
 
