@@ -346,15 +346,20 @@ def cached_unseen_view(path: str, mtime: float, projection: str, seed: int = 0) 
 
 
 def on_disk(path: str, kind: str, projection: str, compute) -> dict:
-    """A run's view from ``.views/`` beside it (made once, by the demo script for the
-    demo runs), else computed and kept there for the next visitor and server."""
+    """A run's view from ``.views/`` beside it (the demo script makes the demo runs'),
+    else computed and kept for the next visitor and server: beside the run in the runs
+    folder, in the runs folder's ``.views/`` for a demo run (assets/ stays as shipped)."""
     from ..project import load_view, save_view, view_file
 
     file = view_file(path, kind, projection)
-    view = load_view(file)
-    if view is None:
-        view = compute()
-        save_view(view, file)
+    spare = runs_dir() / ".views" / file.name
+    demo = Path(path).resolve().parent == assets_dir().resolve()
+    for candidate in (file, spare) if demo else (file,):
+        view = load_view(candidate)
+        if view is not None:
+            return view
+    view = compute()
+    save_view(view, spare if demo else file)
     return view
 
 
