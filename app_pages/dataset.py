@@ -26,8 +26,7 @@ name = st.radio("Raw map", list(w.PROJECTIONS), horizontal=True, key="data_proj"
 xy, y = w.cached_raw_map(spec, w.PROJECTIONS[name])
 names = None
 if ds.class_groups:  # hundreds of characters: colour by alphabet
-    groups = sorted(set(ds.class_groups))
-    y = np.array([groups.index(ds.class_groups[int(c)]) for c in y])
+    y, groups = ds.by_group(y)
     names = dict(enumerate(groups))
 st.plotly_chart(labelled_maps([(xy, y, f"{name} of the raw {'pixels' if ds.kind == 'image' else 'features'}")],
                               height=520, names=names), width="stretch")

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import time
 
 import numpy as np
 import torch
+from machine import cpu_name
 
 from clustlib import load_dataset
 from clustlib.baselines import sklearn_baselines
@@ -43,16 +43,6 @@ DATASETS = [
     ("breast_cancer", "breast_cancer", 2, {}, None),
     ("iris", "iris", 3, {}, None),
 ]
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def fmt(vals) -> str:

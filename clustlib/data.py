@@ -49,6 +49,13 @@ class Dataset:
     def n_classes(self) -> int | None:
         return None if self.y is None else int(np.unique(self.y).size)
 
+    def by_group(self, y: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Class ids -> group ids (Omniglot: alphabet) and the sorted group names, for
+        colouring hundreds of classes by a handful of groups."""
+        groups = sorted(set(self.class_groups))
+        index = {g: i for i, g in enumerate(groups)}
+        return np.array([index[self.class_groups[int(c)]] for c in y], dtype=np.int64), groups
+
     def subset(self, index: np.ndarray, name: str | None = None) -> Dataset:
         y = None if self.y is None else self.y[index]
         return replace(self, X=self.X[index], y=y, name=name or self.name)

@@ -24,6 +24,16 @@ def open_page(name: str) -> AppTest:
     return at
 
 
+def open_link(name: str, **query) -> AppTest:
+    """A shared link straight to a page: its query string set before the first run."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(f"app_pages/{name}.py")
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception
+    return at
+
+
 def knet_page():
     return open_page("knet")
 
@@ -146,11 +156,7 @@ def test_dscl_page_opens_on_omniglot_characters_of_unseen_alphabets():
 
 
 def test_dscl_page_shows_unseen_digits_from_a_shared_link():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("app_pages/dscl.py")
-    at.query_params.update({"data": "digits", "preset": "demo", "unseen": "5,6,7,8,9", "seed": "0"})
-    at.run()
-    assert not at.exception
+    at = open_link("dscl", data="digits", preset="demo", unseen="5,6,7,8,9", seed="0")
     assert "dscl-digits" in at.session_state["dscl_run_path"]
     assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [5, 6, 7, 8, 9]
     figs = figures(at)
@@ -238,11 +244,7 @@ def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():
 
 
 def test_a_shared_link_with_unseen_classes_and_an_unknown_preset():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("app_pages/dscl.py")
-    at.query_params.update({"data": "digits", "preset": "nonsense", "unseen": "0,1,2", "seed": "x"})
-    at.run()
-    assert not at.exception
+    at = open_link("dscl", data="digits", preset="nonsense", unseen="0,1,2", seed="x")
     assert at.sidebar.selectbox(key="dscl_preset").value == "demo"
     assert at.sidebar.multiselect(key="dscl_unseen_digits").value == [0, 1, 2]
     assert at.sidebar.number_input(key="dscl_seed").value == 0
@@ -409,3 +411,17 @@ def test_knet_out_of_sample_demo_embeds_all_30000_points(runs_folder):
     assert any(h.value.startswith("Out of sample") for h in at.subheader)
     titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
     assert any("all 30000 points" in t for t in titles)
+
+
+def test_dataset_page_colours_omniglot_by_alphabet_and_waits_to_run_baselines():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/dataset.py")
+    at.session_state["data_ds"] = "omniglot"
+    at.session_state["data_proj"] = "PCA"
+    at.run()
+    assert not at.exception
+    raw_map = figures(at)[-1]
+    assert {d["name"] for d in raw_map["data"]} == {"Balinese", "Early_Aramaic", "Greek", "Japanese_(katakana)",
+                                                   "Korean", "Latin", "Sanskrit", "Tagalog"}
+    assert at.checkbox(key="data_run_baselines").value is False  # 4,840 images: only when asked
+    assert not at.dataframe

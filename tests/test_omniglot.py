@@ -137,3 +137,8 @@ def test_dscl_on_a_few_alphabets_clusters_an_unseen_alphabet_better_than_pixels(
     raw = embedding_scores(omni.X[new].reshape(new.sum(), -1), omni.y[new])["nmi"]
     learned = embedding_scores(est.transform(omni.X[new]), omni.y[new])["nmi"]
     assert learned >= 0.55 and learned > raw + 0.08, (raw, learned)
+
+
+def test_by_group_maps_characters_to_alphabets(omni):
+    ids, groups = omni.by_group(np.array([0, 241, 100]))
+    assert [groups[i] for i in ids] == ["Balinese", "Tagalog", "Korean"] and len(groups) == 8

@@ -456,9 +456,8 @@ def shared_map_ui(key: str, run: Run) -> None:
     names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(y).tolist()}
     ds = run_dataset_ui(run)
     if ds is not None and ds.class_groups:  # 242 characters: colour by alphabet instead
-        groups = sorted(set(ds.class_groups))
         unseen_groups = {ds.class_groups[c] for c in m["unseen"]}
-        y = np.array([groups.index(ds.class_groups[int(c)]) for c in y])
+        y, groups = ds.by_group(y)
         names = {i: f"{g} ({'unseen' if g in unseen_groups else 'seen'})" for i, g in enumerate(groups)}
     st.plotly_chart(labelled_maps([(m["xy"], y, f"{name} fitted on seen categories; "
                                    "unseen ones placed into it")], height=520, names=names),
