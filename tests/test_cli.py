@@ -40,6 +40,21 @@ def test_train_with_unseen_records_and_evaluates_them(tmp_path, capsys):
     assert ev["n"] == 100 and "unseen_nmi" in ev
 
 
+def test_omniglot_holds_out_whole_alphabets_by_default_or_by_name(tmp_path, capsys):
+    from clustlib import load_dataset
+
+    ds = load_dataset("omniglot")
+    default, named = tmp_path / "default", tmp_path / "named"
+    for out, extra in ((default, []), (named, ["--unseen", "Tagalog"])):
+        assert main(["train", "dscl", "--data", "omniglot:n=500", "--preset", "tiny", "--out", str(out),
+                     "--quiet", *extra]) == 0
+    capsys.readouterr()
+    assert Run.load(default).info["unseen"] == list(ds.default_unseen)
+    assert {ds.class_groups[c] for c in Run.load(named).info["unseen"]} == {"Tagalog"}
+    assert main(["datasets"]) == 0
+    assert "omniglot " in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv,match", [
     (["train", "nosuch", "--out", "x"], "unknown method"),
     (["train", "knet", "--data", "nosuch", "--out", "x"], "unknown dataset"),
