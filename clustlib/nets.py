@@ -100,7 +100,7 @@ def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 5
     after a conv whose map is larger than 8 x 8, a new block while the map is larger than
     10 x 10 (USPS 16x16: conv-pool, 6x6 top; MNIST 28x28: conv-pool-conv, 8x8, no pool2 as
     in Table 9; COIL 128x128: 4 conv-pool blocks, 5x5). ``"same"`` (default, measured
-    better, see the README): padded convs, a pool after every block while the map is
+    better, see docs/jule.md): padded convs, a pool after every block while the map is
     larger than 10 (MNIST gets a second pool, 7x7 top; 8x8 digits keep their 8x8 map).
     ``head_bn=False`` (default) is the authors' head -- linear, L2 norm -- with their
     ``NetInit`` (conv and linear weights N(0, 0.01), zero bias); True puts a BatchNorm

@@ -24,7 +24,7 @@ remedy offered is ``balance`` > 0: a penalty KL(mean soft assignment || uniform)
 batch (the soft assignment is l_i / ||l_i||_1, the weights of the circle map), which
 keeps every label dimension in use. It is *not* in the paper: ``balance=0`` is the
 paper's method (preset ``paper``); the ``demo`` preset uses 3.0, which on digits also
-lifted NMI (2-3 seeds at a constant lr: 0.80 at 0, 0.86 at 1, 0.88 at 3; see the README).
+lifted NMI (2-3 seeds at a constant lr: 0.80 at 0, 0.86 at 1, 0.88 at 3; see docs/dac.md).
 
 >>> from clustlib.methods.dac import restraint
 >>> import torch

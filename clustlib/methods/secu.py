@@ -23,7 +23,7 @@ Per mini-batch (two augmented views per sample):
 The authors' released code trains the representation differently (``target="soft"``):
 the centre loss above sees detached features, and the features learn against the frozen
 centres with a soft target -- the other view's prediction plus 0.2 times the label the
-sample got in the *previous* epoch. Measured on digits it is worse (README), so the main
+sample got in the *previous* epoch. Measured on digits it is worse (docs/secu.md), so the main
 paper's loss (``target="hard"``) is the default.
 
 Several heads with different K (``extra_k``) share the encoder and add their losses;
@@ -152,7 +152,7 @@ class SeCu(DeepClusterer):
         "paper": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.05, centre_update="sgd",
                       centre_lr=1.2, feat_dim=128, epochs=400, batch_size=128, lr=0.2, weight_decay=1e-4,
                       augment=1.0, init="random", precise_bn=False),
-        # CPU-sized (README): k-means start, closed-form centres, temperature 0.15 (0.05-0.1
+        # CPU-sized (docs/secu.md): k-means start, closed-form centres, temperature 0.15 (0.05-0.1
         # pull the features to wrong centres on digits), a small encoder rate, precise BN
         "demo": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.15, centre_update="closed",
                      centre_lr=1.0, feat_dim=64, epochs=60, batch_size=128, lr=0.005, augment=1.0),
