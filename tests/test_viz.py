@@ -114,3 +114,16 @@ def test_cluster_image_grid_rows_are_largest_clusters_first():
     assert grid.shape == (4 + 3 + 4, 3 * 4 + 2 * 2, 3)  # 2 rows of 3 tiles with gaps
     assert grid[:4, :4].mean() == 255 and grid[7:, :4].mean() == 0  # bright row first
     assert "#2: 6" in fig.layout.title.text
+
+
+def test_image_montage_enlarges_small_images_by_whole_pixels_and_wraps_rows():
+    from clustlib.viz import image_montage
+
+    digits = np.random.default_rng(0).random((5, 8, 8))
+    assert image_montage(digits).shape == (8, 5 * 8 + 4 * 2)  # as before: one row, native size
+    big = image_montage(digits, min_px=64, per_row=2)
+    assert big.shape == (3 * 64 + 2 * 2, 2 * 64 + 2)  # 3 rows of 2, 64 px tiles
+    tile = big[:64, :64]
+    assert (tile == np.kron(tile[::8, ::8], np.ones((8, 8), np.uint8))).all()  # no blur: blocks of 8 x 8
+    assert (big[-64:, 66:] == 255).all()  # the last row is completed by a blank tile
+    assert image_montage(np.random.default_rng(1).random((2, 3, 28, 28)), min_px=64).shape == (84, 170, 3)

@@ -512,7 +512,7 @@ def inspect_ui(key: str, run: Run) -> None:
              **({"true label": int(y_true[p])} if y_true is not None else {})} for p, i in zip(picked, idx)]
     st.write(f"**{len(picked)} selected** (showing up to 24)")
     if ds.kind == "image":
-        st.image(image_montage(ds.X[idx[:24]]), caption="selected samples", clamp=True)
+        st.image(image_montage(ds.X[idx[:24]], min_px=64, per_row=12), caption="selected samples", clamp=True)
     else:
         st.dataframe(ds.X[idx[:24]].reshape(min(24, len(idx)), -1), width="stretch")
     st.dataframe(rows[:200], hide_index=True)
@@ -520,7 +520,7 @@ def inspect_ui(key: str, run: Run) -> None:
     near = [int(j) for j in np.argsort(d)[1:9]]
     st.write(f"Nearest neighbours of sample {int(idx[0])} in the learned space")
     if ds.kind == "image":
-        st.image(image_montage(ds.X[est.track_index_[near]]), caption="8 nearest", clamp=True)
+        st.image(image_montage(ds.X[est.track_index_[near]], min_px=64), caption="8 nearest", clamp=True)
     st.dataframe([{"sample": int(est.track_index_[j]), "cluster": int(snap.labels[j]),
                    **({"true label": int(y_true[j])} if y_true is not None else {})} for j in near],
                  hide_index=True)

@@ -223,9 +223,12 @@ def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 2000
     return fig
 
 
-def image_montage(images: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """(n, H, W) or (n, C, H, W) -> one grey/RGB uint8 row with 2 px gaps, values mapped
-    from [lo, hi] (default: the images' own range) to [0, 255]."""
+def image_montage(images: np.ndarray, lo: float | None = None, hi: float | None = None,
+                  min_px: int = 0, per_row: int | None = None) -> np.ndarray:
+    """(n, H, W) or (n, C, H, W) -> one grey/RGB uint8 picture with 2 px gaps, values
+    mapped from [lo, hi] (default: the images' own range) to [0, 255]. Each image is
+    enlarged by whole pixels to at least ``min_px`` high (8 x 8 digits: 64 px, no
+    blur), and rows hold at most ``per_row`` images (default: one row)."""
     imgs = np.asarray(images, dtype=np.float64)
     if imgs.ndim == 4:
         imgs = imgs.transpose(0, 2, 3, 1)
@@ -233,11 +236,20 @@ def image_montage(images: np.ndarray, lo: float | None = None, hi: float | None 
     lo = imgs.min() if lo is None else lo
     hi = imgs.max() if hi is None else hi
     imgs = (imgs - lo) / (hi - lo) if hi > lo else np.zeros_like(imgs)
+    scale = max(1, -(-int(min_px) // imgs.shape[1]))
+    imgs = imgs.repeat(scale, axis=1).repeat(scale, axis=2)
+    per_row = per_row or len(imgs)
+    if len(imgs) % per_row:  # blank tiles complete the last row
+        imgs = np.concatenate([imgs, np.ones((per_row - len(imgs) % per_row,) + imgs.shape[1:])])
     gap_shape = (imgs.shape[1], 2) + imgs.shape[3:]
-    parts = []
-    for im in imgs:
-        parts += [im, np.ones(gap_shape)]
-    return (np.concatenate(parts[:-1], axis=1) * 255).astype(np.uint8)
+    rows = []
+    for start in range(0, len(imgs), per_row):
+        parts = []
+        for im in imgs[start:start + per_row]:
+            parts += [im, np.ones(gap_shape)]
+        row = np.concatenate(parts[:-1], axis=1)
+        rows += [row, np.ones((2,) + row.shape[1:])]  # 2 px between rows
+    return (np.concatenate(rows[:-1], axis=0) * 255).astype(np.uint8)
 
 
 def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8,
