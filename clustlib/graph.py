@@ -1,7 +1,7 @@
 """kNN graphs and agglomerative clustering by graph degree linkage (AC-GDL).
 
 The agglomerative machinery of JULE (Yang, Parikh, Batra, CVPR 2016,
-``papers/jule-yang2016.md``; GDL from Zhang et al. 2012), on sparse structures:
+arXiv:1604.03628; GDL from Zhang et al., ECCV 2012), on sparse structures:
 
 - :func:`knn_graph`: W_ij = exp(-||x_i - x_j||^2 / sigma^2) over the K_s nearest
   neighbours (Eq. 4), sigma^2 = a x the mean kNN squared distance, guarded against 0;

@@ -1,7 +1,7 @@
 """Kernels, HSIC, spectral embeddings and Stiefel-manifold steps (KNet, DSCL).
 
 Equation numbers refer to Wu, Khan, Ioannidis, Dy, "Deep Kernel Learning for
-Clustering", SDM 2020 (``papers/knet-wu2020.md``). All functions take torch tensors.
+Clustering", SDM 2020 (arXiv:1908.03515). All functions take torch tensors.
 
 >>> import torch
 >>> from clustlib.spectral import gaussian_kernel

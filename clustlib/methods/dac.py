@@ -1,6 +1,7 @@
 """DAC: deep adaptive image clustering.
 
-Chang, Wang, Meng, Xiang, Pan, ICCV 2017 (``papers/dac-chang2017-supplementary.md``).
+Chang, Wang, Meng, Xiang, Pan, "Deep Adaptive Image Clustering", ICCV 2017 (equation
+numbers are the paper's and its supplementary's).
 Clustering as binary pairwise classification ("same cluster or not?"):
 
 * the network ends in the *restraint layer* (supplementary Eq. 17):

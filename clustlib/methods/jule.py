@@ -1,6 +1,7 @@
 """JULE: joint unsupervised learning of deep representations and image clusters.
 
-Yang, Parikh, Batra, CVPR 2016 (``papers/jule-yang2016.md``). Agglomerative
+Yang, Parikh, Batra, "Joint Unsupervised Learning of Deep Representations and Image
+Clusters", CVPR 2016 (arXiv:1604.03628). Agglomerative
 clustering by graph degree linkage (``clustlib.graph``) and a CNN are learned together
 by *partial unrolling* (Sec. 3.4, 3.6, Alg. 1): each period
 

@@ -1,6 +1,7 @@
 """SeCu: stable cluster discrimination for deep clustering.
 
-Qian, ICCV 2023 (``papers/secu-qian2023-supplementary.md``). A single-stage method: an
+Qian, "Stable Cluster Discrimination for Deep Clustering", ICCV 2023 (arXiv:2311.14310;
+equation numbers are the paper's and its supplementary's). A single-stage method: an
 encoder with a 2-layer MLP head gives L2-normalised features x; K unit-norm centres w_j.
 Per mini-batch (two augmented views per sample):
 
