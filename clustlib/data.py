@@ -170,6 +170,15 @@ def _omniglot() -> Dataset:
     return Dataset(X, y, "image", "omniglot", (28, 28), names, groups, unseen)
 
 
+def omniglot_ink(image, size: int = 28) -> np.ndarray:
+    """An Omniglot PNG (black strokes on white) as ink = 1 on empty paper = 0, resized to
+    size x size with Pillow's bilinear filter; uint8 0-255 (the embedded set's format)."""
+    from PIL import Image
+
+    ink = Image.fromarray(255 - np.asarray(image.convert("L"), dtype=np.uint8))
+    return np.asarray(ink.resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
 def _torchvision_omniglot(opts: dict) -> Dataset:
     """The full Omniglot (1,623 characters of 50 alphabets, 32,460 images) through
     torchvision: ``omniglot_full:root=DIR,split=background|evaluation|all,size=28,
@@ -202,8 +211,7 @@ def _torchvision_omniglot(opts: dict) -> Dataset:
             unseen += range(base, len(names))
         for file, c in ds._flat_character_images:
             with Image.open(Path(ds.target_folder) / ds._characters[c] / file) as im:
-                ink = Image.fromarray(255 - np.asarray(im.convert("L"), dtype=np.uint8))
-                X.append(np.asarray(ink.resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0)
+                X.append(omniglot_ink(im, size).astype(np.float32) / 255.0)
             y.append(base + c)
     groups = [n.split("/")[0] for n in names]
     return Dataset(np.stack(X), np.asarray(y, dtype=np.int64), "image", "omniglot_full", (size, size),

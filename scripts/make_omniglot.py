@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from clustlib.data import omniglot_ink
+
 HERE = Path(__file__).resolve().parents[1]
 OUT = HERE / "clustlib" / "datasets" / "omniglot.npz"
 SIZE = 28
@@ -41,8 +43,7 @@ def read_zip(path: Path, skip_alphabets: set[str]) -> list[tuple[str, str, int, 
             if alphabet in skip_alphabets:
                 continue
             with Image.open(BytesIO(z.read(name))) as im:
-                ink = Image.fromarray(255 - np.asarray(im.convert("L"), dtype=np.uint8))
-                small = np.asarray(ink.resize((SIZE, SIZE), Image.BILINEAR), dtype=np.uint8)
+                small = omniglot_ink(im, SIZE)
             drawer = int(Path(file).stem.split("_")[1])
             rows.append((alphabet, character, drawer, small))
     return rows
