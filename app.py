@@ -1,6 +1,17 @@
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
+
+# Streamlit forgets a widget's value when a run of another page does not draw it; kept
+# as the session's own values, each page's settings survive a visit to another page.
+_NOT_SETTABLE = ("_load", "_stop", "_train", "_train_link", "_delete", "_upload", "_inspect")  # buttons, uploads, chart selections
+for _key in list(st.session_state):
+    if isinstance(_key, str) and not _key.endswith(_NOT_SETTABLE):
+        try:
+            st.session_state[_key] = st.session_state[_key]
+        except StreamlitAPIException:
+            pass
 st.navigation({
     "": [st.Page("app_pages/home.py", title="Home", icon="🏠", default=True)],
     "Methods": [st.Page("app_pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),

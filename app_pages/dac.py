@@ -18,12 +18,17 @@ schedule = st.sidebar.radio("Threshold schedule", ["reimpl", "code"], horizontal
                             "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
 balance = st.sidebar.select_slider("Anti-collapse weight (0 = the paper)", [0.0, 0.3, 1.0, 3.0],
                                    value=DAC.PRESETS[preset]["balance"], key=f"{KEY}_bal_{preset}")
-busy = w.busy(KEY)
 params = {**DAC.PRESETS[preset], "n_clusters": k, "schedule": schedule, "balance": balance,
           "random_state": int(seed)}
-if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
-    w.start_job_ui(KEY, "dac", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "dac", "dac-digits", (spec, preset, int(seed), unseen))
+w.train_ui(KEY, "dac", params, spec, ds, unseen, preset, seed)
+
+
+def live(trace, track_y):
+    return [circle_animation(trace[-1:], track_y),
+            metric_curves(trace, ["nmi", "u", "l", "selected"], "NMI, thresholds u and l, pairs selected")]
+
+
+run = w.current_run_ui(KEY, "dac", "dac-digits", (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

@@ -19,15 +19,20 @@ preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DSCL.PRESETS, DATASETS
 epochs = st.sidebar.slider("Epochs", 1, 100, DSCL.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
 dim = st.sidebar.select_slider("Embedding size d", [8, 16, 32, 64, 128], DSCL.PRESETS[preset]["embed_dim"],
                                key=f"{KEY}_d_{preset}")
-busy = w.busy(KEY)
 params = {**DSCL.PRESETS[preset], "n_clusters": k, "epochs": epochs, "embed_dim": dim,
           "random_state": int(seed)}
 no_labels = ds is not None and ds.y is None
 if no_labels:
     st.sidebar.error("DSCL learns from labelled seen categories; this dataset has no labels.")
-if st.sidebar.button("Train", type="primary", disabled=busy or ds is None or no_labels, width="stretch"):
-    w.start_job_ui(KEY, "dscl", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "dscl", "dscl-omniglot", (spec, preset, int(seed), unseen))
+w.train_ui(KEY, "dscl", params, spec, ds, unseen, preset, seed, disabled=no_labels)
+
+
+def live(trace, track_y):
+    return [embedding_animation(trace[-1:], track_y, "label", title="Seen categories"),
+            metric_curves(trace, ["loss", "nmi"], "k − tr(F F⁺ C) (Eq. 7) and NMI of the seen classes")]
+
+
+run = w.current_run_ui(KEY, "dscl", "dscl-omniglot", (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of seen classes · "

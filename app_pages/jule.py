@@ -15,16 +15,22 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
 
 preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 300, 10)
 eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
-                               [0.2, 0.3, 0.5, 0.7, 0.9], value=JULE.PRESETS[preset]["eta"],
+                               sorted({0.2, 0.3, 0.5, 0.7, 0.9, JULE.PRESETS[preset]["eta"]}),
+                               value=JULE.PRESETS[preset]["eta"],
                                key=f"{KEY}_eta_{preset}")
 epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset]["epochs_per_period"],
                            key=f"{KEY}_ep_{preset}")
-busy = w.busy(KEY)
 params = {**JULE.PRESETS[preset], "n_clusters": k, "eta": eta, "epochs_per_period": epochs,
           "random_state": int(seed)}
-if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
-    w.start_job_ui(KEY, "jule", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), unseen))
+w.train_ui(KEY, "jule", params, spec, ds, unseen, preset, seed)
+
+
+def live(trace, track_y):
+    return [embedding_animation(trace[-1:], track_y, "cluster", title="Merge stages"),
+            metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period")]
+
+
+run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")

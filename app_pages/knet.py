@@ -32,13 +32,19 @@ iters = st.sidebar.slider("Outer iterations", max(KNet.PRESETS[preset]["delta_it
 busy = w.busy(KEY)
 params = {**KNet.PRESETS[preset], "n_clusters": k, "u_update": u_update, "sigma": rule,
           "sigma_ratio": ratio, "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
-if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
-    w.start_job_ui(KEY, "knet", params, spec, unseen, preset)
+w.train_ui(KEY, "knet", params, spec, ds, unseen, preset, seed)
 if st.sidebar.button("Out-of-sample demo: train on 1 % of 30,000 spiral points", disabled=busy,
                      width="stretch", help="the paper's Spiral2 protocol (Fig. 1, Table 4)"):
     oos = {**KNet.PRESETS["demo"], "n_clusters": 3, "train_size": 0.01, "random_state": int(seed)}
     w.start_job_ui(KEY, "knet", oos, "spirals:n=30000", [], "demo")
-run = w.current_run_ui(KEY, "knet", "knet-spirals", (spec, preset, int(seed), unseen))
+
+
+def live(trace, track_y):
+    return [kernel_heatmap_animation(trace[-1:], track_y=track_y, by_label=True, title="Kernel of ψ(x)"),
+            embedding_animation(trace[-1:], track_y, "label", frame_axes=True, title="ψ(x) by true class")]
+
+
+run = w.current_run_ui(KEY, "knet", "knet-spirals", (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")

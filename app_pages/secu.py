@@ -24,12 +24,18 @@ target = st.sidebar.radio("Representation loss", ["hard", "soft"], horizontal=Tr
                           help="hard: the paper's stable loss (Eq. 6-8); soft: the authors' code "
                           "(other view's prediction + previous epoch's label, frozen centres)")
 epochs = st.sidebar.slider("Epochs", 1, 200, SeCu.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
-busy = w.busy(KEY)
 params = {**SeCu.PRESETS[preset], "n_clusters": k, "constraint": constraint, "gamma": gamma,
           "centre_update": centres, "target": target, "epochs": epochs, "random_state": int(seed)}
-if st.sidebar.button("Train", type="primary", disabled=busy or ds is None, width="stretch"):
-    w.start_job_ui(KEY, "secu", params, spec, unseen, preset)
-run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen))
+w.train_ui(KEY, "secu", params, spec, ds, unseen, preset, seed)
+
+
+def live(trace, track_y):
+    floor = trace[-1].scalars.get("floor") if constraint == "size" else None
+    return [sizes_animation(trace[-1:], floor, title="Cluster sizes"),
+            centres_animation(trace[-1:], track_y)]
+
+
+run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

@@ -151,6 +151,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
 
         A callback ``cb(estimator, snapshot)`` runs after every round; returning True
         stops training cleanly, as does Ctrl-C: the estimator keeps what it learned.
+        A callback with an ``on_start(estimator, planned_rounds)`` method hears, once the
+        method is set up and before the first Snapshot, how many rounds it plans to run.
         """
         check_params(self)  # every parameter's type and range, before any work
         X = check_array(X, min_samples=2)
@@ -186,9 +188,12 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback]) -> None:
         """Set up, run rounds until converged / stopped / max rounds, finish."""
         self._setup(X, y)
+        max_rounds = int(getattr(self, self.max_rounds_param))
+        for cb in callbacks:
+            if hasattr(cb, "on_start"):
+                cb.on_start(self, min(self._planned_rounds(), max_rounds))
         stop = self._record(0, "init", {}, callbacks)
         r = 0
-        max_rounds = int(getattr(self, self.max_rounds_param))
         try:
             while not stop and r < max_rounds:
                 r += 1
@@ -244,6 +249,11 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         """One round; returns (scalars, converged)."""
         raise NotImplementedError
+
+    def _planned_rounds(self) -> int:
+        """Rounds the method will run unless it converges early (called after ``_setup``);
+        a method that knows better (JULE: the merge periods down to k) says so."""
+        return int(getattr(self, self.max_rounds_param))
 
     def _track(self) -> tuple[np.ndarray, np.ndarray | None, dict, dict]:
         """(labels, embedding, extra scalars, arrays) of the tracked points."""

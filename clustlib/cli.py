@@ -75,6 +75,9 @@ class _Progress:
     def __init__(self, total: int, quiet: bool):
         self.total, self.quiet, self.bar = total, quiet, None
 
+    def on_start(self, est, planned: int) -> None:
+        self.total = planned  # the rounds the method will run (JULE: periods down to k)
+
     def __call__(self, est, snap):
         from tqdm.auto import tqdm
 
@@ -121,7 +124,7 @@ def cmd_train(args) -> int:
     out = Path(args.out).expanduser()
     lock = _claim_output(out, args.overwrite)  # before training: nothing is lost to a bad --out
     try:
-        progress = _Progress(int(getattr(est, est.max_rounds_param)), args.quiet)
+        progress = _Progress(0, args.quiet)
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():  # an interrupt is reported below, in one line

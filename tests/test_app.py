@@ -407,7 +407,9 @@ def test_knet_out_of_sample_demo_embeds_all_30000_points(runs_folder):
     assert job.status == "done", job.error
     at.run()
     assert not at.exception
-    assert job.run.info["dataset"] == "spirals:n=30000" and job.run.estimator.train_index_.size == 300
+    # the run as saved by the training process: psi trained on 1 %, labels for all points
+    assert job.run.info["dataset"] == "spirals:n=30000" and job.run.info["params"]["train_size"] == 0.01
+    assert job.run.estimator.labels_.size == 30000
     assert any(h.value.startswith("Out of sample") for h in at.subheader)
     titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
     assert any("all 30000 points" in t for t in titles)
@@ -425,3 +427,78 @@ def test_dataset_page_colours_omniglot_by_alphabet_and_waits_to_run_baselines():
                                                    "Korean", "Latin", "Sanskrit", "Tagalog"}
     assert at.checkbox(key="data_run_baselines").value is False  # 4,840 images: only when asked
     assert not at.dataframe
+
+
+def slow_knet_job(at):
+    """Start a KNet training on moons that runs until stopped (500 iterations)."""
+    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
+    at.sidebar.selectbox(key="knet_ds").set_value("moons")
+    at.run()
+    at.sidebar.slider(key="knet_it_tiny").set_value(100)
+    at.run()
+    button(at, "Train").click()
+    at.run()
+    return at.session_state["knet_job"]
+
+
+def wait_rounds(job, n, timeout=90):
+    import time
+
+    deadline = time.time() + timeout
+    while job.round < n and job.running and time.time() < deadline:
+        time.sleep(0.1)
+
+
+def test_training_shows_the_live_picture_and_a_reload_reattaches_with_stop(runs_folder):
+    at = knet_page()
+    job = slow_knet_job(at)
+    wait_rounds(job, 2)
+    at.run()
+    assert not at.exception and job.running
+    # the page is the live view: progress, Stop, and the kernel of the latest round
+    assert any(p.value is not None for p in at.get("progress"))
+    figs = figures(at)
+    assert figs and figs[0]["data"][0]["type"] == "image" and "iteration" in figs[0]["layout"]["title"]["text"]
+    assert at.query_params["job"] == job.id
+    # a reload is a new session with the same URL: the job is found again, Stop still works
+    again = open_link("knet", **dict(at.query_params))
+    assert again.session_state["knet_job"] is job
+    stop = next(b for b in again.button if b.label == "Stop")
+    stop.click()
+    again.run()
+    job.join(60)
+    assert job.status == "stopped"
+    again.run()
+    assert not again.exception and again.session_state["knet_run_path"] == str(job.path)
+
+
+def test_settings_survive_a_visit_to_another_page():
+    at = open_page("jule")
+    at.sidebar.selectbox(key="jule_preset").set_value("tiny")
+    at.run()
+    at.sidebar.number_input(key="jule_seed").set_value(7)
+    at.sidebar.slider(key="jule_ep_tiny").set_value(3)
+    at.run()
+    at.switch_page("app_pages/dac.py")
+    at.run()
+    at.switch_page("app_pages/jule.py")
+    at.run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="jule_preset").value == "tiny"
+    assert at.sidebar.number_input(key="jule_seed").value == 7
+    assert at.sidebar.slider(key="jule_ep_tiny").value == 3
+
+
+def test_a_shared_link_without_a_saved_run_says_so_and_trains_it(runs_folder):
+    at = open_link("knet", data="moons", preset="tiny", seed="5")
+    note = " ".join(i.value for i in at.info)
+    assert "No saved run matches this link" in note and "seed 5" in note
+    next(b for b in at.button if b.label == "Train the linked run").click()
+    at.run()
+    job = at.session_state["knet_job"]
+    job.join(120)
+    assert job.status == "done" and job.run.info["seed"] == 5 and job.run.info["preset"] == "tiny"
+    # the same link now opens that run, without the note
+    back = open_link("knet", data="moons", preset="tiny", seed="5")
+    assert back.session_state["knet_run_path"] == str(job.path)
+    assert not any("No saved run matches" in i.value for i in back.info)

@@ -24,3 +24,68 @@ def test_failure_is_reported_not_raised(tmp_path):
     job.join(30)
     assert job.status == "failed" and "unknown dataset" in job.error
     assert not any(tmp_path.iterdir())
+
+
+SLOW_KNET = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12, "batch_size": 64, "pretrain_steps": 50,
+             "random_state": 0}
+
+
+def test_jobs_train_in_their_own_process_and_report_every_round(tmp_path):
+    import os
+
+    job = TrainingJob("knet", {**SLOW_KNET, "max_iter": 3}, "moons:n=300", out_dir=tmp_path).start()
+    job.join(90)
+    assert job.status == "done", job.error
+    assert job._process.pid != os.getpid() and job._process.exitcode == 0
+    # snapshots arrive while training: the live picture's data, round by round
+    assert [s.round for s in job.trace] == list(range(job.run.estimator.n_rounds_ + 1))
+    assert job.track_y is not None and len(job.track_y) == len(job.trace[-1].labels)
+    assert job.max_rounds == 3 and job.threads >= 1 and job.run.info["threads"] == job.threads
+
+
+def test_second_job_waits_in_the_queue_and_a_queued_job_can_be_cancelled(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTLIB_MAX_JOBS", "1")
+    first = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
+    second = TrainingJob("knet", {**SLOW_KNET, "max_iter": 2}, "moons:n=300", out_dir=tmp_path).start()
+    third = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
+    assert second.status == "queued" and second.position == 1 and third.position == 2
+    third.stop()  # leaves the queue, never trains
+    assert third.status == "cancelled" and second.position == 1
+    deadline = time.time() + 60
+    while first.round < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    first.stop()
+    first.join(60)
+    second.join(90)  # started by itself once the first ended
+    assert first.status == "stopped" and second.status == "done", (first.error, second.error)
+    assert second.started >= first.started + first.seconds - 1.0
+    assert third.run is None and len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_killed_training_process_is_reported(tmp_path):
+    job = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
+    deadline = time.time() + 60
+    while job.round < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    job._process.kill()
+    job.join(30)
+    assert job.status == "failed" and "ended unexpectedly" in job.error
+
+
+def test_find_job_by_id_and_method(tmp_path):
+    from clustlib.ui.jobs import find_job
+
+    job = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
+    assert find_job(job.id, "knet") is job and find_job(job.id, "dac") is None
+    assert find_job("nosuchjob", "knet") is None and find_job(None) is None
+    job.join(60)
+
+
+def test_pick_threads_counts_idle_cores(monkeypatch):
+    from clustlib import cpu
+
+    monkeypatch.setattr(cpu, "usable_cores", lambda: 4)
+    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25: 1.2)
+    assert cpu.pick_threads() == 3 and cpu.pick_threads(2) == 2
+    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25: 7.0)
+    assert cpu.pick_threads() == 1  # a busy machine: one thread, never zero

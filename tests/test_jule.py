@@ -160,3 +160,19 @@ def test_train_last_false_stops_before_training_on_the_target():
     more = JULE.from_preset("tiny", n_clusters=10, random_state=0, train_last=True).fit(X)
     assert not np.allclose(more.trace_[-1].embedding, more.trace_[-2].embedding)
     assert np.unique(stop.labels_).size == np.unique(stop.labels_sf_).size == 10
+
+
+def test_callbacks_hear_the_planned_periods_down_to_k():
+    ds = load_dataset("digits:n=600")
+    heard = []
+
+    class Hear:
+        def on_start(self, est, planned):
+            heard.append(planned)
+
+        def __call__(self, est, snap):
+            return None
+
+    est = JULE.from_preset("demo", n_clusters=10, random_state=0).fit(ds.X, ds.y, callbacks=[Hear()])
+    # the merge periods at rate eta, not max_periods (100): the progress bar ends full
+    assert len(heard) == 1 and est.n_rounds_ <= heard[0] <= est.n_rounds_ + 2 < est.max_periods

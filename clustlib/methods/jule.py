@@ -210,6 +210,16 @@ class JULE(DeepClusterer):
             self._merger = self._new_merger(feats, labels)  # graph on the new representation
         return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
 
+    def _planned_rounds(self) -> int:
+        """Periods to merge the initial clusters down to k at rate eta (Sec. 3.3): an upper
+        bound, as joining isolated and small clusters only shortens the way."""
+        c, target = self._merger.n_clusters, int(self.n_clusters)
+        periods = 1 if self.train_first else 0
+        while c > target:
+            c -= min(math.ceil(self.eta * c), c - target)
+            periods += 1
+        return max(periods, 1)
+
     def _merge_round(self, m: GDLMerger, target: int) -> int:
         """One forward pass: join isolated clusters while there are more than 20 x the
         target (the authors' code, see ``GDLMerger.join_isolated``) and, with

@@ -21,7 +21,7 @@ from ..data import (
     resolve_unseen,
 )
 from ..runs import Run, RunFormatError
-from .jobs import TrainingJob, assets_dir, runs_dir, saved_runs
+from .jobs import TrainingJob, assets_dir, find_job, runs_dir, saved_runs
 
 
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=8)
@@ -85,6 +85,7 @@ def load_run_ui(method: str, key: str) -> None:
         try:
             st.session_state[f"{key}_run"] = load_run(path)
             st.session_state[f"{key}_run_path"] = str(path)
+            st.session_state[f"{key}_loaded"] = True
         except RunFormatError as err:
             st.sidebar.error(plain(err))
 
@@ -121,14 +122,17 @@ def busy(key: str) -> bool:
     return job is not None and job.running
 
 
-def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None) -> Run:
+def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None, live=None) -> Run:
     """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted`` =
-    spec, preset, seed, unseen) until another is chosen, the progress of a running job;
-    returns the run to show, or stops the page with a hint when there is none."""
+    spec, preset, seed, unseen) until another is chosen; while a job trains, its progress
+    and ``live(trace, track_y)`` -> figures, redrawn each second, in place of the page
+    (which then stops). Returns the run to show, or stops the page with a hint."""
     st.sidebar.header("Load")
     load_run_ui(method, key)
     default_run_ui(key, demo, method, wanted)
-    job_progress_ui(key)
+    job_progress_ui(key, live)
+    if busy(key):
+        st.stop()  # the live view is the page while training
     run = st.session_state.get(f"{key}_run")
     if run is None:
         st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
@@ -136,34 +140,74 @@ def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None
     return run
 
 
+def train_ui(key: str, method: str, params: dict, spec: str, ds, unseen, preset: str, seed: int,
+             disabled: bool = False) -> None:
+    """The sidebar's Train button. A shared link whose settings have no saved run says so
+    at the top of the page and offers to train exactly that run."""
+    running = busy(key)
+    clicked = st.sidebar.button("Train", type="primary", disabled=running or ds is None or disabled,
+                                width="stretch", key=f"{key}_train")
+    if (st.session_state.get(f"{key}_q_shared") and not running and f"{key}_job" not in st.session_state
+            and not st.session_state.get(f"{key}_loaded") and ds is not None and not disabled
+            and matching_run(method, spec, preset, int(seed), unseen) is None):
+        st.info(f"No saved run matches this link ({method}, {plain(spec)}, preset {preset}, seed {int(seed)}"
+                f"{', ' + str(len(unseen)) + ' unseen classes' if unseen else ''}): the page shows "
+                "the demo run below. Train the linked run now (or press Train in the sidebar later).")
+        clicked = st.button("Train the linked run", key=f"{key}_train_link") or clicked
+    if clicked:
+        start_job_ui(key, method, params, spec, unseen, preset)
+
+
 def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
     job = TrainingJob(method, params, dataset, unseen, preset).start()
     st.session_state[f"{key}_job"] = job
+    st.query_params["job"] = job.id  # a reload of this page finds the job again
 
 
-def job_progress_ui(key: str) -> None:
-    """Poll the running job from a fragment; when it ends, hand its run to the page."""
+def job_progress_ui(key: str, live=None) -> None:
+    """Poll the job each second from a fragment: its place in the queue, or its progress,
+    a Stop button and the live pictures; when it ends, hand its run to the page."""
     job: TrainingJob | None = st.session_state.get(f"{key}_job")
     if job is None:
         return
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)
     def poll():
-        if job.running:
-            shown = ", ".join(f"{k} {v:.3f}" for k, v in job.scalars.items()
-                              if k in ("nmi", "hsic", "acc", "kernel_change"))
-            st.progress(job.progress, text=f"Training: {job.stage} of {job.max_rounds} · {shown}")
-            if st.button("Stop", key=f"{key}_stop", help="end training now and keep what was learned"):
+        if job.status == "queued":
+            ahead = max(job.position - 1, 0)
+            st.info(f"Waiting in the queue: {ahead} training{'s' if ahead != 1 else ''} ahead of this one "
+                    f"(position {job.position}); it starts by itself.")
+            if st.button("Cancel", key=f"{key}_stop", help="leave the queue"):
                 job.stop()
+            return
+        if job.running:
+            shown = " · ".join(f"{k.upper()} {v:.3f}" for k, v in job.scalars.items()
+                               if k in ("nmi", "acc", "loss"))
+            threads = f" · {job.threads} thread{'s' if job.threads != 1 else ''}" if job.threads else ""
+            st.progress(job.progress, text=f"Training {job.method.upper()}: {job.stage} of "
+                        f"{job.max_rounds} planned{threads}" + (f" · {shown}" if shown else ""))
+            if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
+                job.stop()
+            if live is not None and job.trace:
+                try:
+                    figures = live(list(job.trace), job.track_y)
+                except ValueError:  # not enough rounds yet for this picture
+                    figures = []
+                cols = st.columns(len(figures)) if len(figures) > 1 else [st]
+                for col, fig in zip(cols, figures):
+                    col.plotly_chart(fig, width="stretch")
             return
         if job.status == "failed":
             st.error(f"Training failed: {plain(job.error)}")
+        elif job.status == "cancelled":
+            st.caption("Training cancelled before it started.")
         elif job.run is not None and st.session_state.get(f"{key}_run_path") != str(job.path):
             st.session_state[f"{key}_run"] = job.run
             st.session_state[f"{key}_run_path"] = str(job.path)
+            st.session_state[f"{key}_loaded"] = True
             st.rerun()
         else:
-            st.success(f"Training {job.status}: saved to {plain(job.path)}")
+            st.success(f"Training {job.status} in {job.seconds or 0:.1f} s: saved to {plain(job.path)}")
 
     poll()
 
@@ -220,11 +264,17 @@ def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -
     except DatasetError:  # not class ids: group names (Omniglot alphabets), resolved by unseen_ui
         st.session_state[f"{key}_q_unseen"] = str(q.get("unseen"))[:2000]
     st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
+    job = find_job(q.get("job"), key)  # a reload during (or after) training: the same job again
+    if job is not None:
+        st.session_state[f"{key}_job"] = job
 
 
 def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
     """Write the current selections to the URL query string, so the link reproduces them."""
     state = {"data": spec, "preset": preset, "seed": str(int(seed))}
+    job = st.session_state.get(f"{key}_job")
+    if job is not None and job.running:
+        state["job"] = job.id
     if unseen:
         state["unseen"] = (st.session_state.get(f"{key}_unseen_text")
                            or ",".join(str(int(c)) for c in unseen))
