@@ -76,3 +76,20 @@ def test_refuses_to_overwrite(tmp_path, capsys):
     (tmp_path / "taken").mkdir()
     assert main(["train", "knet", "--data", "iris", "--out", str(tmp_path / "taken")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_threads_are_chosen_recorded_and_checked(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        out = tmp_path / "one"
+        assert main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny", "--threads", "1",
+                     "--out", str(out), "--quiet"]) == 0
+        assert Run.load(out).info["threads"] == 1 and torch.get_num_threads() == 1
+        assert main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny", "--threads", "-2",
+                     "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+        assert "--threads -2" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+        assert not list(tmp_path.glob(".*.lock"))  # refused before the output was claimed
+    finally:
+        torch.set_num_threads(before)
