@@ -3,7 +3,7 @@ import streamlit as st
 from clustlib.methods.jule import JULE
 from clustlib.metrics import nmi
 from clustlib.ui import widgets as w
-from clustlib.viz import cluster_image_grid, embedding_animation, metric_curves
+from clustlib.viz import cluster_image_grid, merge_animation, merge_flow, metric_curves, to_2d
 
 KEY = "jule"
 DATASETS = ["digits", "digits:n=600", "omniglot", "blobs", "iris", "wine"]
@@ -26,7 +26,8 @@ w.train_ui(KEY, "jule", params, spec, ds, unseen, preset, seed)
 
 
 def live(trace, track_y):
-    return [embedding_animation(trace[-1:], track_y, "cluster", title="Merge stages"),
+    xy = to_2d([trace[-1].embedding])[0]  # the latest features; the final t-SNE layout comes at the end
+    return [merge_animation(trace, xy, layout_name="PCA of the latest features", last_only=True),
             metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period")]
 
 
@@ -41,8 +42,12 @@ if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_
     st.caption(f"NMI of the last merge stage (OURS-SF) {nmi(data.y, est.labels_sf_):.3f} · after "
                f"re-clustering the learned features (OURS-RC) {nmi(data.y, est.labels_rc_):.3f}; "
                f"the run reports {which}.")
-st.plotly_chart(embedding_animation(est.trace_, est.track_y_, "cluster", title="Merge stages"),
-                width="stretch")
+st.caption("Every point is a tracked sample, placed once by a t-SNE of the final learned "
+           "features; its colour is its cluster at that period. A merged cluster keeps its larger "
+           "parent's colour, so the k final clusters can be followed back through the merges.")
+xy = w.cached_projection(est.trace_[-1].embedding, "tsne")
+st.plotly_chart(merge_animation(est.trace_, xy), width="stretch")
+st.plotly_chart(merge_flow(est.trace_), width="stretch")
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["n_clusters"], "Clusters per period"), width="stretch")
 c2.plotly_chart(metric_curves(est.trace_, ["nmi", "acc", "loss"], "Quality and triplet loss"),

@@ -212,7 +212,7 @@ def test_dac_page_shows_the_circle_map_thresholds_and_sizes():
     assert circle["layout"]["xaxis"]["range"] == [-1.2, 1.2]  # fixed across frames
     assert "clusters used" in circle["frames"][-1]["layout"]["title"]["text"]
     names = {d["name"] for d in figs[1]["data"]}
-    assert {"u", "l", "selected"} <= names
+    assert {"u (same-pair threshold)", "l (different-pair threshold)", "share of pairs selected"} <= names
     sizes = figs[3]
     assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10
 
@@ -225,8 +225,9 @@ def test_secu_page_shows_sizes_against_the_floor_and_centres():
     assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10
     assert "floor" in sizes["frames"][-1]["layout"]["title"]["text"]
     assert any(s.get("type") == "line" for s in sizes["layout"].get("shapes", []))  # the γN/K line
-    assert centres["frames"][-1]["data"][1]["marker"]["symbol"] == "x"
-    assert len(values(centres["frames"][-1]["data"][1]["x"])) == 10  # one cross per centre
+    crosses = centres["frames"][-1]["data"][-1]  # after one trace per class (the legend)
+    assert crosses["marker"]["symbol"] == "x" and crosses["name"] == "centre"
+    assert len(values(crosses["x"])) == 10  # one cross per centre
 
 
 def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():

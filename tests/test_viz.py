@@ -79,7 +79,8 @@ def test_kernel_heatmap_turns_block_diagonal():
 def test_metric_curves_and_scatter(fitted_moons):
     _, est = fitted_moons
     fig = metric_curves(est.trace_, ["hsic", "nmi", "absent"])
-    assert [t.name for t in fig.data] == ["hsic", "nmi"]
+    assert [t.name for t in fig.data] == ["hsic", "NMI"]  # readable names in the legend
+    assert fig.layout.xaxis.title.text == "iteration" and fig.layout.yaxis.title.text
     assert len(fig.data[0].x) == len(est.trace_)
     fig = scatter_2d(np.random.rand(50, 5), np.arange(50) % 3)
     assert len(fig.data[0].x) == 50
@@ -127,3 +128,67 @@ def test_image_montage_enlarges_small_images_by_whole_pixels_and_wraps_rows():
     assert (tile == np.kron(tile[::8, ::8], np.ones((8, 8), np.uint8))).all()  # no blur: blocks of 8 x 8
     assert (big[-64:, 66:] == 255).all()  # the last row is completed by a blank tile
     assert image_montage(np.random.default_rng(1).random((2, 3, 28, 28)), min_px=64).shape == (84, 170, 3)
+
+
+def _merging_trace():
+    """Three periods of merges on 12 tracked points: 6 clusters -> 3 -> 2."""
+    from clustlib.base import Snapshot
+
+    rng = np.random.default_rng(0)
+    stages = [[0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5],   # init: pairs
+              [0, 0, 0, 0, 0, 0, 3, 3, 4, 4, 4, 4],   # 0+1+2, 4+5 (3 stays)
+              [0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4]]   # 3 joins 4
+    return [Snapshot(r, "init" if r == 0 else f"period {r}", np.array(lab), rng.normal(size=(12, 3)).astype(np.float32),
+                     {"n_clusters": float(len(set(lab)))}, {}) for r, lab in enumerate(stages)]
+
+
+def test_lineage_colours_persist_through_merges_and_the_final_clusters_differ():
+    from clustlib.viz import lineage_colours
+    from clustlib.viz.figures import PALETTE
+
+    trace = _merging_trace()
+    col = lineage_colours(trace)
+    # cluster 4 absorbs 5 (same size: the first parent found) then 3: its colour never changes
+    assert col[2][4] == col[1][4] == col[0][4]
+    assert col[2][0] == col[1][0] == col[0][0]
+    assert col[2][0] != col[2][4]  # the two final clusters: two strong colours
+    assert col[0][0] in PALETTE and col[0][4] in PALETTE
+    assert col[0][1] not in PALETTE  # absorbed clusters start light
+
+
+def test_merge_animation_keeps_one_layout_and_merge_flow_conserves_points():
+    from clustlib.viz import merge_animation, merge_flow
+
+    trace = _merging_trace()
+    xy = np.random.default_rng(1).normal(size=(12, 2))
+    fig = merge_animation(trace, xy)
+    assert len(fig.frames) == 3
+    assert all(np.allclose(f.data[0].x, xy[:, 0]) for f in fig.frames)  # the points never move
+    colours = [list(f.data[0].marker.color) for f in fig.frames]
+    assert len(set(colours[-1])) == 2 and len(set(colours[0])) == 6
+    assert fig.layout.xaxis.title.text.startswith("t-SNE")
+    flow = merge_flow(trace, min_share=0.0).data[0]
+    assert sum(flow.link.value) == 2 * 12  # every tracked point flows through both steps
+    assert len(flow.node.label) == 6 + 3 + 2
+
+
+def test_animations_have_legends_speed_control_and_per_frame_axes():
+    from clustlib.base import Snapshot
+    from clustlib.viz import circle_animation
+
+    y = np.repeat([0, 1, 2], 10)
+    snaps = [Snapshot(r, f"epoch {r}", y, (np.random.default_rng(r).normal(size=(30, 4)) * (1 + 10 * r)).astype(np.float32),
+                      {}, {}) for r in range(3)]
+    fig = embedding_animation(snaps, y, "label")
+    assert [t.name for t in fig.data] == ["class 0", "class 1", "class 2"]  # a legend
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    ranges = [f.layout.xaxis.range for f in fig.frames]
+    assert ranges[0][1] - ranges[0][0] < (ranges[-1][1] - ranges[-1][0]) / 5  # the small start is zoomed
+    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
+    assert labels == ["▶ Play", "▶▶ Fast", "❚❚ Pause"]
+    assert fig.layout.sliders[0].x >= 0.3 and fig.layout.sliders[0].currentvalue.visible
+    one = embedding_animation(snaps[-1:], y, "label")  # a live frame: no controls
+    assert not one.layout.updatemenus and not one.layout.sliders
+    circ = circle_animation([Snapshot(0, "epoch 0", y, np.abs(snaps[0].embedding), {}, {})], y)
+    assert [t.name for t in circ.data] == ["class 0", "class 1", "class 2", "cluster vertex"]
+    assert circ.data[1].marker.color == embedding_animation(snaps, y, "label").data[1].marker.color

@@ -5,6 +5,7 @@ from .figures import (
     centres_animation,
     circle_animation,
     circle_map,
+    class_colour,
     cluster_image_grid,
     confusion_heatmap,
     curves_of_runs,
@@ -14,6 +15,9 @@ from .figures import (
     image_montage,
     kernel_heatmap_animation,
     labelled_maps,
+    lineage_colours,
+    merge_animation,
+    merge_flow,
     metric_curves,
     scatter_2d,
     selectable_scatter,
@@ -22,6 +26,6 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices", "glyph_maps",
+__all__ = ["class_colour", "lineage_colours", "merge_animation", "merge_flow", "block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices", "glyph_maps",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -24,6 +24,15 @@ PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363"]
 
 
+LIGHT = ["#c6dbef", "#fdd0a2", "#c7e9c0", "#fcbba1", "#dadaeb", "#d9d9d9", "#fde0ef", "#e5f5e0",
+         "#ffffcc", "#d0f0f0", "#bcbddc", "#fee6ce", "#c7eae5", "#f2f0f7", "#e7e1ef"]
+
+
+def class_colour(c) -> str:
+    """The colour of class (or group) id ``c``: the same in every chart of the app."""
+    return PALETTE[int(c) % len(PALETTE)]
+
+
 def frame_indices(n: int, max_frames: int = 50) -> list[int]:
     """At most max_frames indices out of n, always keeping the first and the last."""
     if n <= max_frames:
@@ -41,23 +50,37 @@ def to_2d(embeddings: list[np.ndarray]) -> list[np.ndarray]:
     return [(e - mean) @ vt[:2].T for e in embeddings]
 
 
-def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 400) -> None:
+def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 500) -> None:
+    """Play (one frame per ``duration`` ms), Fast (4x) and Pause on the left, the frame
+    slider to their right, the current frame's name above the slider; no labels under
+    the slider's ticks (50 of them overlapped and the last was clipped). One frame: no
+    controls at all (a live picture of the latest round)."""
+    if len(labels) <= 1:
+        fig.update_layout(margin={"l": 50, "r": 10, "t": 50, "b": 50})
+        return
+
+    def play(ms):
+        return [None, {"frame": {"duration": ms, "redraw": True}, "fromcurrent": True,
+                       "transition": {"duration": 0}}]
+
     steps = [{"args": [[name], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
                                 "transition": {"duration": 0}}],
               "label": name, "method": "animate"} for name in labels]
     fig.update_layout(
-        updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.08,
-                      "xanchor": "left", "yanchor": "top", "direction": "left",
+        updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.1,
+                      "xanchor": "left", "yanchor": "top", "direction": "left", "pad": {"r": 4, "t": 0},
                       "buttons": [
-                          {"label": "▶ Play", "method": "animate",
-                           "args": [None, {"frame": {"duration": duration, "redraw": True},
-                                           "fromcurrent": True, "transition": {"duration": 0}}]},
+                          {"label": "▶ Play", "method": "animate", "args": play(duration)},
+                          {"label": "▶▶ Fast", "method": "animate", "args": play(max(duration // 4, 50))},
                           {"label": "❚❚ Pause", "method": "animate",
                            "args": [[None], {"frame": {"duration": 0, "redraw": False},
                                              "mode": "immediate"}]}]}],
-        sliders=[{"active": 0, "x": 0.18, "len": 0.82, "y": -0.04, "yanchor": "top",
-                  "currentvalue": {"visible": False}, "steps": steps}],
-        margin={"l": 10, "r": 10, "t": 50, "b": 90})
+        sliders=[{"active": 0, "x": 0.36, "len": 0.62, "y": -0.07, "yanchor": "top", "pad": {"t": 0, "b": 0},
+                  "font": {"color": "rgba(0,0,0,0)", "size": 1}, "ticklen": 3,
+                  "currentvalue": {"visible": True, "xanchor": "right", "prefix": "",
+                                   "font": {"size": 13, "color": "#333"}},
+                  "steps": steps}],
+        margin={"l": 50, "r": 10, "t": 50, "b": 100})
 
 
 def _title(s, extra: str = "") -> str:
@@ -70,50 +93,164 @@ def _title(s, extra: str = "") -> str:
     return " · ".join(bits) + extra
 
 
+def _axes(points: np.ndarray) -> tuple[dict, dict]:
+    lo, hi = points.min(0), points.max(0)
+    pad = 0.05 * np.maximum(hi - lo, 1e-9)
+    return ({"range": [float(lo[0] - pad[0]), float(hi[0] + pad[0])], "zeroline": False},
+            {"range": [float(lo[1] - pad[1]), float(hi[1] + pad[1])], "zeroline": False})
+
+
+def _class_traces(p: np.ndarray, y: np.ndarray, classes, names: dict | None, size: int = 5) -> list:
+    """One Scattergl per class (the legend), the same classes in every frame."""
+    return [go.Scattergl(x=p[y == c, 0], y=p[y == c, 1], mode="markers", name=(names or {}).get(int(c), f"class {int(c)}"),
+                         legendgroup=str(c), hoverinfo="name",
+                         marker={"size": size, "color": class_colour(c), "opacity": 0.8}) for c in classes]
+
+
 def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_frames: int = 50,
-                        title: str = "Embedding", frame_axes: bool = False) -> go.Figure:
-    """Animated scatter of the tracked points' embedding, one frame per round (PCA to 2-D
-    when wider), coloured by current cluster (``color_by="cluster"``) or true label.
-    ``frame_axes``: each frame zooms to its own points (for embeddings that shrink, such as
-    KNet's psi contracting clusters); otherwise one range fits every frame."""
+                        title: str = "Embedding", frame_axes: bool = True, names: dict | None = None) -> go.Figure:
+    """Animated scatter of the tracked points' embedding, one frame per round (one PCA,
+    of the last frame, to 2-D when wider), coloured by true label (a legend entry per
+    class, ``names`` for their names) or by current cluster (``color_by="cluster"``).
+    ``frame_axes`` (default): each frame zooms to its own points, so an early embedding
+    is not a dot in the final frame's range (and KNet's psi contracting clusters stay
+    visible); False: one range fits every frame."""
     snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
     snaps = [s for s in snaps if s.embedding is not None]
     if not snaps:
         raise ValueError("the trace has no embeddings to animate.")
     pts = to_2d([s.embedding for s in snaps])
-
-    def axes(points):
-        lo, hi = points.min(0), points.max(0)
-        pad = 0.05 * np.maximum(hi - lo, 1e-9)
-        return ({"range": [float(lo[0] - pad[0]), float(hi[0] + pad[0])], "zeroline": False},
-                {"range": [float(lo[1] - pad[1]), float(hi[1] + pad[1])], "zeroline": False})
+    by_label = color_by == "label" and track_y is not None
+    y = np.asarray(track_y) if by_label else None
+    classes = np.unique(y) if by_label else None
+    wide = snaps[-1].embedding.shape[1] > 2
 
     def frame_layout(p, s):
         out = {"title": {"text": f"{title}: {_title(s)}"}}
         if frame_axes:
-            out["xaxis"], out["yaxis"] = axes(p)
+            out["xaxis"], out["yaxis"] = _axes(p)
         return out
 
-    x_axis, y_axis = axes(pts[0] if frame_axes else np.vstack(pts))
-    if color_by == "label" and track_y is None:
-        color_by = "cluster"
+    def data(p, s):
+        if by_label:
+            return _class_traces(p, y, classes, names)
+        return [go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                             marker={"size": 5, "opacity": 0.8, "color": [class_colour(v) for v in s.labels]})]
 
-    def colors(s):
-        c = np.asarray(track_y if color_by == "label" else s.labels)
-        return [PALETTE[int(v) % len(PALETTE)] for v in c]
-
-    def scatter(p, s):
-        return go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers",
-                            marker={"size": 5, "color": colors(s), "opacity": 0.8},
-                            hoverinfo="skip", showlegend=False)
-
-    fig = go.Figure(data=[scatter(pts[0], snaps[0])],
-                    frames=[go.Frame(data=[scatter(p, s)], name=s.stage, layout=frame_layout(p, s))
+    fig = go.Figure(data=data(pts[0], snaps[0]),
+                    frames=[go.Frame(data=data(p, s), name=s.stage, layout=frame_layout(p, s))
                             for p, s in zip(pts, snaps)])
-    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
-                      xaxis=x_axis, yaxis=y_axis, template="plotly_white")
+    x_axis, y_axis = _axes(pts[0] if frame_axes else np.vstack(pts))
+    what = "PCA axis {} of the last frame" if wide else "embedding dimension {}"
+    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=500, template="plotly_white",
+                      xaxis={**x_axis, "title": what.format(1)}, yaxis={**y_axis, "title": what.format(2)},
+                      legend_title_text="true class" if by_label else None)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
+
+
+def lineage_colours(trace) -> list[dict]:
+    """Colours of every cluster in every Snapshot that persist through merges: a cluster
+    takes the colour of its parent with most (tracked) members, so a merged cluster keeps
+    its larger parent's colour. The k final clusters get k distinct strong colours: each
+    is given to the initial cluster at the root of its chain of larger parents; the
+    other initial clusters get light colours, and fade out as they are absorbed."""
+    labels = [np.asarray(s.labels) for s in trace]
+    parent = []  # parent[t][c]: the cluster of frame t-1 that gave cluster c of frame t most members
+    for prev, cur in zip(labels, labels[1:]):
+        links = {}
+        for c in np.unique(cur):
+            ids, counts = np.unique(prev[cur == c], return_counts=True)
+            links[int(c)] = int(ids[np.argmax(counts)])
+        parent.append(links)
+    final, sizes = np.unique(labels[-1], return_counts=True)
+    roots = {}
+    for rank, c in enumerate(final[np.argsort(-sizes, kind="stable")]):
+        r = int(c)
+        for links in reversed(parent):
+            r = links[r]
+        roots.setdefault(r, PALETTE[rank % len(PALETTE)])
+    colours = [{int(c): roots.get(int(c), LIGHT[int(c) % len(LIGHT)]) for c in np.unique(labels[0])}]
+    for links in parent:
+        colours.append({c: colours[-1][p] for c, p in links.items()})
+    return colours
+
+
+def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "Merge stages",
+                    layout_name: str = "t-SNE of the final features", last_only: bool = False) -> go.Figure:
+    """JULE's picture: the tracked points at one fixed 2-D position for every frame
+    (``xy``, e.g. a t-SNE of the last period's learned features), coloured by their
+    cluster at each period with :func:`lineage_colours` -- clusters visibly absorb their
+    neighbours period by period, and the frame never moves under the eye."""
+    xy = np.asarray(xy, dtype=np.float64)
+    idx = [len(trace) - 1] if last_only else frame_indices(len(trace), max_frames)
+    colours = lineage_colours(trace)
+
+    def data(i):
+        s = trace[i]
+        return [go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", hoverinfo="text", showlegend=False,
+                             text=[f"cluster {int(c)}" for c in s.labels],
+                             marker={"size": 6, "opacity": 0.85, "color": [colours[i][int(c)] for c in s.labels],
+                                     "line": {"width": 0.3, "color": "#888"}})]
+
+    fig = go.Figure(data=data(idx[0]), frames=[go.Frame(data=data(i), name=trace[i].stage,
+                                                        layout={"title": {"text": f"{title}: {_title(trace[i])}"}})
+                                               for i in idx])
+    x_axis, y_axis = _axes(xy)
+    fig.update_layout(title={"text": f"{title}: {_title(trace[idx[0]])}"}, height=520, template="plotly_white",
+                      xaxis={**x_axis, "title": f"{layout_name}, axis 1", "showticklabels": False},
+                      yaxis={**y_axis, "title": f"{layout_name}, axis 2", "showticklabels": False})
+    _animation_layout(fig, [trace[i].stage for i in idx])
+    return fig
+
+
+def merge_flow(trace, min_share: float = 0.02, max_periods: int = 8, title: str = "How clusters merged") -> go.Figure:
+    """A Sankey of cluster sizes from period to period down to k (the last ``max_periods``
+    Snapshots): one node per cluster holding at least ``min_share`` of the tracked points
+    (the rest pooled as "smaller clusters"), links weighted by the points that moved,
+    nodes in :func:`lineage_colours`."""
+    colours = lineage_colours(trace)
+    first = max(0, len(trace) - max_periods)
+    frames = list(range(first, len(trace)))
+    m = len(trace[-1].labels)
+    node_of, labels, node_colour = [], [], []
+    for t in frames:
+        ids, counts = np.unique(trace[t].labels, return_counts=True)
+        mapping, small = {}, None
+        for c, n in sorted(zip(ids.tolist(), counts.tolist()), key=lambda x: -x[1]):
+            if n >= min_share * m:
+                mapping[c] = len(labels)
+                labels.append(f"{n}")
+                node_colour.append(colours[t][c])
+            else:
+                if small is None:
+                    small = len(labels)
+                    labels.append("smaller clusters")
+                    node_colour.append("#e0e0e0")
+                mapping[c] = small
+        node_of.append(mapping)
+    src, dst, val, link_colour = [], [], [], []
+    for a, b in zip(range(len(frames) - 1), range(1, len(frames))):
+        pairs, counts = np.unique(np.stack([[node_of[a][int(c)] for c in trace[frames[a]].labels],
+                                            [node_of[b][int(c)] for c in trace[frames[b]].labels]]),
+                                  axis=1, return_counts=True)
+        for (i, j), n in zip(pairs.T.tolist(), counts.tolist()):
+            src.append(i)
+            dst.append(j)
+            val.append(n)
+            link_colour.append(_rgba(node_colour[j], 0.35))
+    fig = go.Figure(go.Sankey(arrangement="snap", node={"label": labels, "color": node_colour, "pad": 6,
+                                                        "thickness": 14, "line": {"width": 0}},
+                              link={"source": src, "target": dst, "value": val, "color": link_colour}))
+    stages = " → ".join(trace[t].stage.split()[-1] if t else "init" for t in frames)
+    fig.update_layout(title=f"{title} (periods {stages}; node = cluster, its number = tracked points)",
+                      height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def block_average(M: np.ndarray, max_px: int = 256) -> np.ndarray:
@@ -187,23 +324,38 @@ def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, ma
                                      layout={"title": {"text": f"{title}: {_title(s)}"}})
                             for src, s in zip(images, snaps)])
     fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
-                      xaxis={"visible": False, "range": [0, size]},
-                      yaxis={"visible": False, "range": [size, 0], "scaleanchor": "x"},
+                      xaxis={"range": [0, size], "showticklabels": False, "showgrid": False, "zeroline": False,
+                             "title": "tracked points, " + ("by true class" if by_label else "by final cluster")},
+                      yaxis={"range": [size, 0], "scaleanchor": "x", "showticklabels": False, "showgrid": False,
+                             "zeroline": False, "title": "the same points"},
                       template="plotly_white")
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
 
-def metric_curves(trace, keys: list[str], title: str = "") -> go.Figure:
-    """Line chart of scalar(s) over rounds."""
+NAMES = {"nmi": "NMI", "acc": "ACC", "ari": "ARI", "loss": "loss", "n_clusters": "clusters",
+         "u": "u (same-pair threshold)", "l": "l (different-pair threshold)", "selected": "share of pairs selected",
+         "similar": "share judged same", "pair_loss": "pair loss", "balance_loss": "anti-collapse loss",
+         "block_contrast": "block contrast (learned)", "input_contrast": "block contrast (input)",
+         "kernel_change": "kernel change", "u_change": "U change", "smallest_over_floor": "smallest / floor"}
+
+
+def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None = None) -> go.Figure:
+    """Line chart of scalar(s) over rounds, each named in the legend; ``x_title``
+    defaults to the rounds' own name (epoch, period, iteration)."""
     fig = go.Figure()
     rounds = [s.round for s in trace]
     for key in keys:
         vals = [s.scalars.get(key, np.nan) for s in trace]
         if not np.all(np.isnan(vals)):
-            fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=key))
-    fig.update_layout(title=title, height=320, template="plotly_white",
-                      xaxis_title="round", margin={"l": 10, "r": 10, "t": 40, "b": 30})
+            fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=NAMES.get(key, key)))
+    if x_title is None:
+        named = [s.stage.split()[0] for s in trace if s.round > 0]
+        x_title = named[-1] if named else "round"
+    fig.update_layout(title=title, height=340, template="plotly_white", showlegend=True,
+                      xaxis_title=x_title, yaxis_title="value",
+                      legend={"orientation": "h", "y": -0.25, "x": 0},
+                      margin={"l": 50, "r": 10, "t": 40, "b": 40})
     return fig
 
 
@@ -217,9 +369,11 @@ def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 2000
     p = to_2d([Z])[0]
     fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip",
                                  marker={"size": 4, "opacity": 0.8,
-                                         "color": [PALETTE[int(v) % len(PALETTE)] for v in c]}))
+                                         "color": [class_colour(v) for v in c]}))
     fig.update_layout(title=title, height=420, template="plotly_white",
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      xaxis_title="PCA axis 1" if Z.shape[1] > 2 else "dimension 1",
+                      yaxis_title="PCA axis 2" if Z.shape[1] > 2 else "dimension 2",
+                      margin={"l": 50, "r": 10, "t": 40, "b": 40})
     return fig
 
 
@@ -291,7 +445,7 @@ def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int 
     classes = np.unique(np.concatenate([np.asarray(lab) for _, lab, _ in panels]))
     for col, (xy, lab, _) in enumerate(panels, start=1):
         lab = np.asarray(lab)
-        for i, c in enumerate(classes):
+        for c in classes:
             m = lab == c
             if not m.any():
                 continue
@@ -299,11 +453,12 @@ def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int 
                                        name=(names or {}).get(int(c), f"class {int(c)}"),
                                        showlegend=col == 1, hoverinfo="name",
                                        marker={"size": 4, "opacity": 0.8,
-                                               "color": PALETTE[i % len(PALETTE)]}),
+                                               "color": class_colour(c)}),
                           row=1, col=col)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.update_layout(height=height, template="plotly_white", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_xaxes(showticklabels=False, title_text="map axis 1", zeroline=False)
+    fig.update_yaxes(showticklabels=False, title_text="map axis 2", zeroline=False)
+    fig.update_layout(height=height, template="plotly_white", legend_title_text="class",
+                      margin={"l": 40, "r": 10, "t": 50, "b": 40})
     return fig
 
 
@@ -344,7 +499,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
 
     y = np.asarray(view["y"])
     groups = sorted({class_groups[int(c)] for c in np.unique(y)})
-    colour = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
+    colour = {g: class_colour(i) for i, g in enumerate(sorted(set(class_groups)))}  # as in every map
     titles = [f"{projection} of the {label} · NMI {view[part]['nmi']:.3f} · R@1 {view[part].get('recall@1', float('nan')):.3f}"
               for part, label in (("before", "input (pixels)"), ("after", "learned embedding"))]
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.03)
@@ -389,19 +544,23 @@ def circle_map(L: np.ndarray) -> np.ndarray:
     return np.stack([w @ np.sin(2 * np.pi * h / k), w @ np.cos(2 * np.pi * h / k)], axis=1)
 
 
-def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "Label features") -> go.Figure:
+def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "Label features",
+                     names: dict | None = None) -> go.Figure:
     """DAC's picture: the tracked points' label features on the circle map (Eq. 1), one
-    frame per epoch, coloured by true label (or cluster), the k vertices marked."""
+    frame per epoch, coloured by true label (a legend entry per class; by cluster
+    without labels), the k vertices marked with their cluster ids."""
     snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
     k = snaps[0].embedding.shape[1]
     h = np.arange(1, k + 1)
     vx, vy = np.sin(2 * np.pi * h / k), np.cos(2 * np.pi * h / k)
+    y = None if track_y is None else np.asarray(track_y)
 
     def points(s):
         o = circle_map(s.embedding)
-        c = np.asarray(track_y if track_y is not None else s.labels)
-        return go.Scattergl(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                            marker={"size": 5, "opacity": 0.7, "color": [PALETTE[int(v) % len(PALETTE)] for v in c]})
+        if y is not None:
+            return _class_traces(o, y, np.unique(y), names)
+        return [go.Scattergl(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                             marker={"size": 5, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
 
     def sub(s):
         bits = [s.stage, f"{int(s.scalars.get('n_used', k))}/{k} clusters used"]
@@ -411,13 +570,14 @@ def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "La
             bits.append(f"NMI {s.scalars['nmi']:.3f}")
         return f"{title}: " + " · ".join(bits)
 
-    vertices = go.Scatter(x=vx, y=vy, mode="markers+text", text=[str(i) for i in range(k)],
-                          textposition="top center", hoverinfo="skip", showlegend=False,
+    vertices = go.Scatter(x=vx, y=vy, mode="markers+text", text=[str(i) for i in range(k)], name="cluster vertex",
+                          textposition="top center", hoverinfo="skip", showlegend=True,
                           marker={"size": 11, "symbol": "x", "color": "#444"})
-    fig = go.Figure(data=[points(snaps[0]), vertices],
-                    frames=[go.Frame(data=[points(s), vertices], name=s.stage, layout={"title": {"text": sub(s)}})
+    fig = go.Figure(data=[*points(snaps[0]), vertices],
+                    frames=[go.Frame(data=[*points(s), vertices], name=s.stage, layout={"title": {"text": sub(s)}})
                             for s in snaps])
-    fig.update_layout(title={"text": sub(snaps[0])}, height=520, template="plotly_white",
+    fig.update_layout(title={"text": sub(snaps[0])}, height=540, template="plotly_white",
+                      legend_title_text="true class" if y is not None else None,
                       xaxis={"range": [-1.2, 1.2], "visible": False},
                       yaxis={"range": [-1.2, 1.2], "visible": False, "scaleanchor": "x"})
     _animation_layout(fig, [s.stage for s in snaps])
@@ -458,33 +618,41 @@ def sizes_animation(trace, floor: float | None = None, max_frames: int = 50,
     return fig
 
 
-def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "Features and centres") -> go.Figure:
+def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "Features and centres",
+                      names: dict | None = None) -> go.Figure:
     """SeCu's picture: the tracked points' features with the cluster centres
-    (``arrays["centres"]``), one PCA for all frames, one frame per epoch; points
-    coloured by true label (or cluster), centres as black crosses."""
+    (``arrays["centres"]``), one PCA (of the last frame) for all frames, each frame
+    zoomed to its own points and centres, one frame per epoch; points coloured by true
+    label (legend) or cluster, centres as black crosses."""
     snaps = [s for s in (trace[i] for i in frame_indices(len(trace), max_frames))
              if s.embedding is not None and "centres" in s.arrays]
     if not snaps:
         raise ValueError("the trace records no centres.")
     m = snaps[0].embedding.shape[0]
     pts = to_2d([np.vstack([s.embedding, s.arrays["centres"]]) for s in snaps])
-    allp = np.vstack(pts)
-    lo, hi = allp.min(0), allp.max(0)
-    pad = 0.05 * np.maximum(hi - lo, 1e-9)
+    y = None if track_y is None else np.asarray(track_y)
 
     def data(p, s):
-        c = np.asarray(track_y if track_y is not None else s.labels)
-        return [go.Scattergl(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                             marker={"size": 4, "opacity": 0.7, "color": [PALETTE[int(v) % len(PALETTE)] for v in c]}),
-                go.Scatter(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                           marker={"size": 12, "symbol": "x", "color": "black"})]
+        if y is not None:
+            points = _class_traces(p[:m], y, np.unique(y), names, size=4)
+        else:
+            points = [go.Scattergl(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
+                                   marker={"size": 4, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
+        return [*points, go.Scatter(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", name="centre",
+                                    marker={"size": 12, "symbol": "x", "color": "black"})]
+
+    def frame_layout(p, s):
+        xa, ya = _axes(p)
+        return {"title": {"text": f"{title}: {_title(s)}"}, "xaxis": xa, "yaxis": ya}
 
     fig = go.Figure(data=data(pts[0], snaps[0]),
-                    frames=[go.Frame(data=data(p, s), name=s.stage, layout={"title": {"text": f"{title}: {_title(s)}"}})
+                    frames=[go.Frame(data=data(p, s), name=s.stage, layout=frame_layout(p, s))
                             for p, s in zip(pts, snaps)])
-    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480, template="plotly_white",
-                      xaxis={"range": [lo[0] - pad[0], hi[0] + pad[0]], "zeroline": False},
-                      yaxis={"range": [lo[1] - pad[1], hi[1] + pad[1]], "zeroline": False})
+    xa, ya = _axes(pts[0])
+    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=500, template="plotly_white",
+                      xaxis={**xa, "title": "PCA axis 1 of the last frame"},
+                      yaxis={**ya, "title": "PCA axis 2 of the last frame"},
+                      legend_title_text="true class" if y is not None else None)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -499,10 +667,11 @@ def selectable_scatter(embedding: np.ndarray, labels: np.ndarray, y_true=None, h
             for i, c in enumerate(labels)]
     fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", text=text, hoverinfo="text",
                                  marker={"size": 6, "opacity": 0.8,
-                                         "color": [PALETTE[int(v) % len(PALETTE)] for v in labels]}))
+                                         "color": [class_colour(v) for v in labels]}))
     fig.update_layout(height=height, template="plotly_white", dragmode="lasso",
                       title="Learned embedding (final), coloured by cluster",
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                      xaxis_title="PCA axis 1", yaxis_title="PCA axis 2",
+                      margin={"l": 50, "r": 10, "t": 40, "b": 40})
     return fig
 
 
