@@ -3,11 +3,7 @@
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,46 +27,25 @@ def _require_browser():
         pytest.skip("Debian chromium / playwright not installed (apt-get install chromium).")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     _require_browser()
-    port = _free_port()
-    env = {**os.environ, "CLUSTLIB_RUNS": str(tmp_path_factory.mktemp("runs"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    from clustlib.ui.server import serve
+
+    with serve(tmp_path_factory.mktemp("runs")) as url:
+        yield url
 
 
 def _idle(page, timeout=90_000):
-    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout)
+    from clustlib.ui.server import idle
+
+    idle(page, timeout)
 
 
 def _browser(p):
-    return p.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"])
+    from clustlib.ui.server import CHROMIUM_ARGS
+
+    return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
 def test_shared_link_opens_the_same_view_and_points_can_be_inspected(app_url):

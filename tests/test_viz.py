@@ -186,7 +186,7 @@ def test_animations_have_legends_speed_control_and_per_frame_axes():
     assert ranges[0][1] - ranges[0][0] < (ranges[-1][1] - ranges[-1][0]) / 5  # the small start is zoomed
     labels = [b.label for b in fig.layout.updatemenus[0].buttons]
     assert labels == ["▶ Play", "▶▶ Fast", "❚❚ Pause"]
-    assert fig.layout.sliders[0].x >= 0.3 and fig.layout.sliders[0].currentvalue.visible
+    assert fig.layout.sliders[0].pad.t >= 30 and fig.layout.sliders[0].currentvalue.visible  # below the buttons
     one = embedding_animation(snaps[-1:], y, "label")  # a live frame: no controls
     assert not one.layout.updatemenus and not one.layout.sliders
     circ = circle_animation([Snapshot(0, "epoch 0", y, np.abs(snaps[0].embedding), {}, {})], y)

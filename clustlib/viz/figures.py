@@ -68,19 +68,20 @@ def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 500) ->
               "label": name, "method": "animate"} for name in labels]
     fig.update_layout(
         updatemenus=[{"type": "buttons", "showactive": False, "x": 0.0, "y": -0.1,
-                      "xanchor": "left", "yanchor": "top", "direction": "left", "pad": {"r": 4, "t": 0},
+                      "xanchor": "left", "yanchor": "top", "direction": "left", "pad": {"r": 4, "t": 28},
                       "buttons": [
                           {"label": "▶ Play", "method": "animate", "args": play(duration)},
                           {"label": "▶▶ Fast", "method": "animate", "args": play(max(duration // 4, 50))},
                           {"label": "❚❚ Pause", "method": "animate",
                            "args": [[None], {"frame": {"duration": 0, "redraw": False},
                                              "mode": "immediate"}]}]}],
-        sliders=[{"active": 0, "x": 0.36, "len": 0.62, "y": -0.07, "yanchor": "top", "pad": {"t": 0, "b": 0},
+        # a full-width slider under the buttons; the frame's name on the buttons' row, right
+        sliders=[{"active": 0, "x": 0.0, "len": 1.0, "y": -0.1, "yanchor": "top", "pad": {"t": 70, "b": 0},
                   "font": {"color": "rgba(0,0,0,0)", "size": 1}, "ticklen": 3,
-                  "currentvalue": {"visible": True, "xanchor": "right", "prefix": "",
+                  "currentvalue": {"visible": True, "xanchor": "right", "prefix": "", "offset": 6,
                                    "font": {"size": 13, "color": "#333"}},
                   "steps": steps}],
-        margin={"l": 50, "r": 10, "t": 50, "b": 100})
+        margin={"l": 50, "r": 10, "t": 50, "b": 150})
 
 
 def _title(s, extra: str = "") -> str:
@@ -190,8 +191,8 @@ def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "M
         s = trace[i]
         return [go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", hoverinfo="text", showlegend=False,
                              text=[f"cluster {int(c)}" for c in s.labels],
-                             marker={"size": 6, "opacity": 0.85, "color": [colours[i][int(c)] for c in s.labels],
-                                     "line": {"width": 0.3, "color": "#888"}})]
+                             marker={"size": 8, "opacity": 0.9, "color": [colours[i][int(c)] for c in s.labels],
+                                     "line": {"width": 0.4, "color": "#777"}})]
 
     fig = go.Figure(data=data(idx[0]), frames=[go.Frame(data=data(i), name=trace[i].stage,
                                                         layout={"title": {"text": f"{title}: {_title(trace[i])}"}})
