@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from .base import held_interrupts
-from .cpu import pick_threads
+from .cpu import ThreadGovernor, pick_threads
 from .data import DatasetError, list_datasets, load_dataset, resolve_unseen, split_classes
 from .methods import DESCRIPTIONS, METHODS
 from .runs import Run, RunFormatError, is_run_dir, pid_alive, recover
@@ -129,6 +129,7 @@ def cmd_train(args) -> int:
         raise UsageError(f"--threads {args.threads}: give a positive count, or 0 for the idle cores.")
     threads = pick_threads(args.threads)
     torch.set_num_threads(threads)  # oversubscribed cores run a CNN step up to 7x slower
+    governor = ThreadGovernor(threads=threads) if args.threads == 0 else None  # follows the load
     lock = _claim_output(out, args.overwrite)  # before training: nothing is lost to a bad --out
     try:
         progress = _Progress(0, args.quiet)
@@ -136,11 +137,11 @@ def cmd_train(args) -> int:
         try:
             with warnings.catch_warnings():  # an interrupt is reported below, in one line
                 warnings.filterwarnings("ignore", message="interrupted in ")
-                est.fit(train.X, train.y, callbacks=[progress])
+                est.fit(train.X, train.y, callbacks=[progress] + ([governor] if governor else []))
         finally:
             progress.close()
         run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
-                                 extra={"preset": args.preset, "threads": threads})
+                                 extra={"preset": args.preset, "threads": governor.threads if governor else threads})
         run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
         with held_interrupts():  # Ctrl-C while saving would lose what was learned
             run.save(out)

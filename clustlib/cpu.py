@@ -34,24 +34,76 @@ def _cpu_times() -> tuple[float, float] | None:
     return sum(parts) - idle, sum(parts)
 
 
-def busy_cores(sample_s: float = 0.25) -> float:
-    """Cores kept busy by all processes over ``sample_s`` seconds (the 1-minute load
-    average where /proc/stat is missing)."""
+def _process_jiffies(pid: int) -> float:
+    """User + system CPU time of process ``pid`` in jiffies (0 when unreadable)."""
+    try:
+        with open(f"/proc/{int(pid)}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return float(fields[11]) + float(fields[12])  # utime, stime (fields 14 and 15)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def busy_cores(sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> float:
+    """Cores kept busy by other processes over ``sample_s`` seconds, not counting the
+    processes ``exclude`` (the app's server, busy drawing the page that started a job);
+    the 1-minute load average where /proc/stat is missing."""
     first = _cpu_times()
     if first is None:
         try:
             return float(os.getloadavg()[0])
         except (AttributeError, OSError):
             return 0.0
+    own = sum(_process_jiffies(p) for p in exclude)
     time.sleep(sample_s)
     second = _cpu_times()
-    busy, total = second[0] - first[0], second[1] - first[1]
-    return (os.cpu_count() or 1) * busy / total if total > 0 else 0.0
+    own = sum(_process_jiffies(p) for p in exclude) - own
+    busy, total = second[0] - first[0] - own, second[1] - first[1]
+    return max(0.0, (os.cpu_count() or 1) * busy / total) if total > 0 else 0.0
 
 
-def pick_threads(requested: int = 0, sample_s: float = 0.25) -> int:
+def pick_threads(requested: int = 0, sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> int:
     """``requested`` threads when > 0, else the idle cores (rounded, at least 1)."""
     cores = usable_cores()
     if requested > 0:
         return int(requested)
-    return max(1, min(cores, round(cores - busy_cores(sample_s))))
+    return max(1, min(cores, int(cores - busy_cores(sample_s, exclude) + 0.5)))
+
+
+class ThreadGovernor:
+    """Keeps a fit's torch threads at the cores other processes leave idle, re-measured
+    between rounds (at most every ``every_s`` seconds, from /proc/stat since the last
+    look, so it never waits): a fit started while a page was being drawn is not stuck
+    with one thread, and one that meets another training gives a core back.
+    ``exclude``: processes whose work is not "other" (this one, the app's server)."""
+
+    def __init__(self, exclude: tuple[int, ...] = (), every_s: float = 2.0, threads: int | None = None):
+        self.exclude = (os.getpid(), *exclude)
+        self.every_s = every_s
+        self.threads = threads or usable_cores()
+        self._last = self._look()
+
+    def __call__(self, est, snap) -> None:  # as a fit callback: look after every round
+        self.update()
+
+    def _look(self):
+        times = _cpu_times()
+        return None if times is None else (time.monotonic(), times, sum(_process_jiffies(p) for p in self.exclude))
+
+    def update(self) -> int:
+        """Set torch's thread count from the other processes' load since the last look."""
+        import torch
+
+        if self._last is None or time.monotonic() - self._last[0] < self.every_s:
+            return self.threads
+        now = self._look()
+        busy = now[1][0] - self._last[1][0] - (now[2] - self._last[2])
+        total = now[1][1] - self._last[1][1]
+        self._last = now
+        if total > 0:
+            others = max(0.0, (os.cpu_count() or 1) * busy / total)
+            cores = usable_cores()
+            self.threads = max(1, min(cores, int(cores - others + 0.5)))
+            if self.threads != torch.get_num_threads():
+                torch.set_num_threads(self.threads)
+        return self.threads

@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 from clustlib.runs import Run
 from clustlib.ui.jobs import TrainingJob
 
@@ -85,7 +87,54 @@ def test_pick_threads_counts_idle_cores(monkeypatch):
     from clustlib import cpu
 
     monkeypatch.setattr(cpu, "usable_cores", lambda: 4)
-    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25: 1.2)
+    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25, exclude=(): 1.2)
     assert cpu.pick_threads() == 3 and cpu.pick_threads(2) == 2
-    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25: 7.0)
+    monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25, exclude=(): 7.0)
     assert cpu.pick_threads() == 1  # a busy machine: one thread, never zero
+
+
+def test_busy_cores_sees_a_busy_process_unless_it_is_excluded():
+    import subprocess
+    import sys
+
+    from clustlib import cpu
+
+    if cpu._cpu_times() is None:
+        pytest.skip("no /proc/stat here")
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert cpu.busy_cores(0.5) > 0.6
+        assert cpu.busy_cores(0.5, exclude=(spin.pid,)) < cpu.busy_cores(0.5) - 0.5
+    finally:
+        spin.kill()
+
+
+def test_thread_governor_gives_a_core_back_to_another_busy_process_and_takes_it_again():
+    import subprocess
+    import sys
+
+    import torch
+
+    from clustlib import cpu
+
+    if cpu._cpu_times() is None or cpu.usable_cores() < 2:
+        pytest.skip("needs /proc/stat and 2 cores")
+    before = torch.get_num_threads()
+    try:
+        gov = cpu.ThreadGovernor(every_s=0.0)
+        assert gov.threads == cpu.usable_cores()
+        spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(1.0)
+            gov.update()  # resets the window
+            time.sleep(1.0)
+            busy = gov.update()
+            assert busy < cpu.usable_cores() and torch.get_num_threads() == busy
+            gov.exclude = (*gov.exclude, spin.pid)  # work that is not "other" does not count
+            time.sleep(1.0)
+            assert gov.update() > busy
+        finally:
+            spin.kill()
+    finally:
+        torch.set_num_threads(before)

@@ -68,6 +68,17 @@ _CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods()
 if _CTX.get_start_method() == "forkserver":
     _CTX.set_forkserver_preload(["clustlib.ui.jobs"])  # torch and the methods, imported once
 
+
+
+def warm_up() -> None:
+    """Start the process that forks the jobs (it imports torch and the methods, a few
+    seconds) in the background, so the first Train click does not wait for it."""
+    if _CTX.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        threading.Thread(target=forkserver.ensure_running, name="clustlib-forkserver", daemon=True).start()
+
+
 _LOCK = threading.Lock()
 JOBS: dict[str, TrainingJob] = {}  # every job of this server process, by id
 _WAITING: list[TrainingJob] = []
@@ -206,7 +217,7 @@ class TrainingJob:
         if kind == "start":
             self.max_rounds, self.track_y, self.threads = int(msg[1]), msg[2], int(msg[3])
         elif kind == "snap":
-            snap = msg[1]
+            snap, self.threads = msg[1], int(msg[2])
             self.trace.append(snap)
             self.round, self.stage, self.scalars = snap.round, snap.stage, dict(snap.scalars)
         elif kind == "saved":
@@ -239,15 +250,15 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
     honours Stop, save the run, report where. Stops (and saves) when the app dies."""
     import torch
 
-    from ..cpu import pick_threads
+    from ..cpu import ThreadGovernor
     from ..data import load_dataset, split_classes
 
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
-    try:
-        threads = pick_threads()
-        torch.set_num_threads(threads)
+    try:  # threads: the cores idle of other work (the server drawing pages does not count)
+        governor = ThreadGovernor(exclude=(parent.pid,) if parent is not None else ())
+        torch.set_num_threads(governor.threads)
         ds = load_dataset(dataset)
         train = split_classes(ds, unseen)[0] if unseen else ds
         est = METHODS[method](**params)
@@ -255,15 +266,15 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
         class Report:
             def on_start(self, est, planned):
                 y = None if est._y is None else est._y[est.track_index_].astype("int64")
-                out.put(("start", planned, y, threads))
+                out.put(("start", planned, y, governor.threads))
 
             def __call__(self, est, snap):
-                out.put(("snap", snap))
+                out.put(("snap", snap, governor.update()))
                 return stop.is_set()
 
         est.fit(train.X, train.y, callbacks=[Report()])
         run = Run.from_estimator(est, method=method, dataset=dataset, unseen=unseen, y=train.y,
-                                 extra={"preset": preset, "threads": threads})
+                                 extra={"preset": preset, "threads": governor.threads})
         path = run.save(Path(out_dir) / run_name(method, dataset))
         out.put(("saved", str(path), "stopped" if est.stopped_early_ else "done"))
     except Exception as err:  # noqa: BLE001 - reported on the page, never swallowed silently

@@ -101,9 +101,17 @@ def _axes(points: np.ndarray) -> tuple[dict, dict]:
             {"range": [float(lo[1] - pad[1]), float(hi[1] + pad[1])], "zeroline": False})
 
 
+def _points(**kw):
+    """A scatter of tracked points: SVG (they are bounded by ``track_max``). A new WebGL
+    context for every chart (and every live redraw) is what a browser without a GPU --
+    a projector's laptop, a headless test -- spends its CPU on."""
+    n = len(kw.get("x", ()))
+    return (go.Scatter if n <= 3000 else go.Scattergl)(**kw)
+
+
 def _class_traces(p: np.ndarray, y: np.ndarray, classes, names: dict | None, size: int = 5) -> list:
     """One Scattergl per class (the legend), the same classes in every frame."""
-    return [go.Scattergl(x=p[y == c, 0], y=p[y == c, 1], mode="markers", name=(names or {}).get(int(c), f"class {int(c)}"),
+    return [_points(x=p[y == c, 0], y=p[y == c, 1], mode="markers", name=(names or {}).get(int(c), f"class {int(c)}"),
                          legendgroup=str(c), hoverinfo="name",
                          marker={"size": size, "color": class_colour(c), "opacity": 0.8}) for c in classes]
 
@@ -135,7 +143,7 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
     def data(p, s):
         if by_label:
             return _class_traces(p, y, classes, names)
-        return [go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+        return [_points(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
                              marker={"size": 5, "opacity": 0.8, "color": [class_colour(v) for v in s.labels]})]
 
     fig = go.Figure(data=data(pts[0], snaps[0]),
@@ -189,7 +197,7 @@ def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "M
 
     def data(i):
         s = trace[i]
-        return [go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", hoverinfo="text", showlegend=False,
+        return [_points(x=xy[:, 0], y=xy[:, 1], mode="markers", hoverinfo="text", showlegend=False,
                              text=[f"cluster {int(c)}" for c in s.labels],
                              marker={"size": 8, "opacity": 0.9, "color": [colours[i][int(c)] for c in s.labels],
                                      "line": {"width": 0.4, "color": "#777"}})]
@@ -560,7 +568,7 @@ def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "La
         o = circle_map(s.embedding)
         if y is not None:
             return _class_traces(o, y, np.unique(y), names)
-        return [go.Scattergl(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
+        return [_points(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
                              marker={"size": 5, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
 
     def sub(s):
@@ -637,7 +645,7 @@ def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "F
         if y is not None:
             points = _class_traces(p[:m], y, np.unique(y), names, size=4)
         else:
-            points = [go.Scattergl(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
+            points = [_points(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
                                    marker={"size": 4, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
         return [*points, go.Scatter(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", name="centre",
                                     marker={"size": 12, "symbol": "x", "color": "black"})]
