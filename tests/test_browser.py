@@ -139,3 +139,67 @@ def test_dscl_page_draws_unseen_omniglot_characters(app_url):
         page.screenshot(path=str(ARTIFACTS / "dscl_page.png"), full_page=True)
         browser.close()
     print(f"DSCL page ready in {seconds:.1f} s")
+
+
+def _train_and_wait(page, app_url, query, timeout=240_000):
+    page.goto(f"{app_url}/{query}")
+    _idle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Training done in").wait_for(timeout=timeout)
+    _idle(page)
+
+
+@pytest.mark.parametrize("query", ["jule?data=digits:n=600&preset=tiny&seed=0",
+                                   "dac?data=digits:n=600&preset=tiny&seed=0",
+                                   "dscl?data=digits:n=600&preset=tiny&seed=0",
+                                   "secu?data=digits:n=600&preset=tiny&seed=0"])
+def test_each_method_page_trains_its_tiny_preset_and_shows_the_new_run(app_url, query):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        _train_and_wait(page, app_url, query)
+        assert page.locator("[data-testid='stPlotlyChart']").count() >= 2  # the new run's pictures
+        assert "Training failed" not in page.inner_text("body")
+        browser.close()
+
+
+def test_live_training_survives_navigation_and_reload_and_stops(app_url):
+    """KNet's demo on spirals (about 20 s here): the live kernel changes round by round,
+    a visit to another page keeps the settings and the job, a reload reattaches to it,
+    and Stop still ends it with the run saved and shown."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{app_url}/knet?data=spirals&preset=demo&seed=4")
+        _idle(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        title = page.locator("[data-testid='stPlotlyChart'] .gtitle").first
+        title.wait_for(timeout=60_000)
+        first = title.text_content()
+        page.wait_for_function("([el, b]) => el.isConnected && el.textContent !== b",
+                               arg=[title.element_handle(), first], timeout=60_000)
+        title = page.locator("[data-testid='stPlotlyChart'] .gtitle").first
+        assert "iteration" in title.text_content()  # the picture follows the rounds
+        page.screenshot(path=str(ARTIFACTS / "knet_live.png"))
+        # away and back: the job and the settings are still there
+        page.get_by_text("DAC (label-feature circle)").first.click()
+        page.wait_for_url(re.compile(r".*/dac(\?.*)?$"))
+        _idle(page)
+        page.get_by_text("KNet (deep kernel)").first.click()
+        page.wait_for_url(re.compile(r".*/knet\?.*seed=4.*"))
+        page.get_by_role("button", name="Stop").wait_for(timeout=30_000)
+        assert "job=" in page.url and "preset=demo" in page.url
+        # a reload is a new session: it finds the job by the id in the URL
+        page.reload()
+        stop = page.get_by_role("button", name="Stop")
+        stop.wait_for(timeout=60_000)
+        stop.click()
+        page.get_by_text("Training stopped in").wait_for(timeout=120_000)
+        _idle(page)
+        assert page.locator("[data-testid='stPlotlyChart']").count() >= 3
+        browser.close()

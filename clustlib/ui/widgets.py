@@ -134,19 +134,41 @@ def busy(key: str) -> bool:
 def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None, live=None) -> Run:
     """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted`` =
     spec, preset, seed, unseen) until another is chosen; while a job trains, its progress
-    and ``live(trace, track_y)`` -> figures, redrawn at each new round, in place of the page
+    and ``live(trace, track_y)`` -> figures of the latest round in place of the page
     (which then stops). Returns the run to show, or stops the page with a hint."""
     st.sidebar.header("Load")
     load_run_ui(method, key)
     default_run_ui(key, demo, method, wanted)
-    job_progress_ui(key, live)
+    job_progress_ui(key)
     if busy(key):
+        if live is not None:
+            live_ui(st.session_state[f"{key}_job"], live)
         st.stop()  # the live view is the page while training
     run = st.session_state.get(f"{key}_run")
     if run is None:
         st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
         st.stop()
     return run
+
+
+LIVE_EVERY_S = 3.0  # the live pictures are redrawn at most this often
+
+
+def live_ui(job: TrainingJob, live) -> None:
+    """The method's pictures of the latest round, in their own fragment redrawn every
+    ``LIVE_EVERY_S``: re-sent twice a second with the progress bar, the charts kept
+    a browser core busy (35 % of one here) and slowed the training beside it."""
+
+    @st.fragment(run_every=LIVE_EVERY_S)
+    def draw():
+        if not job.running:
+            return
+        figures = live_figures(job, live) if job.trace else []
+        cols = st.columns(len(figures)) if len(figures) > 1 else [st]
+        for i, (col, fig) in enumerate(zip(cols, figures)):
+            col.plotly_chart(fig, width="stretch", key=f"live_{job.id}_{i}")  # one element, updated
+
+    draw()
 
 
 def train_ui(key: str, method: str, params: dict, spec: str, ds, unseen, preset: str, seed: int,
@@ -173,14 +195,14 @@ def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, pres
     st.query_params["job"] = job.id  # a reload of this page finds the job again
 
 
-def job_progress_ui(key: str, live=None) -> None:
-    """Poll the job twice a second from a fragment: its place in the queue, or its progress,
-    a Stop button and the live pictures; when it ends, hand its run to the page."""
+def job_progress_ui(key: str) -> None:
+    """Poll the job each second from a fragment: its place in the queue, or its
+    progress and a Stop button; when it ends, hand its run to the page."""
     job: TrainingJob | None = st.session_state.get(f"{key}_job")
     if job is None:
         return
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=1.0)
     def poll():
         if job.status == "queued":
             ahead = max(job.position - 1, 0)
@@ -197,11 +219,6 @@ def job_progress_ui(key: str, live=None) -> None:
                         f"{job.max_rounds} planned{threads}" + (f" · {shown}" if shown else ""))
             if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
                 job.stop()
-            if live is not None and job.trace:
-                figures = live_figures(job, live)
-                cols = st.columns(len(figures)) if len(figures) > 1 else [st]
-                for col, fig in zip(cols, figures):
-                    col.plotly_chart(fig, width="stretch")
             return
         if job.status == "failed":
             st.error(f"Training failed: {plain(job.error)}")
@@ -219,17 +236,28 @@ def job_progress_ui(key: str, live=None) -> None:
     poll()
 
 
+LIVE_POINTS = 300  # tracked points drawn in the live pictures (all of them once trained)
+
+
 def live_figures(job: TrainingJob, live) -> list:
-    """The live pictures of a job, built once per new Snapshot (the page polls twice a
-    second; rebuilding and redrawing unchanged figures took CPU from the training)."""
+    """The live pictures of a job, built once per new Snapshot from at most
+    ``LIVE_POINTS`` of the tracked points (a browser without a GPU spent a tenth of a core
+    drawing DAC's 1,000-point circle every two seconds, taken from the training)."""
+    from dataclasses import replace
+
     n = len(job.trace)
     cached = getattr(job, "_live", None)
     if cached is None or cached[0] != n:
         from threadpoolctl import threadpool_limits
 
+        m = len(job.trace[0].labels)
+        keep = np.linspace(0, m - 1, min(m, LIVE_POINTS)).astype(int)
+        trace = [replace(s, labels=s.labels[keep], embedding=None if s.embedding is None else s.embedding[keep])
+                 for s in job.trace[:n]]
+        y = None if job.track_y is None else np.asarray(job.track_y)[keep]
         try:  # one BLAS thread: the cores belong to the training (a 400 x 160 SVD with
             with threadpool_limits(1):  # spinning BLAS threads beside it took 0.5 s, not 5 ms)
-                figures = live(list(job.trace[:n]), job.track_y)
+                figures = live(trace, y)
         except ValueError:  # not enough rounds yet for this picture
             figures = []
         cached = (n, figures)
@@ -408,22 +436,11 @@ def baselines_ui(run: Run, label: str) -> None:
 PROJECTIONS = {"t-SNE": "tsne", "UMAP": "umap", "PCA": "pca"}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def cached_unseen_view(path: str, mtime: float, projection: str, seed: int = 0) -> dict:
-    from ..data import split_classes
-    from ..project import unseen_view
-
-    run = cached_run(path, mtime)
-    ds = cached_dataset(run.info["dataset"])
-    unseen = split_classes(ds, run.info["unseen"])[1]
-    return on_disk(path, "unseen", projection,
-                   lambda: unseen_view(run.estimator, unseen.X, unseen.y, projection, seed=seed))
-
-
-def on_disk(path: str, kind: str, projection: str, compute) -> dict:
+def on_disk(path: str, kind: str, projection: str, compute=None) -> dict | None:
     """A run's view from ``.views/`` beside it (the demo script makes the demo runs'),
-    else computed and kept for the next visitor and server: beside the run in the runs
-    folder, in the runs folder's ``.views/`` for a demo run (assets/ stays as shipped)."""
+    else computed (None when ``compute`` is None) and kept for the next visitor and
+    server: beside the run in the runs folder, in the runs folder's ``.views/`` for a
+    demo run (assets/ stays as shipped)."""
     from ..project import load_view, save_view, view_file
 
     file = view_file(path, kind, projection)
@@ -433,9 +450,48 @@ def on_disk(path: str, kind: str, projection: str, compute) -> dict:
         view = load_view(candidate)
         if view is not None:
             return view
+    if compute is None:
+        return None
     view = compute()
     save_view(view, spare if demo else file)
     return view
+
+
+@st.cache_resource(show_spinner=False)
+def _view_workers():
+    """One background thread for the t-SNE / UMAP maps of this server, and their futures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(1, thread_name_prefix="clustlib-views"), {}
+
+
+def background_view(kind: str, path: str, projection: str, compute, what: str) -> dict | None:
+    """A run's view: at once when it is on disk or already computed; else computed in a
+    background thread (once per server) while the page draws everything else, with a
+    line saying so that reruns the page when the map is ready. Errors of ``compute``
+    are raised here, on the page that asked."""
+    view = on_disk(path, kind, projection)
+    if view is not None:
+        return view
+    pool, futures = _view_workers()
+    key = (kind, path, Path(path).stat().st_mtime, projection)
+    if key not in futures:
+        futures[key] = pool.submit(on_disk, path, kind, projection, compute)
+        while len(futures) > 16:  # finished maps are on disk; keep the memory bounded
+            futures.pop(next(iter(futures)))
+    future = futures[key]
+    if future.done():
+        return future.result()
+
+    @st.fragment(run_every=1.0)
+    def wait():
+        if future.done():
+            st.rerun()
+        st.info(f"Computing {what} in the background; the rest of the page is ready. "
+                "This part appears by itself when it is done.")
+
+    wait()
+    return None
 
 
 def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
@@ -453,20 +509,24 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
     st.subheader(f"Categories never seen in training: {unseen_names(run, unseen)}")
     name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
                     help="UMAP compiles with numba the first time it is used (tens of seconds).")
-    with st.spinner(f"Computing the {name} maps of the unseen categories…"):
-        try:
-            view = cached_unseen_view(path, Path(path).stat().st_mtime, PROJECTIONS[name])
-        except (DatasetError, ValueError) as err:
-            st.warning(f"Unseen view unavailable: {plain(err)}")
-            return
+    from ..data import split_classes
+    from ..project import unseen_view
+
+    try:
+        data = split_classes(cached_dataset(run.info["dataset"]), unseen)[1]
+        view = background_view("unseen", path, PROJECTIONS[name], lambda: unseen_view(
+            run.estimator, data.X, data.y, PROJECTIONS[name], seed=0), f"the {name} maps of the unseen categories")
+    except (DatasetError, ValueError) as err:
+        st.warning(f"Unseen view unavailable: {plain(err)}")
+        return
+    if view is None:
+        return
     from ..viz import glyph_maps, unseen_figure
 
     st.markdown(unseen_verdict(view["before"], view["after"]))
     ds = cached_dataset(run.info["dataset"])
     if ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
-        from ..data import split_classes
-
-        images = split_classes(ds, unseen)[1].X[view["index"]]
+        images = data.X[view["index"]]
         st.caption("Each point is one drawing, coloured by its alphabet; each character is drawn "
                    "once, at the middle of its drawings. Hover a point for its character.")
         st.plotly_chart(glyph_maps(view, images, ds.class_names, ds.class_groups, name), width="stretch")
@@ -499,32 +559,26 @@ def unseen_verdict(before: dict, after: dict) -> str:
             f"k-means NMI {a:.2f} → {b:.2f}{r1}.")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def cached_shared_map(path: str, mtime: float, projection: str, max_points: int = 1500) -> dict:
-    """One map of seen and unseen categories: fitted on the seen points' embedding,
-    the unseen points placed into it (openTSNE / UMAP ``transform``)."""
-    from ..data import split_classes
-    from ..project import shared_view
-
-    run = cached_run(path, mtime)
-    seen, unseen = split_classes(cached_dataset(run.info["dataset"]), run.info["unseen"])
-    m = on_disk(path, "shared", projection, lambda: shared_view(
-        run.estimator, seen.X, seen.y, unseen.X, unseen.y, projection, max_points=max_points))
-    return {**m, "unseen": [int(c) for c in m["unseen"]]}
-
-
 def shared_map_ui(key: str, run: Run) -> None:
     """Seen and unseen categories in one learned map (seen fitted, unseen placed into it)."""
     path = st.session_state.get(f"{key}_run_path")
     if not run.info.get("unseen") or not path or not Path(path).exists():
         return
+    from ..data import split_classes
+    from ..project import shared_view
+
     name = st.session_state.get(f"{key}_proj", "t-SNE")
-    with st.spinner(f"Placing the unseen categories into the {name} map of the seen ones…"):
-        try:
-            m = cached_shared_map(path, Path(path).stat().st_mtime, PROJECTIONS[name])
-        except (DatasetError, ValueError) as err:
-            st.warning(f"Shared map unavailable: {plain(err)}")
-            return
+    try:
+        seen, unseen = split_classes(cached_dataset(run.info["dataset"]), run.info["unseen"])
+        m = background_view("shared", path, PROJECTIONS[name], lambda: shared_view(
+            run.estimator, seen.X, seen.y, unseen.X, unseen.y, PROJECTIONS[name], max_points=1500),
+            f"one {name} map of the seen and the unseen categories")
+    except (DatasetError, ValueError) as err:
+        st.warning(f"Shared map unavailable: {plain(err)}")
+        return
+    if m is None:
+        return
+    m = {**m, "unseen": [int(c) for c in m["unseen"]]}
     from ..viz import labelled_maps
 
     y = m["y"]
