@@ -3,13 +3,21 @@ from streamlit.errors import StreamlitAPIException
 
 st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
 
-# Streamlit forgets a widget's value when a run of another page does not draw it; kept
-# as the session's own values, each page's settings survive a visit to another page.
+# Streamlit forgets a widget's value when a run of another page does not draw it (and, in
+# a browser, while a page's fragments poll a training job, even re-set values were lost).
+# Each page's settings are copied here on every run and put back when they are missing.
 _NOT_SETTABLE = ("_load", "_stop", "_train", "_train_link", "_delete", "_upload", "_inspect")  # buttons, uploads, chart selections
+_kept = st.session_state.setdefault("_kept_settings", {})
+for _key, _value in _kept.items():
+    if _key not in st.session_state:
+        st.session_state[_key] = _value
 for _key in list(st.session_state):
-    if isinstance(_key, str) and not _key.endswith(_NOT_SETTABLE):
+    _value = st.session_state[_key]
+    if (isinstance(_key, str) and not _key.startswith("_") and not _key.endswith(_NOT_SETTABLE)
+            and isinstance(_value, (str, int, float, bool, list, tuple, type(None)))):
+        _kept[_key] = _value
         try:
-            st.session_state[_key] = st.session_state[_key]
+            st.session_state[_key] = _value
         except StreamlitAPIException:
             pass
 st.navigation({

@@ -189,7 +189,7 @@ def test_dscl_page_shows_unseen_digits_from_a_shared_link():
     assert "0 (seen)" in names and "9 (unseen)" in names
     at.radio(key="dscl_proj").set_value("PCA")
     at.run()
-    assert not at.exception
+    wait_until_maps_are_done(at)
     assert "PCA" in figures(at)[0]["layout"]["annotations"][0]["text"]
 
 
@@ -519,3 +519,13 @@ def test_a_shared_link_without_a_saved_run_says_so_and_trains_it(runs_folder):
     back = open_link("knet", data="moons", preset="tiny", seed="5")
     assert back.session_state["knet_run_path"] == str(job.path)
     assert not any("No saved run matches" in i.value for i in back.info)
+
+
+def test_a_link_keeps_the_number_of_clusters_within_bounds():
+    at = open_link("jule", data="digits", preset="tiny", seed="2", k="4")
+    assert at.sidebar.number_input(key="jule_k_digits_0").value == 4
+    assert at.query_params["k"] == "4"
+    at = open_link("jule", data="digits", preset="tiny", k="100000")
+    assert at.sidebar.number_input(key="jule_k_digits_0").value == 300  # the page's k_max
+    at = open_link("jule", data="digits", k="many")
+    assert at.sidebar.number_input(key="jule_k_digits_0").value == 10  # ignored: the classes

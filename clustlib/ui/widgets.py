@@ -316,15 +316,21 @@ def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -
         st.session_state[f"{key}_q_unseen"] = parse_classes(q.get("unseen")) if q.get("unseen") else None
     except DatasetError:  # not class ids: group names (Omniglot alphabets), resolved by unseen_ui
         st.session_state[f"{key}_q_unseen"] = str(q.get("unseen"))[:2000]
+    try:
+        st.session_state[f"{key}_q_k"] = int(q["k"]) if "k" in q else None
+    except ValueError:
+        st.session_state[f"{key}_q_k"] = None
     st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
     job = find_job(q.get("job"), key)  # a reload during (or after) training: the same job again
     if job is not None:
         st.session_state[f"{key}_job"] = job
 
 
-def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen) -> None:
+def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen, k: int | None = None) -> None:
     """Write the current selections to the URL query string, so the link reproduces them."""
     state = {"data": spec, "preset": preset, "seed": str(int(seed))}
+    if k is not None:
+        state["k"] = str(int(k))
     job = st.session_state.get(f"{key}_job")
     if job is not None and job.running:
         state["job"] = job.id
@@ -366,14 +372,19 @@ def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
     spec, ds = dataset_ui(key, datasets)
     unseen = unseen_ui(key, ds, unseen_half)
     k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
-    k = st.sidebar.number_input("Clusters", 2, k_max, min(k_default, k_max), key=f"{key}_k_{spec}_{len(unseen)}")
+    k_key = f"{key}_k_{spec}_{len(unseen)}"
+    shared_k = st.session_state.pop(f"{key}_q_k", None)  # a link's k, once, within bounds
+    if shared_k is not None and k_key not in st.session_state:
+        st.session_state[k_key] = max(2, min(k_max, shared_k))
+    default = {} if k_key in st.session_state else {"value": min(k_default, k_max)}
+    k = st.sidebar.number_input("Clusters", 2, k_max, key=k_key, **default)
     n_train = 0 if ds is None else len(ds) - (int(np.isin(ds.y, unseen).sum()) if unseen else 0)
     if ds is not None and n_train < 2 * int(k):
         st.sidebar.error(f"{n_train} training samples are too few for {int(k)} clusters; "
                          f"use at least {2 * int(k)} or fewer clusters.")
         ds = None
     seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
-    share_state_ui(key, spec, preset, seed, unseen)
+    share_state_ui(key, spec, preset, seed, unseen, int(k))
     return preset, spec, ds, unseen, int(k), int(seed)
 
 
