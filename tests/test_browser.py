@@ -48,16 +48,22 @@ def _browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+def _open(p, url, width=1366, height=768):
+    """(browser, page) with ``url`` loaded and its script run finished."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser = _browser(p)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    _idle(page)
+    return browser, page
+
+
 def test_shared_link_opens_the_same_view_and_points_can_be_inspected(app_url):
     """First test on a fresh server: a shared link straight to a method page."""
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.goto(f"{app_url}/dac?data=digits:n=600&preset=tiny&seed=3")
-        _idle(page)
+        browser, page = _open(p, f"{app_url}/dac?data=digits:n=600&preset=tiny&seed=3", 1500, 1100)
         sidebar = page.locator("[data-testid='stSidebar']")
         text = sidebar.inner_text()
         assert "Methods" in text and "Explore" in text  # app.py's navigation, not a bare page
@@ -141,9 +147,7 @@ def test_dscl_page_draws_unseen_omniglot_characters(app_url):
     print(f"DSCL page ready in {seconds:.1f} s")
 
 
-def _train_and_wait(page, app_url, query, timeout=240_000):
-    page.goto(f"{app_url}/{query}")
-    _idle(page)
+def _train_and_wait(page, timeout=240_000):
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Training done in").wait_for(timeout=timeout)
     _idle(page)
@@ -157,9 +161,8 @@ def test_each_method_page_trains_its_tiny_preset_and_shows_the_new_run(app_url, 
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        _train_and_wait(page, app_url, query)
+        browser, page = _open(p, f"{app_url}/{query}")
+        _train_and_wait(page)
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 2  # the new run's pictures
         assert "Training failed" not in page.inner_text("body")
         browser.close()
@@ -171,12 +174,8 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
     to it, and Stop still ends it with the run saved and shown."""
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.goto(f"{app_url}/dac?data=digits&preset=demo&seed=4")
-        _idle(page)
+        browser, page = _open(p, f"{app_url}/dac?data=digits&preset=demo&seed=4")
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
         seen, deadline = set(), time.time() + 90

@@ -155,9 +155,9 @@ LIVE_EVERY_S = 3.0  # the live pictures are redrawn at most this often
 
 
 def live_ui(job: TrainingJob, live) -> None:
-    """The method's pictures of the latest round, in their own fragment redrawn every
-    ``LIVE_EVERY_S``: re-sent twice a second with the progress bar, the charts kept
-    a browser core busy (35 % of one here) and slowed the training beside it."""
+    """The method's pictures of the latest round, in a fragment of their own redrawn
+    every ``LIVE_EVERY_S`` (redrawn with the progress bar, twice a second, the charts
+    kept a third of a browser's core busy and slowed the training beside it)."""
 
     @st.fragment(run_every=LIVE_EVERY_S)
     def draw():
@@ -214,9 +214,8 @@ def job_progress_ui(key: str) -> None:
         if job.running:
             shown = " · ".join(f"{k.upper()} {v:.3f}" for k, v in job.scalars.items()
                                if k in ("nmi", "acc", "loss"))
-            threads = f" · {job.threads} thread{'s' if job.threads != 1 else ''}" if job.threads else ""
             st.progress(job.progress, text=f"Training {job.method.upper()}: {job.stage} of "
-                        f"{job.max_rounds} planned{threads}" + (f" · {shown}" if shown else ""))
+                        f"{job.max_rounds} planned · {_threads(job)}" + (f" · {shown}" if shown else ""))
             if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
                 job.stop()
             return
@@ -230,10 +229,16 @@ def job_progress_ui(key: str) -> None:
             st.session_state[f"{key}_loaded"] = True
             st.rerun()
         else:
-            threads = f" with {job.threads} thread{'s' if job.threads != 1 else ''}" if job.threads else ""
-            st.success(f"Training {job.status} in {job.seconds or 0:.1f} s{threads}: saved to {plain(job.path)}")
+            st.success(f"Training {job.status} in {job.seconds or 0:.1f} s with {_threads(job)}: "
+                       f"saved to {plain(job.path)}")
 
     poll()
+
+
+def _threads(job: TrainingJob) -> str:
+    if not job.threads:  # before the training process has chosen
+        return "choosing threads"
+    return f"{job.threads} thread{'s' if job.threads != 1 else ''}"
 
 
 LIVE_POINTS = 300  # tracked points drawn in the live pictures (all of them once trained)
