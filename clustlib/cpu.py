@@ -3,7 +3,8 @@
 With one other busy process on a 2-core machine, a CNN step with 2 torch (OpenMP)
 threads took 7x as long as on a quiet machine, with 1 thread 2x: a training that takes
 every core while another process also computes loses far more than it gains. So the CLI
-and the app's jobs count the cores that are actually idle, once, before training.
+and the app's jobs count the cores that are actually idle before training, and
+:class:`ThreadGovernor` counts again between rounds.
 
 >>> 1 <= pick_threads() <= usable_cores()
 True
@@ -44,30 +45,43 @@ def _process_jiffies(pid: int) -> float:
         return 0.0
 
 
+def _look(exclude: tuple[int, ...]) -> tuple[float, tuple[float, float], float] | None:
+    """(monotonic time, /proc/stat (busy, total), jiffies of ``exclude``), or None off Linux."""
+    times = _cpu_times()
+    return None if times is None else (time.monotonic(), times, sum(_process_jiffies(p) for p in exclude))
+
+
+def _others(first, second) -> float:
+    """Cores kept busy between two looks by processes other than the excluded ones."""
+    busy = second[1][0] - first[1][0] - (second[2] - first[2])
+    total = second[1][1] - first[1][1]
+    return max(0.0, (os.cpu_count() or 1) * busy / total) if total > 0 else 0.0
+
+
+def _idle_threads(others: float) -> int:
+    cores = usable_cores()
+    return max(1, min(cores, int(cores - others + 0.5)))
+
+
 def busy_cores(sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> float:
     """Cores kept busy by other processes over ``sample_s`` seconds, not counting the
     processes ``exclude`` (the app's server, busy drawing the page that started a job);
     the 1-minute load average where /proc/stat is missing."""
-    first = _cpu_times()
+    first = _look(exclude)
     if first is None:
         try:
             return float(os.getloadavg()[0])
         except (AttributeError, OSError):
             return 0.0
-    own = sum(_process_jiffies(p) for p in exclude)
     time.sleep(sample_s)
-    second = _cpu_times()
-    own = sum(_process_jiffies(p) for p in exclude) - own
-    busy, total = second[0] - first[0] - own, second[1] - first[1]
-    return max(0.0, (os.cpu_count() or 1) * busy / total) if total > 0 else 0.0
+    return _others(first, _look(exclude))
 
 
 def pick_threads(requested: int = 0, sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> int:
     """``requested`` threads when > 0, else the idle cores (rounded, at least 1)."""
-    cores = usable_cores()
     if requested > 0:
         return int(requested)
-    return max(1, min(cores, int(cores - busy_cores(sample_s, exclude) + 0.5)))
+    return _idle_threads(busy_cores(sample_s, exclude))
 
 
 class ThreadGovernor:
@@ -81,14 +95,10 @@ class ThreadGovernor:
         self.exclude = (os.getpid(), *exclude)
         self.every_s = every_s
         self.threads = threads or usable_cores()
-        self._last = self._look()
+        self._last = _look(self.exclude)
 
     def __call__(self, est, snap) -> None:  # as a fit callback: look after every round
         self.update()
-
-    def _look(self):
-        times = _cpu_times()
-        return None if times is None else (time.monotonic(), times, sum(_process_jiffies(p) for p in self.exclude))
 
     def update(self) -> int:
         """Set torch's thread count from the other processes' load since the last look."""
@@ -96,14 +106,10 @@ class ThreadGovernor:
 
         if self._last is None or time.monotonic() - self._last[0] < self.every_s:
             return self.threads
-        now = self._look()
-        busy = now[1][0] - self._last[1][0] - (now[2] - self._last[2])
-        total = now[1][1] - self._last[1][1]
+        now = _look(self.exclude)
+        if now[1][1] > self._last[1][1]:  # some time was counted since the last look
+            self.threads = _idle_threads(_others(self._last, now))
         self._last = now
-        if total > 0:
-            others = max(0.0, (os.cpu_count() or 1) * busy / total)
-            cores = usable_cores()
-            self.threads = max(1, min(cores, int(cores - others + 0.5)))
-            if self.threads != torch.get_num_threads():
-                torch.set_num_threads(self.threads)
+        if self.threads != torch.get_num_threads():
+            torch.set_num_threads(self.threads)
         return self.threads
