@@ -138,3 +138,25 @@ def test_thread_governor_gives_a_core_back_to_another_busy_process_and_takes_it_
             spin.kill()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_job_whose_process_cannot_start_fails_ends_and_lets_the_next_one_run(tmp_path, monkeypatch):
+    from clustlib.ui import jobs
+
+    real = jobs._CTX.Process
+
+    class Broken:
+        def __init__(self, *a, **k):
+            pass
+
+        def start(self):
+            raise OSError("no more processes")
+
+    monkeypatch.setattr(jobs._CTX, "Process", Broken)
+    bad = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
+    bad.join(5)
+    assert bad.status == "failed" and "no more processes" in bad.error and bad._ended.is_set()
+    monkeypatch.setattr(jobs._CTX, "Process", real)
+    good = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
+    good.join(60)
+    assert good.status == "done", good.error

@@ -182,7 +182,8 @@ class TrainingJob:
             self._process.start()
         except Exception as err:  # noqa: BLE001 - no process, no job: say so on the page
             self._fail(f"could not start the training process: {err}")
-            _RUNNING.discard(self.id)
+            _RUNNING.discard(self.id)  # the next queued job may start (the caller's loop goes on)
+            self._ended.set()
             return
         threading.Thread(target=self._read, name=f"clustlib-job-{self.id}", daemon=True).start()
 
