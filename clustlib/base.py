@@ -1,11 +1,18 @@
 """The estimator base every method stands on: validation, the one round loop,
 Snapshots of tracked points, callbacks, devices and seeds.
 
-A method subclasses :class:`DeepClusterer` and overrides the hooks
+A method subclasses :class:`DeepClusterer`, describes itself once in ``ABOUT`` (an
+:class:`About`: its name, paper, page, picture and demo runs -- the registry, the app's
+navigation and home page, the demo-asset script and the Run format read it), declares
+its parameter rules in ``PARAM_RULES`` (``clustlib.params``), and overrides the hooks
 ``_setup`` (build nets, initialise), ``_fit_round`` (one epoch / period / outer
-iteration), ``_track`` (what a Snapshot shows), ``_finish`` (final labels),
-``_embed`` (the learned representation) and ``_state`` / ``_load_state``
+iteration), ``_track`` (a :class:`Track`: what a Snapshot shows), ``_finish`` (final
+labels), ``_embed`` (the learned representation) and ``_state`` / ``_load_state``
 (what a saved Run keeps). The loop lives here only.
+
+Names: fitted attributes end with ``_`` (scikit-learn's rule; ``cluster_centers_`` where a
+method has centres); fit-time state starts with ``_`` and is dropped by the base once the
+final labels are computed, so a fitted estimator holds only what predicting needs.
 
 >>> import numpy as np
 >>> from clustlib.base import Snapshot
@@ -23,7 +30,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -47,6 +54,45 @@ class Snapshot:
 
 
 Callback = Callable[["DeepClusterer", Snapshot], "bool | None"]
+
+
+class Track(NamedTuple):
+    """What a method shows of the tracked points after a round (``_track``); reading it
+    must not change the estimator."""
+
+    labels: np.ndarray  # (m,) cluster ids
+    embedding: np.ndarray | None  # (m, d') representation, or None
+    scalars: dict  # method scalars of this round (losses, sizes, ...)
+    arrays: dict  # method pictures (kernel, sizes, centres, ...)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A demo run shipped in ``assets/`` (made by ``scripts/make_demo_assets.py``)."""
+
+    dataset: str  # dataset spec
+    params: dict  # beyond the ``demo`` preset (n_clusters, track_max, ...)
+    unseen: tuple | str = ()  # classes held out, or "default" (the dataset's own split)
+    views: tuple = ()  # projections of the unseen / shared maps computed with the run
+
+
+@dataclass(frozen=True)
+class About:
+    """How a method describes itself, once: everything outside its module reads this."""
+
+    name: str  # registry key: CLI name, URL path, page file app_pages/<name>.py, Run format
+    title: str  # short name, e.g. "JULE"
+    year: int  # of the paper (the registry lists methods in this order)
+    description: str  # one line: paper, venue, what it does
+    page_title: str  # navigation label
+    icon: str
+    picture: str  # what its page shows (home page)
+    demos: dict  # demo run name -> Demo; the first is the one its page opens on
+    progress: tuple = ("nmi", "acc", "loss", "n_clusters")  # scalars a progress display shows
+
+    @property
+    def demo(self) -> str:
+        return next(iter(self.demos))
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -113,8 +159,8 @@ def check_array(X, *, name: str = "X", min_samples: int = 2) -> np.ndarray:
                          "(n_samples, H, W) or (n_samples, C, H, W).")
     if X.shape[0] < min_samples:
         raise ValueError(f"{name} has n_samples={X.shape[0]}; need at least {min_samples}.")
-    if X[0].size == 0:
-        raise ValueError(f"{name} has shape {X.shape}: samples have no features.")
+    if X[0].size == 0:  # scikit-learn's wording
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     if not np.isfinite(X).all():
         bad = int((~np.isfinite(X.reshape(X.shape[0], -1))).any(1).sum())
         raise ValueError(f"{name} contains NaN or infinity in {bad} samples; impute or drop them first.")
@@ -129,7 +175,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     ``random_state``, ``device`` and ``track_max`` (how many points Snapshots follow).
     """
 
+    ABOUT: ClassVar[About]
     PRESETS: ClassVar[dict[str, dict]] = {}
+    PARAM_RULES: ClassVar[dict] = {}
     round_name: ClassVar[str] = "round"
     max_rounds_param: ClassVar[str] = "max_iter"
 
@@ -154,11 +202,15 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         A callback with an ``on_start(estimator, planned_rounds)`` method hears, once the
         method is set up and before the first Snapshot, how many rounds it plans to run.
         """
-        check_params(self)  # every parameter's type and range, before any work
         X = check_array(X, min_samples=2)
+        check_params(self)  # every parameter's type, range and relation, before any work
         k = int(self.n_clusters)
         if not 2 <= k <= X.shape[0]:
             raise ValueError(f"n_clusters={k} must be between 2 and n_samples={X.shape[0]}.")
+        need = self._min_samples()
+        if X.shape[0] < need:
+            raise ValueError(f"n_samples={X.shape[0]} is too few for {type(self).__name__} with these "
+                             f"parameters (n_clusters={k}); it needs at least {need}.")
         if y is not None:
             y = np.asarray(y).ravel()
             if y.shape[0] != X.shape[0]:
@@ -178,12 +230,21 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self.trace_: list[Snapshot] = []
         self.stopped_early_ = False
         t0 = time.perf_counter()
-        with cpu_determinism(self.device_):
-            self._fit_rounds(X, y, list(callbacks or []))
+        try:
+            with cpu_determinism(self.device_):
+                self._fit_rounds(X, y, list(callbacks or []))
+        finally:
+            self._drop_fit_state()
         self.fit_seconds_ = time.perf_counter() - t0
         self.track_y_ = None if y is None else y[self.track_index_].astype(np.int64)
-        del self._y
         return self
+
+    def _drop_fit_state(self) -> None:
+        """Fit-time state (attributes starting with one ``_``: data, optimisers, duals,
+        generators) goes once the final labels exist; fitted attributes (ending with
+        ``_``) stay."""
+        for name in [n for n in vars(self) if n.startswith("_") and not n.startswith("__")]:
+            delattr(self, name)
 
     def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback]) -> None:
         """Set up, run rounds until converged / stopped / max rounds, finish."""
@@ -223,9 +284,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         if not hasattr(self, "input_shape_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")
         X = check_array(X, min_samples=1)
-        if int(np.prod(X.shape[1:])) != self.n_features_in_:
-            raise ValueError(f"X has samples of shape {X.shape[1:]} but the model was fitted on "
-                             f"{self.input_shape_}; pass data of the same shape.")
+        if int(np.prod(X.shape[1:])) != self.n_features_in_:  # scikit-learn's wording, then ours
+            raise ValueError(f"X has {int(np.prod(X.shape[1:]))} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (samples of shape {self.input_shape_}).")
         return X.reshape((X.shape[0], *self.input_shape_))
 
     def _record(self, r: int, stage: str, scalars: dict, callbacks: list[Callback]) -> bool:
@@ -255,8 +316,12 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         a method that knows better (JULE: the merge periods down to k) says so."""
         return int(getattr(self, self.max_rounds_param))
 
-    def _track(self) -> tuple[np.ndarray, np.ndarray | None, dict, dict]:
-        """(labels, embedding, extra scalars, arrays) of the tracked points."""
+    def _min_samples(self) -> int:
+        """The fewest samples these parameters can work with (checked before any work)."""
+        return int(self.n_clusters)
+
+    def _track(self) -> Track:
+        """What a Snapshot shows of the tracked points; no side effects."""
         raise NotImplementedError
 
     def _finish(self) -> np.ndarray:

@@ -22,12 +22,14 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "int" | "real" | "choice" | "bool" | "int_tuple" | "str"
+    kind: str  # "int" | "real" | "choice" | "bool" | "int_tuple" | "str" | "share"
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False
     options: tuple = ()
     none: bool = False  # None allowed
+    hi_open: bool = False
+    at_most: str | None = None  # another parameter this one may not exceed
 
     def describe(self) -> str:
         if self.kind == "choice":
@@ -36,11 +38,13 @@ class Rule:
             what = "True or False"
         elif self.kind == "str":
             what = "a string"
+        elif self.kind == "share":
+            what = f"a fraction in (0, 1] or a count in [2, {self.hi:g}]"
         else:
             noun = {"int": "an integer", "real": "a number", "int_tuple": "a list of integers"}[self.kind]
             lo = "-inf" if self.lo is None else f"{self.lo:g}"
             hi = "inf" if self.hi is None else f"{self.hi:g}"
-            what = f"{noun} in {'(' if self.lo_open else '['}{lo}, {hi}]"
+            what = f"{noun} in {'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
         if self.options and self.kind in ("int", "real"):
             what += ", or one of " + ", ".join(repr(o) for o in self.options)
         return what + (" or None" if self.none else "")
@@ -56,6 +60,10 @@ class Rule:
             return isinstance(v, str) and v in self.options
         if self.kind == "str":
             return isinstance(v, str)
+        if self.kind == "share":  # a fraction of the samples, or a count of them
+            if isinstance(v, (float, np.floating)):
+                return math.isfinite(v) and 0 < v <= 1
+            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 2 <= v <= self.hi
         if self.kind == "int_tuple":
             return isinstance(v, (list, tuple)) and len(v) <= 16 and all(
                 Rule("int", self.lo, self.hi).ok(x) for x in v)
@@ -70,19 +78,24 @@ class Rule:
             return False
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             return False
-        return self.hi is None or v <= self.hi
+        return self.hi is None or v < self.hi or (v == self.hi and not self.hi_open)
 
     def check(self, name: str, value) -> None:
         if not self.ok(value):
             raise ValueError(f"{name}={value!r} must be {self.describe()}.")
 
 
-def Int(lo=None, hi=None, none: bool = False) -> Rule:  # noqa: N802 - reads like a type
-    return Rule("int", lo, hi, none=none)
+def Int(lo=None, hi=None, none: bool = False, at_most: str | None = None) -> Rule:  # noqa: N802 - a type
+    return Rule("int", lo, hi, none=none, at_most=at_most)
 
 
-def Real(lo=None, hi=None, lo_open: bool = False, none: bool = False) -> Rule:  # noqa: N802
-    return Rule("real", lo, hi, lo_open=lo_open, none=none)
+def Real(lo=None, hi=None, lo_open: bool = False, none: bool = False, hi_open: bool = False) -> Rule:  # noqa: N802
+    return Rule("real", lo, hi, lo_open=lo_open, none=none, hi_open=hi_open)
+
+
+def Share(hi: int, none: bool = False) -> Rule:  # noqa: N802
+    """A part of the samples: a fraction in (0, 1] (float) or a count (int >= 2)."""
+    return Rule("share", 2, hi, none=none)
 
 
 def Choice(*options: str) -> Rule:  # noqa: N802
@@ -107,11 +120,16 @@ COMMON = {
 
 
 def check_params(est) -> None:
-    """Check every constructor parameter of ``est`` against its class's rules; a parameter
-    without a rule is a bug of the class (the contract test finds it)."""
+    """Check every constructor parameter of ``est`` against its class's rules, then the
+    relations between them (``at_most``); a parameter without a rule is a bug of the class
+    (the contract test finds it)."""
     rules = {**COMMON, **getattr(type(est), "PARAM_RULES", {})}
     for name in est._get_param_names():
         rule = rules.get(name)
         if rule is None:
             raise TypeError(f"{type(est).__name__}.{name} has no parameter rule (PARAM_RULES).")
         rule.check(name, getattr(est, name))
+    for name, rule in rules.items():
+        value = getattr(est, name, None)
+        if rule.at_most and value is not None and value > getattr(est, rule.at_most):
+            raise ValueError(f"{name}={value!r} must be at most {rule.at_most}={getattr(est, rule.at_most)!r}.")

@@ -182,7 +182,10 @@ class Run:
             raise RunFormatError(f"{d / 'run.json'}: unknown method {method!r}; this clustlib knows "
                                  f"{', '.join(METHODS)}.")
         try:
-            est = METHODS[method](**doc.get("params", {}))
+            params = doc.get("params", {})  # JSON has no tuples: a list parameter was one
+            if not isinstance(params, dict):
+                raise TypeError("params is not an object")
+            est = METHODS[method](**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
         except TypeError as err:
             raise RunFormatError(f"{d / 'run.json'}: parameters do not fit {method} ({err}).") from None
         tensors = _load_model(d / "model.pt")

@@ -1,19 +1,36 @@
-"""One module per paper; the registry maps a method name to its estimator class."""
+"""One module per paper; the registry finds them.
 
-from .dac import DAC
-from .dscl import DSCL
-from .jule import JULE
-from .knet import KNet
-from .secu import SeCu
+Every module of this package that defines a :class:`~clustlib.base.DeepClusterer`
+subclass with an ``ABOUT`` is a method: ``METHODS`` maps its name to the class, in the
+order of the papers' years. Adding a method is its module here, its page
+``app_pages/<name>.py`` and its test file ``tests/test_<name>.py`` (docs/architecture.md).
+"""
 
-METHODS = {"jule": JULE, "knet": KNet, "dac": DAC, "dscl": DSCL, "secu": SeCu}
+from __future__ import annotations
 
-DESCRIPTIONS = {
-    "jule": "JULE (Yang et al., CVPR 2016): agglomerative clustering and a CNN learned together; clusters fall period by period",
-    "dac": "DAC (Chang et al., ICCV 2017): pairwise same/different learning on confident pairs; label features drift to the k vertices of a circle",
-    "dscl": "DSCL (Law et al., ICML 2017): supervised spectral metric learning on seen categories; t-SNE of categories never seen",
-    "secu": "SeCu (Qian, ICCV 2023): online cluster discrimination with a size constraint; only the assigned centre moves",
-    "knet": "KNet / KernelNet (Wu et al., SDM 2020): HSIC deep kernel; the kernel matrix turns block-diagonal",
-}
+import importlib
+import pkgutil
 
-__all__ = ["METHODS", "DESCRIPTIONS", "DAC", "DSCL", "JULE", "KNet", "SeCu"]
+from ..base import DeepClusterer
+
+
+def _discover() -> dict[str, type[DeepClusterer]]:
+    found = []
+    for mod_info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{mod_info.name}")
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, DeepClusterer) and obj.__module__ == module.__name__
+                    and "ABOUT" in vars(obj)):
+                found.append(obj)
+    found.sort(key=lambda cls: (cls.ABOUT.year, cls.ABOUT.name))
+    methods = {cls.ABOUT.name: cls for cls in found}
+    if len(methods) != len(found):
+        raise ImportError("two clustlib methods share a name: " + ", ".join(c.ABOUT.name for c in found))
+    return methods
+
+
+METHODS: dict[str, type[DeepClusterer]] = _discover()
+DESCRIPTIONS = {name: cls.ABOUT.description for name, cls in METHODS.items()}
+globals().update({cls.__name__: cls for cls in METHODS.values()})  # clustlib.methods.JULE, ...
+
+__all__ = ["METHODS", "DESCRIPTIONS", *(cls.__name__ for cls in METHODS.values())]

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import DeepClusterer
+from ..base import About, DeepClusterer, Demo, Track
 from ..nets import (
     affine_views,
     allconv,
@@ -127,6 +127,14 @@ class DAC(DeepClusterer):
     width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
     """
 
+    ABOUT: ClassVar[About] = About(
+        name="dac", title="DAC", year=2017, icon="🟪", page_title="DAC (label-feature circle)",
+        description="DAC (Chang et al., ICCV 2017): pairwise same/different learning on confident pairs; "
+                    "label features drift to the k vertices of a circle",
+        picture="The circular label-feature map (Chang et al. 2017, suppl. Eq. 1): every sample's label "
+                "feature drifting, epoch by epoch, to one of the k vertices as the thresholds u and l close.",
+        demos={"dac-digits": Demo("digits", {"n_clusters": 10, "track_max": 500})},
+        progress=("nmi", "acc", "loss", "selected", "n_clusters"))
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, lr_decay="none",
                       augment=1.0, balance=0.0, width=64),
@@ -179,10 +187,10 @@ class DAC(DeepClusterer):
         return apply_batched(self.net_, self._X, 2048).argmax(1).cpu().numpy()
 
     # ------------------------------------------------------------------ hooks
+    def _min_samples(self) -> int:
+        return 2 * int(self.n_clusters)
+
     def _setup(self, X: np.ndarray, y) -> None:
-        if X.shape[0] < 2 * int(self.n_clusters):
-            raise ValueError(f"n_samples={X.shape[0]} is too few for n_clusters={self.n_clusters}; "
-                             f"DAC needs at least {2 * int(self.n_clusters)}.")
         self.mean_, self.scale_ = fit_standardizer(X)
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
@@ -243,14 +251,12 @@ class DAC(DeepClusterer):
         extra = {"u": self._u, "l": self._l, **self._last, "n_clusters": float((sizes > 0).sum()),
                  "n_used": float((sizes > 0).sum()), "collapsed": float((sizes > 0).sum() < int(self.n_clusters)),
                  "smallest": float(sizes.min())}
-        return L.argmax(1), L, extra, {"sizes": sizes.astype(np.int64)}
+        return Track(L.argmax(1), L, extra, {"sizes": sizes.astype(np.int64)})
 
     def _finish(self) -> np.ndarray:
         labels = self._labels_all()
         self.cluster_sizes_ = np.bincount(labels, minlength=int(self.n_clusters))
         self.collapsed_ = bool((self.cluster_sizes_ == 0).any())
-        for name in ("_X", "_opt", "_aug"):
-            self.__dict__.pop(name, None)
         return labels
 
     # ------------------------------------------------------------------ out of sample

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
-from ..base import DeepClusterer
+from ..base import About, DeepClusterer, Demo, Track
 from ..nets import affine_views, apply_batched, encoder, load_net_tensors, net_tensors, to_tensor
 from ..params import Choice, Int, Real
 
@@ -119,6 +119,16 @@ class DSCL(DeepClusterer):
     augment : strength of random affine views of images during training (0 = none).
     """
 
+    ABOUT: ClassVar[About] = About(
+        name="dscl", title="DSCL", year=2017, icon="🟩", page_title="DSCL (unseen categories)",
+        description="DSCL (Law et al., ICML 2017): supervised spectral metric learning on seen categories; "
+                    "t-SNE of categories never seen",
+        picture="Categories the network never saw: 106 Omniglot characters of three alphabets held out "
+                "of training, drawn where they land in t-SNE maps of the pixels and of the learned "
+                "embedding, with their k-means NMI and Recall@1 (Law et al. 2017, suppl. Fig. 2–4).",
+        demos={"dscl-omniglot": Demo("omniglot", {"n_clusters": 136, "track_max": 408}, "default", ("tsne",)),
+               "dscl-digits": Demo("digits", {"n_clusters": 5, "track_max": 400}, (5, 6, 7, 8, 9))},
+        progress=("nmi", "acc", "loss"))
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, epochs=60, lr=1e-4),
         # Omniglot's 136 seen characters in about 100 s on 2 CPU threads (docs/dscl.md)
@@ -178,8 +188,8 @@ class DSCL(DeepClusterer):
         if y is None:
             raise ValueError("DSCL learns from labelled (seen) categories: call fit(X, y); "
                              "it then clusters any other categories with cluster(X, k).")
-        self._classes, yi = np.unique(y, return_inverse=True)
-        if self._classes.size < 2:
+        self.seen_classes_, yi = np.unique(y, return_inverse=True)
+        if self.seen_classes_.size < 2:
             raise ValueError("DSCL needs at least 2 seen classes in y.")
         self._yi = yi
         self._X = to_tensor(X, self.device_)
@@ -187,10 +197,10 @@ class DSCL(DeepClusterer):
         params = list(self.net_.parameters())
         self._head = None
         if self.loss == "softmax":
-            self._head = torch.nn.Linear(int(self.embed_dim), self._classes.size).to(self.device_)
+            self._head = torch.nn.Linear(int(self.embed_dim), self.seen_classes_.size).to(self.device_)
             params += list(self._head.parameters())
         self._opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        self._members = [np.flatnonzero(yi == c) for c in range(self._classes.size)]
+        self._members = [np.flatnonzero(yi == c) for c in range(self.seen_classes_.size)]
         self._views = affine_views(self.input_shape_, float(self.augment))
         self._loss = float("nan")
 
@@ -233,40 +243,38 @@ class DSCL(DeepClusterer):
         return k_b - spectral_objective(F, yb, self.rcond), float(k_b)  # 0 when span(F) holds the partition
 
     def _track(self):
-        emb = self._embed_tensor(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        emb = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
         labels = self._assign(emb, min(int(self.n_clusters), emb.shape[0]), n_init=2)  # per epoch: cheaper
-        return labels, emb, {"loss": self._loss}, {}
+        return Track(labels, emb, {"loss": self._loss}, {})
 
     def _finish(self) -> np.ndarray:
-        feats = self._embed_tensor(self._X)
-        for name in ("_X", "_opt", "_members", "_yi", "_views", "_head"):
-            self.__dict__.pop(name, None)
+        feats = self._features(self._X)
         labels = self._assign(feats, int(self.n_clusters))
-        self.centroids_ = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
+        self.cluster_centers_ = np.stack([feats[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
         return labels
 
     # ------------------------------------------------------------------ out of sample
-    def _embed_tensor(self, X: torch.Tensor) -> np.ndarray:
+    def _features(self, X: torch.Tensor) -> np.ndarray:
         F = apply_batched(self.net_, X, 1024)
         if self.loss != "spectral":
             F = torch.nn.functional.normalize(F, dim=1)
         return F.cpu().numpy()
 
     def _embed(self, X: np.ndarray) -> np.ndarray:
-        return self._embed_tensor(to_tensor(X, self.device_))
+        return self._features(to_tensor(X, self.device_))
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         """Nearest centre of the clusters found at fit time (``cluster`` re-clusters a new set)."""
         F = self._embed(X)
-        return ((F[:, None, :] - self.centroids_[None]) ** 2).sum(2).argmin(1)
+        return ((F[:, None, :] - self.cluster_centers_[None]) ** 2).sum(2).argmin(1)
 
     # ------------------------------------------------------------------ runs
     def _state(self):
         tensors = net_tensors(self.net_)
-        tensors["centroids"] = self.centroids_.astype(np.float32)
-        return tensors, {"seen_classes": [int(c) for c in self._classes]}
+        tensors["centroids"] = self.cluster_centers_.astype(np.float32)
+        return tensors, {"seen_classes": [int(c) for c in self.seen_classes_]}
 
     def _load_state(self, tensors, meta) -> None:
         self.net_ = load_net_tensors(encoder(self.input_shape_, int(self.embed_dim), int(self.width), int(self.hidden)), tensors, self.device_)
-        self.centroids_ = tensors["centroids"]
-        self._classes = np.asarray(meta.get("seen_classes", []))
+        self.cluster_centers_ = tensors["centroids"]
+        self.seen_classes_ = np.asarray(meta.get("seen_classes", []))

@@ -32,7 +32,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..base import DeepClusterer
+from ..base import About, DeepClusterer, Demo, Track
 from ..graph import GDLMerger, knn_graph, nn_chain_clusters
 from ..nets import apply_batched, jule_cnn, load_net_tensors, net_tensors, to_tensor
 from ..params import Bool, Choice, Int, Real
@@ -90,6 +90,15 @@ class JULE(DeepClusterer):
     recluster : report OURS-RC (AC-GDL on the learned features) as ``labels_``.
     """
 
+    ABOUT: ClassVar[About] = About(
+        name="jule", title="JULE", year=2016, icon="🟧", page_title="JULE (merge stages)",
+        description="JULE (Yang et al., CVPR 2016): agglomerative clustering and a CNN learned together; "
+                    "clusters fall period by period",
+        picture="Merge stages: the learned representation coloured by current cluster, one frame per "
+                "period, the number of clusters falling (Yang et al. 2016, Fig. 1, 10); sample images "
+                "of the largest clusters at any stage.",
+        demos={"jule-digits": Demo("digits", {"n_clusters": 10, "track_max": 400})},
+        progress=("nmi", "acc", "loss", "n_clusters"))
     PRESETS: ClassVar[dict[str, dict]] = {
         # Table 2's schedule (eta 0.9, 20 epochs a period, K_s 20, K_c 5, batch 100, lr 0.01,
         # margin 0.2) trained as the authors' code trains it: their unpadded Table 9 nets,
@@ -123,7 +132,7 @@ class JULE(DeepClusterer):
         "weight_decay": Real(0, 1), "gamma": Real(0, 1e6), "margin": Real(0, 1e6),
         "n_neg": Int(1, 10_000), "triplets": Choice("batch", "cluster"),
         "negatives": Choice("nearest", "random"), "train_first": Bool(),
-        "conv_padding": Choice("same", "valid"), "head_bn": Bool(), "join_small": Real(0, 1),
+        "conv_padding": Choice("same", "valid"), "head_bn": Bool(), "join_small": Real(0, 1, hi_open=True),
         "train_last": Bool(), "max_periods": Int(1, 100_000), "recluster": Bool()}
 
     def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, ks: int = 20, kc: int = 5,
@@ -164,11 +173,6 @@ class JULE(DeepClusterer):
         self.device = device
 
     # ------------------------------------------------------------------ helpers
-    def _check_params(self) -> None:
-        """Beyond PARAM_RULES (checked by the base): join_small is a share below 1."""
-        if not self.join_small < 1:
-            raise ValueError(f"join_small={self.join_small} must be in [0, 1).")
-
     def _cnn(self) -> torch.nn.Module:
         return jule_cnn(self.input_shape_, padding=self.conv_padding, head_bn=bool(self.head_bn))
 
@@ -181,10 +185,7 @@ class JULE(DeepClusterer):
 
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
-        self._check_params()
         n = X.shape[0]
-        if n <= int(self.n_clusters):
-            raise ValueError(f"n_samples={n} must exceed n_clusters={self.n_clusters}.")
         self._X = to_tensor(X, self.device_)
         self.net_ = self._cnn().to(self.device_)
         raw = X.reshape(n, -1).astype(np.float64)
@@ -209,6 +210,9 @@ class JULE(DeepClusterer):
             feats = self._features(self._X)
             self._merger = self._new_merger(feats, labels)  # graph on the new representation
         return {"loss": self._loss, "merged": float(n_merge), "lr": self._sched.get_last_lr()[0]}, done
+
+    def _min_samples(self) -> int:
+        return int(self.n_clusters) + 1  # at least one merge
 
     def _planned_rounds(self) -> int:
         """Periods to merge the initial clusters down to k at rate eta (Sec. 3.3): an upper
@@ -297,7 +301,7 @@ class JULE(DeepClusterer):
         emb = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
         labels = self._merger.labels_[self.track_index_]
         # the count over all samples, not only the tracked ones
-        return labels, emb, {"loss": self._loss, "n_clusters": self._merger.n_clusters}, {}
+        return Track(labels, emb, {"loss": self._loss, "n_clusters": self._merger.n_clusters}, {})
 
     def _finish(self) -> np.ndarray:
         target = int(self.n_clusters)
@@ -312,9 +316,7 @@ class JULE(DeepClusterer):
             self._merge_round(rc, target)
         self.labels_rc_ = rc.labels_
         labels = self.labels_rc_ if self.recluster else self.labels_sf_
-        self.centroids_ = self._centroids(feats, labels)
-        for name in ("_X", "_W", "_merger", "_opt", "_sched"):
-            self.__dict__.pop(name, None)
+        self.cluster_centers_ = self._centroids(feats, labels)
         return labels
 
     @staticmethod
@@ -327,12 +329,12 @@ class JULE(DeepClusterer):
         return self._features(to_tensor(X, self.device_))
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return (self._embed(X) @ self.centroids_.T).argmax(1)  # nearest centroid (cosine)
+        return (self._embed(X) @ self.cluster_centers_.T).argmax(1)  # nearest centroid (cosine)
 
     # ------------------------------------------------------------------ runs
     def _state(self):
         tensors = net_tensors(self.net_)
-        tensors.update(centroids=self.centroids_, labels_sf=self.labels_sf_, labels_rc=self.labels_rc_)
+        tensors.update(centroids=self.cluster_centers_, labels_sf=self.labels_sf_, labels_rc=self.labels_rc_)
         return tensors, {"n_initial_clusters": int(self.n_initial_clusters_),
                          "conv_padding": self.conv_padding, "head_bn": bool(self.head_bn)}
 
@@ -340,6 +342,6 @@ class JULE(DeepClusterer):
         if "conv_padding" not in meta:  # saved before the two options: padded convs, BN head
             self.conv_padding, self.head_bn = "same", True
         self.net_ = load_net_tensors(self._cnn(), tensors, self.device_)
-        self.centroids_ = tensors["centroids"]
+        self.cluster_centers_ = tensors["centroids"]
         self.labels_sf_, self.labels_rc_ = tensors["labels_sf"], tensors["labels_rc"]
         self.n_initial_clusters_ = int(meta["n_initial_clusters"])

@@ -40,9 +40,9 @@ from sklearn.metrics import rand_score
 from torch import nn
 
 from .. import spectral as sp
-from ..base import DeepClusterer
+from ..base import About, DeepClusterer, Demo, Track
 from ..nets import apply_batched, mlp, net_tensors, to_tensor
-from ..params import Bool, Choice, Int, Real, Rule
+from ..params import Bool, Choice, Int, Real, Rule, Share
 
 MAX_KERNEL_N = 10_000  # N x N kernels: beyond this, train on a subset (train_size)
 
@@ -103,6 +103,15 @@ class KNet(DeepClusterer):
     track_max, random_state, device : see :class:`~clustlib.base.DeepClusterer`.
     """
 
+    ABOUT: ClassVar[About] = About(
+        name="knet", title="KNet", year=2020, icon="🟦", page_title="KNet (deep kernel)",
+        description="KNet / KernelNet (Wu et al., SDM 2020): HSIC deep kernel; the kernel matrix turns "
+                    "block-diagonal",
+        picture="The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "
+                "the embedding becomes convex (Wu et al. 2020, Fig. 1, 4–7).",
+        demos={"knet-spirals": Demo("spirals", {"n_clusters": 3, "track_max": 600}),
+               "knet-moons": Demo("moons", {"n_clusters": 2, "track_max": 500})},
+        progress=("nmi", "acc", "hsic", "n_clusters"))
     PRESETS: ClassVar[dict[str, dict]] = {
         # the paper's settings (Sec. 6): KNet_EIG, Adam 1e-3 on batches of 5, lambda = 0
         # (Sec. 6.1), with the authors' code's schedule: 20 theta-epochs per outer iteration
@@ -123,12 +132,12 @@ class KNet(DeepClusterer):
         "sigma": Rule("real", 0, 1e6, lo_open=True, options=("knn", "median"), none=True),
         "sigma_ratio": Real(0, 1e6, lo_open=True), "hidden": Int(1, 4096, none=True),
         "embed_dim": Int(1, 4096, none=True), "ae_weight": Real(0, 1e6),
-        "delta_iter": Int(0, 1_000_000), "u_every": Int(1, 10_000), "lr": Real(0, 10, lo_open=True),
+        "delta_iter": Int(0, 1_000_000, at_most="max_iter"), "u_every": Int(1, 10_000), "lr": Real(0, 10, lo_open=True),
         "batch_size": Int(2, 10**7, none=True), "theta_epochs": Int(1, 100_000),
         "theta_steps": Int(1, 10**7, none=True), "pretrain_steps": Int(0, 10**7),
         "pretrain_lr": Real(0, 10, lo_open=True), "sma_steps": Int(1, 10_000),
         "max_iter": Int(1, 1_000_000), "tol": Real(0, 1e6, lo_open=True),
-        "train_size": Real(0, 1e9, lo_open=True, none=True), "standardize": Bool(),
+        "train_size": Share(10**9, none=True), "standardize": Bool(),
         "kmeans_n_init": Int(1, 1000)}
     round_name: ClassVar[str] = "iteration"
 
@@ -169,21 +178,16 @@ class KNet(DeepClusterer):
         self.random_state = random_state
         self.device = device
 
-    # ------------------------------------------------------------------ validation
-    def _check_params(self, n: int) -> int:
-        """What the declared PARAM_RULES (checked by the base) cannot say: relations
-        between parameters and to the data. Returns the number of training samples."""
-        if not 0 <= int(self.delta_iter) <= int(self.max_iter):
-            raise ValueError(f"delta_iter={self.delta_iter} must be between 0 and max_iter={self.max_iter}.")
+    # ------------------------------------------------------------------ training set
+    def _train_count(self, n: int) -> int:
+        """Training samples ``train_size`` gives of n (its type and range are PARAM_RULES)."""
         ts = self.train_size
         if ts is None:
             m = n
-        elif isinstance(ts, float) and 0 < ts <= 1:
+        elif isinstance(ts, (float, np.floating)):
             m = max(int(round(ts * n)), 2)
-        elif isinstance(ts, (int, np.integer)) and ts >= 2:
-            m = min(int(ts), n)
         else:
-            raise ValueError(f"train_size={ts!r}; use None, a fraction in (0, 1] or a count >= 2.")
+            m = min(int(ts), n)
         if m < int(self.n_clusters):
             raise ValueError(f"train_size gives {m} training samples, fewer than n_clusters={self.n_clusters}.")
         if m > MAX_KERNEL_N:
@@ -195,7 +199,7 @@ class KNet(DeepClusterer):
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
         n = X.shape[0]
-        m = self._check_params(n)
+        m = self._train_count(n)
         dev = self.device_
         flat = X.reshape(n, -1).astype(np.float64)
         self.mean_ = flat.mean(0) if self.standardize else np.zeros(flat.shape[1])
@@ -228,6 +232,11 @@ class KNet(DeepClusterer):
         self._Ug = self._U
         self._opt = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         self.hsic_ = sp.hsic(L, self._U)
+        self._input_contrast = None  # block contrast of the input kernel, for the snapshots
+        if self._y is not None:
+            w0, b0 = sp.block_means(self._Xall[to_tensor(self.track_index_, dev, torch.long)].double().cpu(),
+                                    self.sigma_, self._track_classes())
+            self._input_contrast = w0 - b0
 
     def _pretrain(self) -> None:
         """Eq. 5.12: min ||X - psi(X)||^2 + ||X - psi'(psi(X))||^2, so psi starts as the identity."""
@@ -348,7 +357,7 @@ class KNet(DeepClusterer):
     def _partition_indicator(self) -> torch.Tensor:
         """One-hot (N, c) of the current partition of the training points by ``assign``:
         k-means on psi(X), or on the row-normalised U (spectral; the authors' code)."""
-        labels = self._train_labels(3)[1]
+        labels = self._train_partition(3)[1]
         return torch.nn.functional.one_hot(torch.as_tensor(labels, dtype=torch.long), int(self.n_clusters)).to(
             self._U.device, self._U.dtype)
 
@@ -356,52 +365,49 @@ class KNet(DeepClusterer):
         seed = int(self._rng.integers(2**31 - 1))
         return KMeans(int(self.n_clusters), n_init=n_init, random_state=seed).fit(Z)
 
-    def _train_labels(self, n_init: int) -> tuple[np.ndarray, np.ndarray]:
-        """(psi of the training points, their labels) by the chosen ``assign``:
-        k-means on psi(X) (Alg. 1, step 3) or k-means on the row-normalised U of the
-        learned kernel (spectral clustering, what the authors' code reports)."""
+    def _train_partition(self, n_init: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(psi of the training points, their labels, the k-means centres or None) by the
+        chosen ``assign``: k-means on psi(X) (Alg. 1, step 3) or k-means on the
+        row-normalised U of the learned kernel (spectral clustering, what the authors'
+        code reports)."""
         Z = apply_batched(self.net_, self._Xt).cpu().numpy()
         if self.assign == "kmeans":
             km = self._kmeans(Z, n_init)
-            self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
-            return Z, km.labels_
+            return Z, km.labels_, km.cluster_centers_.astype(np.float32)
         U = self._U / self._U.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        return Z, self._kmeans(U.cpu().numpy(), n_init).labels_
+        return Z, self._kmeans(U.cpu().numpy(), n_init).labels_, None
 
-    def _assign_new(self, Z_new: np.ndarray) -> np.ndarray:
+    def _assign_new(self, Z_new: np.ndarray, centers, train_Z: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
         """Labels of embedded points: nearest k-means centre, or the learned-kernel vote
         over the training points (out of sample for ``assign="spectral"``)."""
         if self.assign == "kmeans":
-            return ((Z_new[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1).argmin(1)
-        return sp.kernel_vote(torch.as_tensor(Z_new), torch.as_tensor(self.train_embedding_),
-                              torch.as_tensor(self.train_labels_), int(self.n_clusters),
-                              self.sigma_).numpy()
+            return ((Z_new[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
+        return sp.kernel_vote(torch.as_tensor(Z_new), torch.as_tensor(train_Z),
+                              torch.as_tensor(train_labels), int(self.n_clusters), self.sigma_).numpy()
+
+    def _track_classes(self) -> torch.Tensor:
+        return torch.as_tensor(np.unique(self._y, return_inverse=True)[1][self.track_index_])
 
     def _track(self):
-        Z, self.train_labels_ = self._train_labels(3)
-        self.train_embedding_ = Z
+        Z, train_labels, centers = self._train_partition(3)
         X_track = self._Xall[to_tensor(self.track_index_, self.device_, torch.long)]
         emb = self._embed_std(X_track)
-        labels = self._assign_new(emb)
+        labels = self._assign_new(emb, centers, Z, train_labels)
         scalars = {"hsic": self.hsic_, "sigma": self.sigma_}
         if self._y is not None:  # how block diagonal the kernel is, rows grouped by true label
-            y = torch.as_tensor(np.unique(self._y, return_inverse=True)[1][self.track_index_])
-            within, between = sp.block_means(torch.as_tensor(emb, dtype=torch.float64), self.sigma_, y)
-            scalars.update(kernel_within=within, kernel_between=between, block_contrast=within - between)
-            if not hasattr(self, "_input_contrast"):
-                w0, b0 = sp.block_means(X_track.double().cpu(), self.sigma_, y)
-                self._input_contrast = w0 - b0
-            scalars["input_contrast"] = self._input_contrast
-        return labels, emb, scalars, {}
+            within, between = sp.block_means(torch.as_tensor(emb, dtype=torch.float64), self.sigma_,
+                                             self._track_classes())
+            scalars.update(kernel_within=within, kernel_between=between, block_contrast=within - between,
+                           input_contrast=self._input_contrast)
+        return Track(labels, emb, scalars, {})
 
     def _finish(self) -> np.ndarray:
-        Z, self.train_labels_ = self._train_labels(int(self.kmeans_n_init))
+        Z, self.train_labels_, centers = self._train_partition(int(self.kmeans_n_init))
+        if centers is not None:
+            self.cluster_centers_ = centers
         self.train_embedding_ = Z.astype(np.float32)
-        labels = self._assign_new(self._embed_std(self._Xall))
+        labels = self._predict_std(self._embed_std(self._Xall))
         labels[self.train_index_] = self.train_labels_
-        for name in ("_Xall", "_Xt", "_K", "_d", "_U", "_Ug", "_opt", "_delta_left",
-                     "_input_contrast"):
-            self.__dict__.pop(name, None)
         return labels
 
     # ------------------------------------------------------------------ out of sample
@@ -412,8 +418,12 @@ class KNet(DeepClusterer):
         flat = (X.reshape(X.shape[0], -1).astype(np.float64) - self.mean_) / self.scale_
         return self._embed_std(to_tensor(flat, self.device_))
 
+    def _predict_std(self, Z: np.ndarray) -> np.ndarray:
+        return self._assign_new(Z, getattr(self, "cluster_centers_", None), self.train_embedding_,
+                                self.train_labels_)
+
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return self._assign_new(self._embed(X))
+        return self._predict_std(self._embed(X))
 
     def kernel_matrix(self, X) -> np.ndarray:
         """The learned (unnormalised) Gaussian kernel exp(-||psi(x_i)-psi(x_j)||^2 / 2 sigma^2)."""

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..base import DeepClusterer
+from ..base import About, DeepClusterer, Demo, Track
 from ..nets import (
     L2Norm,
     affine_views,
@@ -147,6 +147,14 @@ class SeCu(DeepClusterer):
         put 1,706 of 1,797 samples in one cluster without it.
     """
 
+    ABOUT: ClassVar[About] = About(
+        name="secu", title="SeCu", year=2023, icon="🟥", page_title="SeCu (size-constrained)",
+        description="SeCu (Qian, ICCV 2023): online cluster discrimination with a size constraint; "
+                    "only the assigned centre moves",
+        picture="Cluster sizes epoch by epoch against the γN/K floor that the dual variables enforce, "
+                "and the features gathering around unit-norm centres (Qian 2023).",
+        demos={"secu-digits": Demo("digits", {"n_clusters": 10, "track_max": 300})},
+        progress=("nmi", "acc", "loss", "smallest_over_floor"))
     PRESETS: ClassVar[dict[str, dict]] = {
         # CIFAR settings of the released code: its dual rate 0.1 acts on cosines, ours on
         # log-probabilities (cosine / lambda), i.e. 0.1 / 0.05 = 2; SGD centres at 1.2
@@ -172,7 +180,7 @@ class SeCu(DeepClusterer):
         "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
         "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
         "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
-        "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool()}
+        "augment": Real(0, 100), "init": Choice("kmeans", "input", "random"), "precise_bn": Bool()}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
@@ -223,21 +231,17 @@ class SeCu(DeepClusterer):
             X = (X - self.mean_) / self.scale_
         return to_tensor(X, self.device_)
 
-    def _check_params(self, n: int) -> None:
-        """Beyond PARAM_RULES (checked by the base): every K against the data."""
-        for k in self.ks_:
-            if not 2 <= k <= n // 2:
-                raise ValueError(f"K={k} needs 2 <= K <= n_samples/2 = {n // 2}.")
+    def _min_samples(self) -> int:
+        return 2 * max(self.ks_)  # every head's K at most half the samples
 
     # ------------------------------------------------------------------ hooks
     def _setup(self, X: np.ndarray, y) -> None:
         n = X.shape[0]
-        self._check_params(n)
         self.mean_, self.scale_ = fit_standardizer(X)
         self._X = self._scaled(X)
         self.net_ = self._net().to(self.device_)
         self._recalibrate_bn()  # so the k-means start sees the features training will see
-        self.centres_ = [self._init_centres(k) for k in self.ks_]
+        self._centres = [self._init_centres(k) for k in self.ks_]
         self._rho = [torch.zeros(k, device=self.device_) for k in self.ks_]
         self._rho_up = [torch.zeros(k, device=self.device_) if self.gamma_up else None for k in self.ks_]
         self._q = [torch.full((k,), 1.0 / k, device=self.device_) for k in self.ks_]
@@ -256,11 +260,11 @@ class SeCu(DeepClusterer):
         n = self._X.shape[0]
         bs = min(int(self.batch_size), n)
         lam = float(self.temperature)
-        frozen = [W.clone() for W in self.centres_]  # w~: centres at the start of the epoch
-        live = [W.clone().requires_grad_(self.centre_update == "sgd") for W in self.centres_]
+        frozen = [W.clone() for W in self._centres]  # w~: centres at the start of the epoch
+        live = [W.clone().requires_grad_(self.centre_update == "sgd") for W in self._centres]
         copt = torch.optim.SGD([W for W in live if W.requires_grad], lr=self.centre_lr) \
             if self.centre_update == "sgd" else None
-        sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self.centres_]
+        sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self._centres]
         perm = torch.randperm(n, generator=self._torch_gen)
         self.net_.train()
         tot, steps = 0.0, 0
@@ -310,9 +314,9 @@ class SeCu(DeepClusterer):
             steps += 1
         self._recalibrate_bn()
         if self.centre_update == "closed":
-            self.centres_ = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self.centres_)]
+            self._centres = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self._centres)]
         else:
-            self.centres_ = [W.detach().clone() for W in live]
+            self._centres = [W.detach().clone() for W in live]
         self._last = {"loss": tot / max(steps, 1), "lr": self._sched.get_last_lr()[0]}
         return dict(self._last), False
 
@@ -331,9 +335,15 @@ class SeCu(DeepClusterer):
             return nn.functional.normalize(torch.randn(k, d, generator=self._torch_gen), dim=1).to(self.device_)
         from sklearn.cluster import KMeans
 
-        F = self._features(self._X).cpu().numpy()
-        km = KMeans(k, n_init=10, random_state=int(self._rng.integers(2**31 - 1))).fit(F)
-        return nn.functional.normalize(torch.as_tensor(km.cluster_centers_, dtype=torch.float32), dim=1).to(self.device_)
+        F = self._feature_tensor(self._X).cpu().numpy()
+        seed = int(self._rng.integers(2**31 - 1))
+        if self.init == "kmeans":
+            centres = KMeans(k, n_init=10, random_state=seed).fit(F).cluster_centers_
+        else:  # "input": the k-means clusters of the input, their mean features as centres
+            flat = self._X.reshape(self._X.shape[0], -1).cpu().numpy()
+            labels = KMeans(k, n_init=10, random_state=seed).fit_predict(flat)
+            centres = np.stack([F[labels == c].mean(0) for c in range(k)])
+        return nn.functional.normalize(torch.as_tensor(centres, dtype=torch.float32), dim=1).to(self.device_)
 
     def _assign(self, h: int, logp: torch.Tensor, k: int) -> torch.Tensor:
         if self.constraint == "entropy":
@@ -346,53 +356,53 @@ class SeCu(DeepClusterer):
                                                   self._rho_up[h], self.gamma_up)
         return yb
 
-    def _features(self, X: torch.Tensor) -> torch.Tensor:
+    def _feature_tensor(self, X: torch.Tensor) -> torch.Tensor:
         return apply_batched(self.net_, X, 2048)
 
     def _track(self):
-        feats = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
-        W = self.centres_[0]
+        feats = self._feature_tensor(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        W = self._centres[0]
         labels = (feats @ W.T).argmax(1).cpu().numpy()
         k = int(self.n_clusters)
         assigned = self._assigned[self._assigned >= 0]
         if assigned.size:  # the online assignments of this epoch (what the constraint acts on)
             sizes = np.bincount(assigned, minlength=k)
         else:  # before training: nearest centre
-            sizes = np.bincount((self._features(self._X) @ W.T).argmax(1).cpu().numpy(), minlength=k)
+            sizes = np.bincount((self._feature_tensor(self._X) @ W.T).argmax(1).cpu().numpy(), minlength=k)
         floor = float(self.gamma) * self._X.shape[0] / k
         extra = {**self._last, "smallest": float(sizes.min()), "floor": floor,
                  "smallest_over_floor": float(sizes.min() / floor) if floor > 0 else float("nan")}
         arrays = {"sizes": sizes.astype(np.int64), "centres": W.cpu().numpy().astype(np.float32),
                   "rho": self._rho[0].cpu().numpy().astype(np.float32)}
-        return labels, feats.cpu().numpy(), extra, arrays
+        return Track(labels, feats.cpu().numpy(), extra, arrays)
 
     def _finish(self) -> np.ndarray:
-        feats = self._features(self._X)
-        labels = (feats @ self.centres_[0].T).argmax(1).cpu().numpy()
+        feats = self._feature_tensor(self._X)
+        labels = (feats @ self._centres[0].T).argmax(1).cpu().numpy()
         self.cluster_sizes_ = np.bincount(labels, minlength=int(self.n_clusters))
         self.assigned_ = self._assigned.copy()  # the constrained online assignment of the last epoch
-        for name in ("_X", "_opt", "_sched", "_views", "_q", "_labels"):
-            self.__dict__.pop(name, None)
+        self.head_centers_ = [W.cpu().numpy() for W in self._centres]  # (K_h, d) unit rows per head
+        self.cluster_centers_ = self.head_centers_[0]
         return labels
 
     # ------------------------------------------------------------------ out of sample
     def _embed(self, X: np.ndarray) -> np.ndarray:
         """L2-normalised head features."""
-        return self._features(self._scaled(X)).cpu().numpy()
+        return self._feature_tensor(self._scaled(X)).cpu().numpy()
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        return (self._embed(X) @ self.centres_[0].cpu().numpy().T).argmax(1)
+        return (self._embed(X) @ self.cluster_centers_.T).argmax(1)
 
     # ------------------------------------------------------------------ runs
     def _state(self):
         tensors = net_tensors(self.net_)
-        tensors.update({f"centres.{h}": W.cpu().numpy() for h, W in enumerate(self.centres_)})
+        tensors.update({f"centres.{h}": W for h, W in enumerate(self.head_centers_)})
         tensors.update(mean=self.mean_, scale=self.scale_, sizes=self.cluster_sizes_)
-        return tensors, {"heads": len(self.centres_)}
+        return tensors, {"heads": len(self.head_centers_)}
 
     def _load_state(self, tensors, meta) -> None:
         self.net_ = load_net_tensors(self._net(), tensors, self.device_)
-        self.centres_ = [torch.as_tensor(tensors[f"centres.{h}"], device=self.device_)
-                         for h in range(int(meta["heads"]))]
+        self.head_centers_ = [tensors[f"centres.{h}"] for h in range(int(meta["heads"]))]
+        self.cluster_centers_ = self.head_centers_[0]
         self.mean_, self.scale_ = tensors["mean"], tensors["scale"]
         self.cluster_sizes_ = tensors["sizes"]
