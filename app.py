@@ -1,6 +1,8 @@
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from clustlib.methods import METHODS
+
 st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
 
 # Streamlit forgets a widget's value when a run of another page does not draw it (and, in
@@ -22,11 +24,8 @@ for _key in list(st.session_state):
             pass
 st.navigation({
     "": [st.Page("app_pages/home.py", title="Home", icon="🏠", default=True)],
-    "Methods": [st.Page("app_pages/jule.py", title="JULE (merge stages)", icon="🟧", url_path="jule"),
-                st.Page("app_pages/knet.py", title="KNet (deep kernel)", icon="🟦", url_path="knet"),
-                st.Page("app_pages/dac.py", title="DAC (label-feature circle)", icon="🟪", url_path="dac"),
-                st.Page("app_pages/dscl.py", title="DSCL (unseen categories)", icon="🟩", url_path="dscl"),
-                st.Page("app_pages/secu.py", title="SeCu (size-constrained)", icon="🟥", url_path="secu")],
+    "Methods": [st.Page(f"app_pages/{name}.py", title=cls.ABOUT.page_title, icon=cls.ABOUT.icon, url_path=name)
+                for name, cls in METHODS.items()],  # each method describes itself (ABOUT)
     "Explore": [st.Page("app_pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
                 st.Page("app_pages/compare.py", title="Compare runs", icon="⚖️", url_path="compare"),
                 st.Page("app_pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],

@@ -28,7 +28,7 @@ def live(trace, track_y):
             metric_curves(trace, ["nmi", "u", "l", "selected"], "NMI, thresholds u and l, pairs selected")]
 
 
-run = w.current_run_ui(KEY, "dac", "dac-digits", (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, "dac", DAC.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

@@ -32,7 +32,7 @@ def live(trace, track_y):
             metric_curves(trace, ["loss", "nmi"], "k − tr(F F⁺ C) (Eq. 7) and NMI of the seen classes")]
 
 
-run = w.current_run_ui(KEY, "dscl", "dscl-omniglot", (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, "dscl", DSCL.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of seen classes · "

@@ -31,7 +31,7 @@ def live(trace, track_y):
             metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period")]
 
 
-run = w.current_run_ui(KEY, "jule", "jule-digits", (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, "jule", JULE.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")

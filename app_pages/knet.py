@@ -44,7 +44,7 @@ def live(trace, track_y):
             embedding_animation(trace[-1:], track_y, "label", frame_axes=True, title="ψ(x) by true class")]
 
 
-run = w.current_run_ui(KEY, "knet", "knet-spirals", (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, "knet", KNet.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")

@@ -35,7 +35,7 @@ def live(trace, track_y):
             centres_animation(trace[-1:], track_y)]
 
 
-run = w.current_run_ui(KEY, "secu", "secu-digits", (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, "secu", SeCu.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import torch
 
-from .base import held_interrupts
 from .cpu import ThreadGovernor, pick_threads
-from .data import DatasetError, list_datasets, load_dataset, resolve_unseen, split_classes
-from .methods import DESCRIPTIONS, METHODS
-from .runs import Run, RunFormatError, is_run_dir, pid_alive, recover
+from .data import DatasetError, list_datasets, load_dataset, split_classes
+from .methods import METHODS
+from .runs import Run, RunFormatError
+from .train import train_run
 
 
 class UsageError(ValueError):
@@ -49,11 +49,9 @@ def _parse_sets(items: list[str]) -> dict:
     return out
 
 
-def build_estimator(method: str, preset: str | None, n_clusters: int | None, seed: int | None,
-                    device: str, sets: dict):
+def _overrides(method: str, n_clusters: int | None, seed: int | None, device: str, sets: dict) -> dict:
     if method not in METHODS:
         raise UsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
-    cls = METHODS[method]
     overrides = dict(sets)
     for name, flag in (("n_clusters", "--n-clusters"), ("random_state", "--seed"), ("device", "--device")):
         if name in overrides:
@@ -63,12 +61,7 @@ def build_estimator(method: str, preset: str | None, n_clusters: int | None, see
     if seed is not None:
         overrides["random_state"] = seed
     overrides["device"] = device
-    if preset:
-        return cls.from_preset(preset, **overrides)
-    unknown = set(overrides) - set(cls._get_param_names())
-    if unknown:
-        raise UsageError(f"{method} has no parameter(s) {', '.join(sorted(unknown))}.")
-    return cls(**overrides)
+    return overrides
 
 
 class _Progress:
@@ -89,8 +82,8 @@ class _Progress:
                             dynamic_ncols=True)
         if snap.round > 0:
             self.bar.update(1)
-        keys = ("nmi", "acc", "hsic", "loss", "n_clusters")
-        self.bar.set_postfix({k: round(v, 4) for k, v in snap.scalars.items() if k in keys}, refresh=False)
+        keys = type(est).ABOUT.progress  # what the method says is worth watching
+        self.bar.set_postfix({k: round(snap.scalars[k], 4) for k in keys if k in snap.scalars}, refresh=False)
         self.bar.set_description(snap.stage)
         return None
 
@@ -101,7 +94,7 @@ class _Progress:
 
 def cmd_methods(args) -> int:
     for name, cls in METHODS.items():
-        print(f"{name:8s} {DESCRIPTIONS.get(name, '')}")
+        print(f"{name:8s} {cls.ABOUT.description}")
         for preset, params in cls.PRESETS.items():
             print(f"    preset {preset:6s} {', '.join(f'{k}={v}' for k, v in params.items())}")
     return 0
@@ -114,79 +107,30 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_train(args) -> int:
-    ds = load_dataset(args.data)
-    unseen = resolve_unseen(ds, args.unseen)
-    train = split_classes(ds, unseen)[0] if unseen else ds
     if args.n_clusters is not None and args.n_clusters < 2:
         raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
                          "number of classes).")
-    k = args.n_clusters or train.n_classes
-    if k is None:
-        raise UsageError(f"{args.data} has no labels; pass --n-clusters K.")
-    est = build_estimator(args.method, args.preset, k, args.seed, args.device, _parse_sets(args.set))
-    out = Path(args.out).expanduser()
     if args.threads < 0:
         raise UsageError(f"--threads {args.threads}: give a positive count, or 0 for the idle cores.")
+    params = _overrides(args.method, args.n_clusters, args.seed, args.device, _parse_sets(args.set))
     threads = pick_threads(args.threads)
     torch.set_num_threads(threads)  # oversubscribed cores run a CNN step up to 7x slower
     governor = ThreadGovernor(threads=threads) if args.threads == 0 else None  # follows the load
-    lock = _claim_output(out, args.overwrite)  # before training: nothing is lost to a bad --out
+    progress = _Progress(0, args.quiet)
     try:
-        progress = _Progress(0, args.quiet)
-        t0 = time.perf_counter()
-        try:
-            with warnings.catch_warnings():  # an interrupt is reported below, in one line
-                warnings.filterwarnings("ignore", message="interrupted in ")
-                est.fit(train.X, train.y, callbacks=[progress] + ([governor] if governor else []))
-        finally:
-            progress.close()
-        run = Run.from_estimator(est, method=args.method, dataset=args.data, unseen=unseen, y=train.y,
-                                 extra={"preset": args.preset, "threads": governor.threads if governor else threads})
-        run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
-        with held_interrupts():  # Ctrl-C while saving would lose what was learned
-            run.save(out)
+        with warnings.catch_warnings():  # an interrupt is reported below, in one line
+            warnings.filterwarnings("ignore", message="interrupted in ")
+            run = train_run(args.method, args.data, args.out, preset=args.preset or None, params=params,
+                            unseen=args.unseen, overwrite=args.overwrite,
+                            callbacks=[progress] + ([governor] if governor else []))
     finally:
-        lock.unlink(missing_ok=True)
+        progress.close()
+    est, out = run.estimator, Path(args.out).expanduser()
     if est.stopped_early_:
         print(f"clustlib: stopped after {est.n_rounds_} rounds; what was learned is saved in {out}",
               file=sys.stderr)
     print(json.dumps({**run.metrics, "rounds": est.n_rounds_, "out": str(out)}))
     return 0
-
-
-def _claim_output(out: Path, overwrite: bool) -> Path:
-    """Check --out before any training and take a lock next to it, so a second training
-    with the same --out is refused instead of silently replacing the first one."""
-    recover(out)
-    if out.exists():
-        if not overwrite:
-            raise UsageError(f"{out} already exists; choose another --out or pass --overwrite.")
-        if not is_run_dir(out):
-            raise UsageError(f"{out} is not a clustlib run; --overwrite replaces only runs.")
-    lock = out.parent / f".{out.name}.lock"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"cannot write the run to {out}: {err.strerror or err}.") from None
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and pid_alive(pid):
-                raise UsageError(f"{out} is being written by another clustlib (pid {pid}); "
-                                 "choose another --out.") from None
-            lock.unlink(missing_ok=True)  # a stale lock of a process that is gone
-            continue
-        except OSError as err:
-            raise UsageError(f"cannot write the run to {out}: {err.strerror or err}.") from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        return lock
-    raise UsageError(f"cannot take the lock {lock}; remove it if no clustlib is running.")
 
 
 def cmd_evaluate(args) -> int:

@@ -15,21 +15,13 @@ import torch
 from PIL import Image
 
 from clustlib import METHODS, Run, load_dataset, split_classes
+from clustlib.train import train_run
 from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
-DEMOS = {
-    # name: (method, dataset spec, parameters beyond the demo preset, unseen classes)
-    "jule-digits": ("jule", "digits", {"n_clusters": 10, "track_max": 400}, []),
-    "knet-spirals": ("knet", "spirals", {"n_clusters": 3, "track_max": 600}, []),
-    "knet-moons": ("knet", "moons", {"n_clusters": 2, "track_max": 500}, []),
-    "dac-digits": ("dac", "digits", {"n_clusters": 10, "track_max": 500}, []),
-    "secu-digits": ("secu", "digits", {"n_clusters": 10, "track_max": 300}, []),
-    "dscl-digits": ("dscl", "digits", {"n_clusters": 5, "track_max": 400}, [5, 6, 7, 8, 9]),
-    "dscl-omniglot": ("dscl", "omniglot", {"n_clusters": 136, "track_max": 408}, "default"),
-}
-VIEWS = {"dscl-omniglot": ("tsne",)}  # maps the page opens on, computed once here (assets/.views)
+# name: (method, Demo) -- each method lists its demo runs in its ABOUT
+DEMOS = {name: (method, demo) for method, cls in METHODS.items() for name, demo in cls.ABOUT.demos.items()}
 
 
 def precompute_views(run: Run, path: Path, projections) -> None:
@@ -62,24 +54,18 @@ def main(names: list[str]) -> None:
     unknown = set(names) - set(DEMOS)
     if unknown:
         sys.exit(f"unknown demo(s) {', '.join(sorted(unknown))}; demos: {', '.join(DEMOS)}")
-    for name, (method, spec, params, unseen) in DEMOS.items():
+    for name, (method, demo) in DEMOS.items():
         if names and name not in names:
             continue
-        ds = load_dataset(spec)
-        if unseen == "default":
-            unseen = list(ds.default_unseen)
-        if unseen:
-            ds = split_classes(ds, unseen)[0]
-        est = METHODS[method].from_preset("demo", random_state=0, device="cpu", **params)
-        est.fit(ds.X, ds.y)
-        run = Run.from_estimator(est, method=method, dataset=spec, y=ds.y, unseen=unseen,
-                                 extra={"preset": "demo"})
-        out = run.save(ASSETS / name)
+        unseen = None if demo.unseen == "default" else ",".join(str(c) for c in demo.unseen) or "none"
+        run = train_run(method, demo.dataset, ASSETS / name, preset="demo", unseen=unseen,
+                        params={"random_state": 0, "device": "cpu", **demo.params}, overwrite=True)
+        est, out = run.estimator, ASSETS / name
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
               f"{size / 1024:.0f} KiB -> {out}")
-        if name in VIEWS:
-            precompute_views(run, out, VIEWS[name])
+        if demo.views:
+            precompute_views(run, out, demo.views)
         if name == "knet-spirals":
             kernel_strip(run, ASSETS / "knet-kernel-strip.png")
     for stale in ASSETS.glob(".*.tmp-*"):

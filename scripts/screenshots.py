@@ -15,9 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from clustlib.methods import METHODS  # noqa: E402
 from clustlib.ui.server import CHROMIUM_ARGS, idle, serve  # noqa: E402
 
-PAGES = ["jule", "knet", "dac", "dscl", "secu"]
+PAGES = list(METHODS)  # one shot per method page
 
 
 def shoot(out: Path, full: Path | None, chromium: str = "/usr/bin/chromium") -> list[Path]:

@@ -118,7 +118,7 @@ class TrainingJob:
         self.unseen, self.preset = [int(c) for c in unseen], preset
         self.out_dir = Path(out_dir) if out_dir is not None else runs_dir()
         self.status, self.round, self.stage = "queued", 0, "waiting"
-        self.max_rounds = int(params.get(METHODS[method].max_rounds_param, 1) or 1)
+        self.max_rounds = 0  # the rounds the method plans, known once it has set up
         self.scalars: dict = {}
         self.trace: list = []
         self.track_y = None
@@ -252,7 +252,7 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
     import torch
 
     from ..cpu import ThreadGovernor
-    from ..data import load_dataset, split_classes
+    from ..train import train_run
 
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
@@ -260,9 +260,6 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
     try:  # threads: the cores idle of other work (the server drawing pages does not count)
         governor = ThreadGovernor(exclude=(parent.pid,) if parent is not None else ())
         torch.set_num_threads(governor.threads)
-        ds = load_dataset(dataset)
-        train = split_classes(ds, unseen)[0] if unseen else ds
-        est = METHODS[method](**params)
 
         class Report:
             def on_start(self, est, planned):
@@ -273,11 +270,10 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
                 out.put(("snap", snap, governor.update()))
                 return stop.is_set()
 
-        est.fit(train.X, train.y, callbacks=[Report()])
-        run = Run.from_estimator(est, method=method, dataset=dataset, unseen=unseen, y=train.y,
-                                 extra={"preset": preset, "threads": governor.threads})
-        path = run.save(Path(out_dir) / run_name(method, dataset))
-        out.put(("saved", str(path), "stopped" if est.stopped_early_ else "done"))
+        path = Path(out_dir) / run_name(method, dataset)
+        run = train_run(method, dataset, path, preset=None, params=params, unseen=list(unseen),
+                        callbacks=[Report()], extra={"preset": preset})
+        out.put(("saved", str(path), "stopped" if run.estimator.stopped_early_ else "done"))
     except Exception as err:  # noqa: BLE001 - reported on the page, never swallowed silently
         out.put(("failed", _first_line(err), traceback.format_exc()))
     finally:

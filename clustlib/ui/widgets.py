@@ -20,6 +20,7 @@ from ..data import (
     parse_classes,
     resolve_unseen,
 )
+from ..methods import METHODS
 from ..runs import Run, RunFormatError
 from .jobs import TrainingJob, assets_dir, find_job, runs_dir, saved_runs, warm_up
 
@@ -212,10 +213,12 @@ def job_progress_ui(key: str) -> None:
                 job.stop()
             return
         if job.running:
-            shown = " · ".join(f"{k.upper()} {v:.3f}" for k, v in job.scalars.items()
-                               if k in ("nmi", "acc", "loss"))
-            st.progress(job.progress, text=f"Training {job.method.upper()}: {job.stage} of "
-                        f"{job.max_rounds} planned · {_threads(job)}" + (f" · {shown}" if shown else ""))
+            about = METHODS[job.method].ABOUT
+            shown = " · ".join(f"{k.upper() if k in ('nmi', 'acc', 'ari') else k.replace('_', ' ')} {job.scalars[k]:.3f}" for k in about.progress
+                               if k in job.scalars and k != "n_clusters")
+            where = f"{job.stage} of {job.max_rounds} planned" if job.max_rounds else "setting up"
+            st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"
+                        + (f" · {shown}" if shown else ""))
             if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
                 job.stop()
             return
