@@ -8,7 +8,6 @@ from clustlib import load_dataset
 from clustlib.methods.dac import DAC, pair_loss, restraint, select_pairs, thresholds
 from clustlib.metrics import nmi
 from clustlib.nets import allconv
-from clustlib.runs import Run
 from clustlib.viz import circle_map
 
 
@@ -91,17 +90,3 @@ def test_collapse_is_detected():
     assert est.collapsed_ and est.trace_[-1].scalars["collapsed"] == 1.0
 
 
-def test_dac_errors_and_roundtrip(tmp_path, blobs3):
-    X, y = blobs3
-    with pytest.raises(ValueError, match="schedule"):
-        DAC(3, schedule="fast").fit(X)
-    with pytest.raises(ValueError, match="lr_decay"):
-        DAC(3, lr_decay="step").fit(X)
-    with pytest.raises(ValueError, match="too few"):
-        DAC(3).fit(X[:5])
-    est = DAC.from_preset("tiny", n_clusters=3, random_state=0).fit(X, y)
-    again = DAC.from_preset("tiny", n_clusters=3, random_state=0).fit(X, y)
-    assert np.array_equal(est.labels_, again.labels_)
-    Run.from_estimator(est, method="dac", dataset="blobs", y=y).save(tmp_path / "r")
-    back = Run.load(tmp_path / "r").estimator
-    assert np.array_equal(back.predict(X), est.labels_)

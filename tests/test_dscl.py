@@ -6,7 +6,6 @@ from sklearn.cluster import KMeans
 from clustlib import load_dataset, split_classes
 from clustlib.methods.dscl import DSCL, partition_projector, safe_pinv, spectral_objective
 from clustlib.metrics import nmi
-from clustlib.runs import Run
 
 
 def test_gradient_matches_finite_differences_like_supplementary_sec_c():
@@ -89,17 +88,6 @@ def test_dscl_needs_labels_and_enough_samples():
     est = DSCL.from_preset("tiny", n_clusters=2, random_state=0).fit(X, np.arange(40) % 2)
     with pytest.raises(ValueError, match="cannot make 5 clusters"):
         est.cluster(X[:3], 5)
-
-
-def test_dscl_is_deterministic_and_survives_a_run_roundtrip(tmp_path):
-    ds = load_dataset("wine")
-    a = DSCL.from_preset("tiny", n_clusters=3, random_state=1).fit(ds.X, ds.y)
-    b = DSCL.from_preset("tiny", n_clusters=3, random_state=1).fit(ds.X, ds.y)
-    assert np.array_equal(a.labels_, b.labels_)
-    Run.from_estimator(a, method="dscl", dataset="wine", y=ds.y).save(tmp_path / "r")
-    c = Run.load(tmp_path / "r").estimator
-    assert np.allclose(c.transform(ds.X), a.transform(ds.X), atol=1e-5)
-    assert np.array_equal(c.predict(ds.X), a.predict(ds.X))
 
 
 def test_dscl_trains_on_augmented_views_when_asked():

@@ -1,7 +1,5 @@
-import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import NotFittedError
 
 from clustlib import load_dataset
 from clustlib import spectral as sp
@@ -56,35 +54,6 @@ def test_bad_parameters(params, match, blobs3):
         KNet(**{"n_clusters": 3, **params}).fit(X)
 
 
-@pytest.mark.parametrize("X,match", [
-    (np.zeros((5,)), "shape"), (np.array([[0.0, np.nan]] * 5), "NaN"),
-    (np.zeros((1, 3)), "n_samples"), ([["a", "b"]], "numeric")])
-def test_bad_input(X, match):
-    with pytest.raises(ValueError, match=match):
-        KNet(n_clusters=2).fit(X)
-
-
-def test_too_few_samples_for_k():
-    with pytest.raises(ValueError, match="n_clusters=5"):
-        KNet(n_clusters=5).fit(np.random.rand(3, 2))
-
-
-def test_not_fitted_and_wrong_shape(fitted_moons):
-    with pytest.raises(NotFittedError):
-        KNet().predict(np.zeros((2, 2)))
-    _, est = fitted_moons
-    with pytest.raises(ValueError, match="same shape"):
-        est.predict(np.zeros((2, 3)))
-
-
-def test_reproducible_with_random_state():
-    X = load_dataset("moons:n=200").X
-    a = KNet.from_preset("tiny", n_clusters=2, random_state=3).fit(X)
-    b = KNet.from_preset("tiny", n_clusters=2, random_state=3).fit(X)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
-    np.testing.assert_allclose(a.transform(X), b.transform(X), atol=1e-6)
-
-
 def test_trace_snapshots(fitted_moons):
     ds, est = fitted_moons
     assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_rounds_ + 1
@@ -93,13 +62,6 @@ def test_trace_snapshots(fitted_moons):
         assert {"hsic", "sigma", "nmi", "acc", "ari"} <= set(s.scalars)
     assert "kernel_change" in est.trace_[1].scalars
     assert est.labels_.shape == (300,)
-
-
-def test_callback_stops_cleanly():
-    ds = load_dataset("moons:n=200")
-    est = KNet.from_preset("demo", n_clusters=2, random_state=0)
-    est.fit(ds.X, callbacks=[lambda e, s: s.round >= 2])
-    assert est.n_rounds_ == 2 and est.stopped_early_ and est.predict(ds.X).shape == (200,)
 
 
 def test_psi_learns_convex_clusters_and_a_block_diagonal_kernel():

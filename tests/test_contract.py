@@ -1,0 +1,202 @@
+"""The contract every registered method keeps (tiny presets on small seeded data): how it
+describes itself, scikit-learn's estimator rules, Snapshots, callbacks, errors, seeds and
+the Run round trip. A new method in clustlib/methods/ is tested here without a line added.
+
+scikit-learn's own estimator checks run where they apply (``SKLEARN_CHECKS``). Not run:
+``check_dont_overwrite_parameters``, ``check_fit2d_predict1d`` and
+``check_methods_subset_invariance`` set ``n_clusters=1``, which no method accepts (one
+cluster is not a clustering); ``check_param_validation`` reads scikit-learn's private
+``_parameter_constraints`` (ours are ``PARAM_RULES``, checked in ``fit`` and fuzzed in
+test_params_fuzz.py); ``check_dtype_object`` wants ``TypeError`` for an object array
+(ours: one ``ValueError`` line, as for every bad input); ``check_pipeline_consistency``
+needs scikit-learn's callback context, which our estimators do not use (their callbacks
+are ``fit(callbacks=...)``); ``check_estimators_data_not_an_array`` is a helper, not a
+check. ``check_clustering`` (blobs, ARI > 0.4 with the defaults of its own data) does
+not apply to DSCL (it learns from labels) and SeCu (its size constraint holds every
+cluster at least 0.9 N / K, which sklearn's three unequal blobs split by K=2 do not
+satisfy).
+"""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import estimator_checks as ec
+
+from clustlib import Run, load_dataset
+from clustlib.base import Snapshot
+from clustlib.data import list_datasets
+from clustlib.methods import METHODS
+from clustlib.params import COMMON
+from clustlib.runs import is_run_dir
+from clustlib.train import OutputError, train_run
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = list(METHODS)
+_FITTED: dict = {}
+
+
+def data_for(name: str):
+    ds = load_dataset("moons:n=120" if name == "knet" else "digits:n=200")
+    return ds, (2 if name == "knet" else 10)
+
+
+def tiny(name: str, **params):
+    ds, k = data_for(name)
+    return METHODS[name].from_preset("tiny", n_clusters=k, random_state=0, device="cpu", **params)
+
+
+def fitted(name: str):
+    """One fit per method, shared by the tests of this module."""
+    if name not in _FITTED:
+        ds, _ = data_for(name)
+        _FITTED[name] = (ds, tiny(name).fit(ds.X, ds.y))
+    return _FITTED[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_method_describes_itself_and_has_its_three_files(name):
+    cls = METHODS[name]
+    about = cls.ABOUT
+    assert about.name == name and about.title and about.page_title and about.icon
+    assert about.description.startswith(about.title) and len(about.picture) > 40
+    for path in (f"app_pages/{name}.py", f"tests/test_{name}.py", f"docs/{name}.md"):
+        assert (ROOT / path).is_file(), f"{name}: {path} is missing"
+    assert {"demo", "tiny", "paper"} <= set(cls.PRESETS)
+    known = {row["name"] for row in list_datasets()}
+    for demo_name, demo in about.demos.items():
+        assert demo.dataset.split(":")[0] in known
+        assert is_run_dir(ROOT / "assets" / demo_name), f"{demo_name}: run make demo-assets"
+    assert set(about.progress) <= set(fitted(name)[1].trace_[-1].scalars)
+    rules = {**COMMON, **cls.PARAM_RULES}
+    assert [p for p in cls._get_param_names() if p not in rules] == []
+    assert set(cls.PARAM_RULES) <= set(cls._get_param_names())  # no rule for a parameter that is gone
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fit_gives_labels_snapshots_and_keeps_no_fit_time_state(name):
+    ds, est = fitted(name)
+    n, k = len(ds), est.n_clusters
+    assert est.labels_.shape == (n,) and est.labels_.dtype == np.int64
+    assert 0 <= est.labels_.min() and est.labels_.max() < k
+    assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_rounds_ + 1
+    m = min(est.track_max, n)
+    for snap in est.trace_:
+        assert isinstance(snap, Snapshot) and snap.labels.shape == (m,)
+        assert snap.embedding is None or (snap.embedding.shape[0] == m and snap.embedding.dtype == np.float32)
+        assert {"nmi", "acc", "ari", "n_clusters"} <= set(snap.scalars)
+        assert all(isinstance(v, float) for v in snap.scalars.values())
+    assert est.track_y_.shape == (m,)
+    left = [a for a in vars(est) if a.startswith("_")]
+    assert left == [], f"fit-time state kept after fit: {left}"
+    assert est.transform(ds.X[:7]).shape[0] == 7 and est.predict(ds.X[:7]).shape == (7,)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clone_and_params_round_trip(name):
+    est = tiny(name)
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and twin is not est
+    twin.set_params(**est.get_params())
+    assert twin.get_params() == est.get_params()
+    assert repr(est).startswith(type(est).__name__)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_start_hook_hears_the_plan_and_a_callback_stops_training(name):
+    ds, _ = data_for(name)
+    heard = []
+
+    class Stop:
+        def on_start(self, est, planned):
+            heard.append(planned)
+
+        def __call__(self, est, snap):
+            return snap.round >= 1
+
+    est = tiny(name).fit(ds.X, ds.y, callbacks=[Stop()])
+    assert len(heard) == 1 and heard[0] >= 1
+    assert est.n_rounds_ == 1 and len(est.trace_) == 2
+    assert est.stopped_early_ or est.n_rounds_ == heard[0]
+    assert est.predict(ds.X[:5]).shape == (5,)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_not_fitted_and_bad_input_are_one_line_errors(name):
+    ds, est = fitted(name)
+    with pytest.raises(NotFittedError):
+        tiny(name).predict(ds.X[:3])
+    bad = ds.X.copy()
+    bad[3] = np.nan
+    need = tiny(name)._min_samples()
+    cases = [(lambda: tiny(name).fit(bad, ds.y), "NaN"),
+             (lambda: tiny(name).fit(ds.X[:need - 1], ds.y[:need - 1]), "n_samples="),
+             (lambda: est.predict(ds.X.reshape(len(ds), -1)[:, :-1]), "features"),
+             (lambda: tiny(name).fit(np.zeros(5)), "shape")]
+    for call, match in cases:
+        with pytest.raises(ValueError, match=match) as err:
+            call()
+        assert "\n" not in str(err.value).strip()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_labels(name):
+    ds, est = fitted(name)
+    again = tiny(name).fit(ds.X, ds.y)
+    np.testing.assert_array_equal(again.labels_, est.labels_)
+    np.testing.assert_allclose(again.transform(ds.X[:50]), est.transform(ds.X[:50]), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_run_round_trip_keeps_predict_and_transform(name, tmp_path):
+    ds, est = fitted(name)
+    Run.from_estimator(est, method=name, dataset="test", y=ds.y).save(tmp_path / "r")
+    back = Run.load(tmp_path / "r").estimator
+    assert type(back) is type(est) and back.get_params() == est.get_params()
+    np.testing.assert_array_equal(back.predict(ds.X), est.predict(ds.X))
+    np.testing.assert_allclose(back.transform(ds.X), est.transform(ds.X), atol=1e-5)
+    np.testing.assert_array_equal(back.labels_, est.labels_)
+    assert len(back.trace_) == len(est.trace_)
+
+
+SKLEARN_CHECKS = [
+    "check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_get_params_invariance",
+    "check_set_params", "check_estimator_cloneable", "check_estimator_repr", "check_estimators_unfitted",
+    "check_do_not_raise_errors_in_init_or_set_params", "check_mixin_order", "check_estimators_overwrite_params",
+    "check_estimators_fit_returns_self", "check_fit_check_is_fitted", "check_n_features_in",
+    "check_n_features_in_after_fitting", "check_estimators_nan_inf", "check_estimators_empty_data_messages",
+    "check_fit2d_1sample", "check_fit1d", "check_clusterer_compute_labels_predict", "check_clustering",
+    "check_fit_idempotent", "check_estimators_dtypes", "check_estimators_pickle", "check_dict_unchanged",
+    "check_fit_score_takes_y", "check_complex_data", "check_readonly_memmap_input",
+    "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance"]
+NOT_APPLICABLE = {("dscl", "check_clustering"), ("dscl", "check_fit_score_takes_y"), ("secu", "check_clustering")}
+
+
+@pytest.mark.parametrize("check", SKLEARN_CHECKS)
+@pytest.mark.parametrize("name", NAMES)
+def test_scikit_learn_estimator_checks(name, check):
+    if (name, check) in NOT_APPLICABLE:
+        pytest.skip("see the module docstring")
+    est = METHODS[name].from_preset("tiny", n_clusters=2, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(ec, check)(type(est).__name__, est)
+
+
+def test_train_run_is_the_one_way_to_train(tmp_path):
+    """The CLI, the app's jobs and the demo-asset script all train through train_run."""
+    run = train_run("secu", "digits:n=200", tmp_path / "r", preset="tiny", unseen="8,9",
+                    params={"random_state": 0, "device": "cpu"})
+    assert run.info["unseen"] == [8, 9] and run.estimator.n_clusters == 8  # k = classes trained on
+    assert run.info["preset"] == "tiny" and run.info["threads"] >= 1 and run.metrics["seconds"] > 0
+    back = Run.load(tmp_path / "r")
+    np.testing.assert_array_equal(back.estimator.labels_, run.estimator.labels_)
+    with pytest.raises(OutputError, match="already exists"):
+        train_run("secu", "digits:n=200", tmp_path / "r", preset="tiny")
+    assert Run.load(tmp_path / "r").info["unseen"] == [8, 9]  # the saved run is untouched
+    with pytest.raises(ValueError, match="unknown method"):
+        train_run("kmeans", "digits:n=200", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
