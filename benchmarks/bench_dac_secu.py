@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from machine import machine_line
+from machine import start
 
 from clustlib import load_dataset
 from clustlib.methods.dac import DAC
@@ -63,9 +62,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--skip-paper", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    print(machine_line() + "\n")
-    print("| data | method | NMI | ACC | ARI | note | s |\n|---|---|---|---|---|---|---|")
+    start("| data | method | NMI | ACC | ARI | note | s |\n|---|---|---|---|---|---|---|")
     sets = [("digits", 10, args.seeds)]
     if not args.skip_paper:
         sets += [(f"npz:{SHARED / f}.npz", 10, 1) for f in ("mnist_test", "usps11k")

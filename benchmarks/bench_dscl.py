@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from machine import machine_line
+from machine import start
 from sklearn.decomposition import PCA
 
 from clustlib import load_dataset, split_classes
@@ -75,11 +74,9 @@ def main() -> None:
     ap.add_argument("--skip-paper", action="store_true")
     ap.add_argument("--skip-tsne", action="store_true")
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    print(machine_line() + "\n")
-    print("Unseen categories, DSCL demo preset; k-means NMI and R@1 of the unseen classes\n")
-    print("| data (seen → unseen) | DSCL NMI | DSCL R@1 | raw NMI | raw R@1 | PCA-32 NMI | PCA-32 R@1 | s |")
-    print("|---|---|---|---|---|---|---|---|")
+    start("Unseen categories, DSCL demo preset; k-means NMI and R@1 of the unseen classes\n",
+          "| data (seen → unseen) | DSCL NMI | DSCL R@1 | raw NMI | raw R@1 | PCA-32 NMI | PCA-32 R@1 | s |",
+          "|---|---|---|---|---|---|---|---|")
     row("digits 0-4 → 5-9", "digits", [5, 6, 7, 8, 9], args.seeds)
     row("digits 5-9 → 0-4", "digits", [0, 1, 2, 3, 4], args.seeds)
     mnist = SHARED / "mnist_test.npz"

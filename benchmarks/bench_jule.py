@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from machine import machine_line
+from machine import start
 
 from clustlib import load_dataset
 from clustlib.graph import ACGDL
@@ -65,11 +64,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-paper", action="store_true", help="only the embedded digits row")
     args = ap.parse_args()
-    torch.set_num_threads(2)
-    print(machine_line() + "\n")
-    print("NMI; seconds per JULE fit on the CPU (2 threads); peers on raw pixels\n")
-    print("| dataset | N | JULE SF | JULE RC | s | AC-GDL | Agglomerative ward | KMeans | UMAP + KMeans | paper (Table 3, RC) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    start("NMI; seconds per JULE fit on the CPU (2 threads); peers on raw pixels\n",
+          "| dataset | N | JULE SF | JULE RC | s | AC-GDL | Agglomerative ward | KMeans | UMAP + KMeans | paper (Table 3, RC) |",
+          "|---|---|---|---|---|---|---|---|---|---|")
     row("digits", "digits", 10, "demo", 5, None)
     if args.skip_paper:
         return

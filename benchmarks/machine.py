@@ -30,3 +30,13 @@ def machine_line(device: str = "cpu") -> str:
     where = torch.cuda.get_device_name(0) if device.startswith("cuda") else cpu_name()
     return (f"Machine: {where}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; "
             f"{datetime.date.today().isoformat()}; commit {commit}; torch {torch.__version__}")
+
+
+def start(*table_header: str, threads: int = 2) -> None:
+    """Every benchmark's opening: its torch threads, the machine line, the table's header."""
+    import torch
+
+    torch.set_num_threads(threads)
+    print(machine_line() + "\n")
+    for line in table_header:
+        print(line)

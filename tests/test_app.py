@@ -66,6 +66,25 @@ def button(at, label):
     return next(b for b in at.sidebar.button if b.label.startswith(label))
 
 
+def train_knet_tiny(data: str, unseen=None):
+    """The KNet page after training its tiny preset on ``data`` (holding ``unseen`` out)."""
+    at = knet_page()
+    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
+    at.sidebar.selectbox(key="knet_ds").set_value(data)
+    at.run()
+    if unseen:
+        at.sidebar.multiselect(key=f"knet_unseen_{data}").set_value(unseen)
+        at.run()
+    button(at, "Train").click()
+    at.run()
+    job = at.session_state["knet_job"]
+    job.join(120)
+    assert job.status == "done", job.error
+    at.run()  # the polling fragment hands the finished run to the page
+    assert not at.exception
+    return at
+
+
 def test_home_lists_methods():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -90,19 +109,9 @@ def test_knet_page_opens_on_the_demo_run_with_animations():
 
 
 def test_knet_page_trains_saves_and_shows(runs_folder):
-    at = knet_page()
-    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
-    at.sidebar.selectbox(key="knet_ds").set_value("moons")
-    at.run()
-    button(at, "Train").click()
-    at.run()
-    job = at.session_state["knet_job"]
-    job.join(120)
-    assert job.status == "done", job.error
-    at.run()  # the polling fragment hands the finished run to the page
-    assert not at.exception
+    at = train_knet_tiny("moons")
     figs = figures(at)
-    est = job.run.estimator  # the tiny preset's schedule, not another preset's
+    est = at.session_state["knet_job"].run.estimator  # the tiny preset's schedule, not another preset's
     assert est.max_iter == 4 and est.theta_steps == 200 and 2 <= est.n_rounds_ <= 4
     assert len(figs[0]["frames"]) == est.n_rounds_ + 1
     saved = list(runs_folder.iterdir())
@@ -194,19 +203,7 @@ def test_dscl_page_shows_unseen_digits_from_a_shared_link():
 
 
 def test_unseen_view_appears_on_every_method_page_after_training_with_unseen_classes(runs_folder):
-    at = knet_page()
-    at.sidebar.selectbox(key="knet_preset").set_value("tiny")
-    at.sidebar.selectbox(key="knet_ds").set_value("blobs")
-    at.run()
-    at.sidebar.multiselect(key="knet_unseen_blobs").set_value([2, 3])
-    at.run()
-    button(at, "Train").click()
-    at.run()
-    job = at.session_state["knet_job"]
-    job.join(120)
-    assert job.status == "done", job.error
-    at.run()  # the finished run (with its unseen classes) is handed to the page
-    assert not at.exception
+    at = train_knet_tiny("blobs", unseen=[2, 3])
     at.radio(key="knet_proj").set_value("PCA")
     at.run()
     assert not at.exception
@@ -214,7 +211,7 @@ def test_unseen_view_appears_on_every_method_page_after_training_with_unseen_cla
     if any("in the background" in i.value for i in at.info):
         assert any(m.label == "NMI (seen classes)" for m in at.metric)
         wait_until_maps_are_done(at)
-    assert job.run.info["unseen"] == [2, 3]
+    assert at.session_state["knet_job"].run.info["unseen"] == [2, 3]
     titles = [a["text"] for f in figures(at) for a in f["layout"].get("annotations", [])]
     assert any(t.startswith("PCA of learned embedding") for t in titles)
 
