@@ -25,7 +25,7 @@ remedy offered is ``balance`` > 0: a penalty KL(mean soft assignment || uniform)
 batch (the soft assignment is l_i / ||l_i||_1, the weights of the circle map), which
 keeps every label dimension in use. It is *not* in the paper: ``balance=0`` is the
 paper's method (preset ``paper``); the ``demo`` preset uses 3.0, which on digits also
-lifted NMI (2-3 seeds at a constant lr: 0.80 at 0, 0.86 at 1, 0.88 at 3; see docs/dac.md).
+lifted NMI (docs/dac.md).
 
 >>> from clustlib.methods.dac import restraint
 >>> import torch
@@ -138,8 +138,7 @@ class DAC(DeepClusterer):
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, lr_decay="none",
                       augment=1.0, balance=0.0, width=64),
-        # the paper's lr 1e-3 with a cosine decay and the paper's width 64: on digits (5 seeds)
-        # 0.897 +- 0.034 (width 32: 0.874; constant 1e-3: 0.74 +- 0.18, one seed ended at 0.40)
+        # the paper's lr 1e-3 with a cosine decay and the paper's width 64 (docs/dac.md)
         "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=1e-3, lr_decay="cosine",
                      augment=1.0, balance=3.0, width=64),
         "tiny": dict(schedule="reimpl", max_epochs=3, batch_size=64, lr=1e-3, lr_decay="none",

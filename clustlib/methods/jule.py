@@ -80,8 +80,7 @@ class JULE(DeepClusterer):
         literally). False (default) is the authors' code (``train.lua`` leaves its loop
         as soon as the merges reach the target): the OURS-RC features then still carry
         the structure of the last over-clustering, and RC can undo wrong final merges
-        (MNIST-test, ``paper`` preset, CPU, seeds 0, 1: RC 0.920, 0.921 vs 0.875, 0.855;
-        digits, demo, 10 seeds: 0.919 vs 0.914).
+        (measured in docs/jule.md).
     conv_padding, head_bn : the CNN (:func:`clustlib.nets.jule_cnn`): "same" padded convs
         (default) or "valid" (Table 9 / the authors' code exactly); head_bn=False (default)
         is the authors' linear + L2 head with their N(0, 0.01) initialisation, True adds a
@@ -103,19 +102,16 @@ class JULE(DeepClusterer):
         # Table 2's schedule (eta 0.9, 20 epochs a period, K_s 20, K_c 5, batch 100, lr 0.01,
         # margin 0.2) trained as the authors' code trains it: their unpadded Table 9 nets,
         # gamma 1 (Table 2 says 2), random negatives, the CNN first trained on the initial
-        # clusters, and no training once the target is reached. CPU, RC, seeds 0, 1: USPS
-        # 0.936, 0.955; MNIST-test 0.929, 0.921; COIL-20 (32x32) 0.977, 0.977 (Table 3:
-        # 0.913, 0.915, 1.00 on 128x128)
+        # clusters, and no training once the target is reached (numbers: docs/jule.md)
         "paper": dict(eta=0.9, ks=20, kc=5, epochs_per_period=20, batch_size=100, lr=0.01,
                       gamma=1.0, margin=0.2, n_neg=20, triplets="batch", negatives="random",
                       train_first=True, conv_padding="valid", train_last=False),
         # more, shorter periods (the merge stages show as an animation), gamma 1 as in the
-        # authors' Torch code, 3 epochs a period. RC, CPU: USPS 0.940, MNIST-test 0.935 and
-        # 0.924, COIL-20 0.983 (Table 3: 0.913, 0.915, 1.00); digits (5 seeds) 0.920
+        # authors' Torch code, 3 epochs a period (numbers: docs/jule.md)
         "demo": dict(eta=0.5, ks=20, kc=5, epochs_per_period=3, batch_size=100, lr=0.01,
                      gamma=1.0, margin=0.2, n_neg=20, triplets="batch"),
         # a few seconds (tests). A BN head: after a dozen SGD steps a period the authors'
-        # N(0, 0.01) head leaves RC to chance (600 digits, 4 seeds: 0.74-0.86 vs 0.79-0.83)
+        # N(0, 0.01) head leaves RC to chance (docs/jule.md)
         "tiny": dict(eta=0.6, ks=10, kc=5, epochs_per_period=2, batch_size=100, lr=0.01,
                      gamma=2.0, margin=0.2, n_neg=10, head_bn=True),
     }

@@ -139,12 +139,12 @@ class SeCu(DeepClusterer):
     feat_dim, hidden : head output (paper 128) and widths.
     epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay).
     augment : strength of the views (affine for images, noise/masking for vectors).
-    init : "kmeans" (centres from k-means of the initial features) or "random" (the paper).
+    init : "kmeans" (centres from k-means of the initial features), "input" (the initial
+        features' means over the k-means clusters of the input) or "random" (the paper).
     precise_bn : after each epoch, reset the BatchNorm statistics to their exact average over
         the data (``nets.recalibrate_bn``; not in the paper). A small set has a dozen
         batches an epoch, the running averages lag the network and the eval-mode features
-        -- through the BN before the L2 norm -- all drift to one side: on digits, epoch 1
-        put 1,706 of 1,797 samples in one cluster without it.
+        -- through the BN before the L2 norm -- all drift to one side (docs/secu.md).
     """
 
     ABOUT: ClassVar[About] = About(
