@@ -232,7 +232,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         t0 = time.perf_counter()
         try:
             with cpu_determinism(self.device_):
-                self._fit_rounds(X, y, list(callbacks or []))
+                self._fit_starts(X, y, list(callbacks or []), int(seed))
         finally:
             self._drop_fit_state()
         self.fit_seconds_ = time.perf_counter() - t0
@@ -246,20 +246,62 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         for name in [n for n in vars(self) if n.startswith("_") and not n.startswith("__")]:
             delattr(self, name)
 
-    def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback]) -> None:
-        """Set up, run rounds until converged / stopped / max rounds, finish."""
+    def _fit_starts(self, X: np.ndarray, y, callbacks: list[Callback], seed: int) -> None:
+        """``n_init`` starts (a method that has the parameter; k-means' way): each trains
+        from its own seed, and the one whose learned embedding separates its own clusters
+        best (:meth:`_selection_score`, no labels) is kept. One start is the papers' way."""
+        n_init = int(getattr(self, "n_init", 1))
+        if n_init == 1:
+            self._fit_rounds(X, y, callbacks)
+            return
+        best, scores = None, []
+        for i in range(n_init):
+            if i:  # a seed of its own, derived from random_state
+                sub = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+                self._rng = np.random.default_rng(sub)
+                self._torch_gen = torch.Generator().manual_seed(sub)
+                torch.manual_seed(sub)
+                self.trace_ = []
+            self._fit_rounds(X, y, callbacks, start=(i, n_init))
+            scores.append(self._selection_score(X))
+            if best is None or scores[-1] > scores[best[0]]:
+                best = (i, {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")})
+            if self.stopped_early_:
+                break
+        for name, value in best[1].items():  # every start sets these anew: no copies needed
+            setattr(self, name, value)
+        self.start_scores_, self.best_start_ = [float(v) for v in scores], best[0]
+
+    def _selection_score(self, X: np.ndarray) -> float:
+        """How well the learned embedding separates the method's own clusters: the cosine
+        silhouette of ``labels_`` in ``transform(X)`` (at most 2,000 seeded points; no
+        labels). Measured on digits, it ranked DAC's and SeCu's starts as their NMI did
+        (docs/dac.md, docs/secu.md)."""
+        from sklearn.metrics import silhouette_score
+
+        idx = np.random.default_rng(0).permutation(X.shape[0])[:2000]
+        labels = self.labels_[idx]
+        if np.unique(labels).size < 2:
+            return -1.0
+        return float(silhouette_score(self.transform(X[idx]), labels, metric="cosine"))
+
+    def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback], start: tuple[int, int] = (0, 1)) -> None:
+        """Set up, run rounds until converged / stopped / max rounds, finish. ``start``:
+        (this start, starts in all) when the method makes several (``n_init``)."""
         self._setup(X, y)
         max_rounds = int(getattr(self, self.max_rounds_param))
-        for cb in callbacks:
-            if hasattr(cb, "on_start"):
-                cb.on_start(self, min(self._planned_rounds(), max_rounds))
-        stop = self._record(0, "init", {}, callbacks)
+        if start[0] == 0:
+            for cb in callbacks:
+                if hasattr(cb, "on_start"):
+                    cb.on_start(self, min(self._planned_rounds(), max_rounds) * start[1])
+        prefix = f"start {start[0] + 1} of {start[1]} · " if start[1] > 1 else ""
+        stop = self._record(0, prefix + "init", {}, callbacks)
         r = 0
         try:
             while not stop and r < max_rounds:
                 r += 1
                 scalars, converged = self._fit_round(r)
-                stop = self._record(r, f"{self.round_name} {r}", scalars, callbacks)
+                stop = self._record(r, f"{prefix}{self.round_name} {r}", scalars, callbacks)
                 if converged:
                     break
             self.stopped_early_ = bool(stop)

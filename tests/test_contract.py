@@ -200,3 +200,18 @@ def test_train_run_is_the_one_way_to_train(tmp_path):
     with pytest.raises(ValueError, match="unknown method"):
         train_run("kmeans", "digits:n=200", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "n_init" in METHODS[n]._get_param_names()])
+def test_several_starts_keep_the_best_separated_one(name):
+    """n_init: every start trains from its own seed; the kept one has the highest
+    label-free selection score, and its own trace; a stop ends all starts."""
+    ds, one = fitted(name)
+    est = tiny(name, n_init=2).fit(ds.X, ds.y)
+    assert len(est.start_scores_) == 2 and est.best_start_ == int(np.argmax(est.start_scores_))
+    assert est.trace_[0].stage == f"start {est.best_start_ + 1} of 2 · init"
+    assert est.start_scores_[est.best_start_] == pytest.approx(est._selection_score(ds.X))
+    if est.best_start_ == 0:  # the first start is the single-start fit
+        np.testing.assert_array_equal(est.labels_, one.labels_)
+    stopped = tiny(name, n_init=3).fit(ds.X, ds.y, callbacks=[lambda e, s: s.round >= 1])
+    assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_rounds_ == 1

@@ -145,6 +145,11 @@ class SeCu(DeepClusterer):
         the data (``nets.recalibrate_bn``; not in the paper). A small set has a dozen
         batches an epoch, the running averages lag the network and the eval-mode features
         -- through the BN before the L2 norm -- all drift to one side (docs/secu.md).
+    n_init : starts from different seeds; the one whose features separate its own
+        clusters best (cosine silhouette, no labels; ``DeepClusterer._selection_score``)
+        is kept, as k-means keeps its best start. 1 = the paper. Not in the paper: a
+        start that merges two classes and splits a third keeps that structure to the end
+        (docs/secu.md).
     """
 
     ABOUT: ClassVar[About] = About(
@@ -180,7 +185,7 @@ class SeCu(DeepClusterer):
         "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
         "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
         "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
-        "augment": Real(0, 100), "init": Choice("kmeans", "input", "random"), "precise_bn": Bool()}
+        "augment": Real(0, 100), "init": Choice("kmeans", "input", "random"), "precise_bn": Bool(), "n_init": Int(1, 100)}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
@@ -188,7 +193,8 @@ class SeCu(DeepClusterer):
                  centre_lr: float = 1.0, target: str = "hard", label_weight: float = 0.2,
                  feat_dim: int = 64, hidden: int = 256, epochs: int = 40,
                  batch_size: int = 128, lr: float = 0.05, weight_decay: float = 5e-4,
-                 augment: float = 1.0, init: str = "kmeans", precise_bn: bool = True, track_max: int = 2000,
+                 augment: float = 1.0, init: str = "kmeans", precise_bn: bool = True, n_init: int = 1,
+                 track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
         self.extra_k = extra_k
@@ -211,6 +217,7 @@ class SeCu(DeepClusterer):
         self.augment = augment
         self.init = init
         self.precise_bn = precise_bn
+        self.n_init = n_init
         self.track_max = track_max
         self.random_state = random_state
         self.device = device

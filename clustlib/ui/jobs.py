@@ -104,7 +104,8 @@ class TrainingJob:
 
     Fields read by the page: ``status`` ("queued", "running", "done", "stopped",
     "cancelled", "failed"), ``position`` (in the queue, 0 once started), ``round``,
-    ``max_rounds`` (the rounds the method plans), ``stage``, ``scalars`` (of the last
+    ``max_rounds`` (the rounds the method plans, all its starts together), ``rounds_done``,
+    ``stage``, ``scalars`` (of the last
     snapshot), ``trace`` (the Snapshots so far), ``track_y``, ``threads``, ``error``,
     ``run`` and ``path`` (when saved).
     """
@@ -117,7 +118,7 @@ class TrainingJob:
         self.method, self.params, self.dataset = method, dict(params), dataset
         self.unseen, self.preset = [int(c) for c in unseen], preset
         self.out_dir = Path(out_dir) if out_dir is not None else runs_dir()
-        self.status, self.round, self.stage = "queued", 0, "waiting"
+        self.status, self.round, self.rounds_done, self.stage = "queued", 0, 0, "waiting"
         self.max_rounds = 0  # the rounds the method plans, known once it has set up
         self.scalars: dict = {}
         self.trace: list = []
@@ -168,7 +169,7 @@ class TrainingJob:
 
     @property
     def progress(self) -> float:
-        return min(self.round / max(self.max_rounds, 1), 1.0)
+        return min(self.rounds_done / max(self.max_rounds, 1), 1.0)
 
     # ------------------------------------------------------------------ parent side
     def _launch(self) -> None:
@@ -219,7 +220,10 @@ class TrainingJob:
             self.max_rounds, self.track_y, self.threads = int(msg[1]), msg[2], int(msg[3])
         elif kind == "snap":
             snap, self.threads = msg[1], int(msg[2])
+            if snap.round == 0:  # a method's next start (n_init) draws its own picture
+                self.trace = []
             self.trace.append(snap)
+            self.rounds_done += snap.round > 0
             self.round, self.stage, self.scalars = snap.round, snap.stage, dict(snap.scalars)
         elif kind == "saved":
             self.path = Path(msg[1])

@@ -216,7 +216,8 @@ def job_progress_ui(key: str) -> None:
             about = METHODS[job.method].ABOUT
             shown = " · ".join(f"{k.upper() if k in ('nmi', 'acc', 'ari') else k.replace('_', ' ')} {job.scalars[k]:.3f}" for k in about.progress
                                if k in job.scalars and k != "n_clusters")
-            where = f"{job.stage} of {job.max_rounds} planned" if job.max_rounds else "setting up"
+            where = (f"{job.stage} · {job.rounds_done} of {job.max_rounds} rounds planned" if job.max_rounds
+                     else "setting up")
             st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"
                         + (f" · {shown}" if shown else ""))
             if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
