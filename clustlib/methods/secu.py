@@ -139,8 +139,7 @@ class SeCu(DeepClusterer):
     feat_dim, hidden : head output (paper 128) and widths.
     epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay).
     augment : strength of the views (affine for images, noise/masking for vectors).
-    init : "kmeans" (centres from k-means of the initial features), "input" (the initial
-        features' means over the k-means clusters of the input) or "random" (the paper).
+    init : "kmeans" (centres from k-means of the initial features) or "random" (the paper).
     precise_bn : after each epoch, reset the BatchNorm statistics to their exact average over
         the data (``nets.recalibrate_bn``; not in the paper). A small set has a dozen
         batches an epoch, the running averages lag the network and the eval-mode features
@@ -185,7 +184,7 @@ class SeCu(DeepClusterer):
         "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
         "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
         "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
-        "augment": Real(0, 100), "init": Choice("kmeans", "input", "random"), "precise_bn": Bool(), "n_init": Int(1, 100)}
+        "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool(), "n_init": Int(1, 100)}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
@@ -343,14 +342,8 @@ class SeCu(DeepClusterer):
         from sklearn.cluster import KMeans
 
         F = self._feature_tensor(self._X).cpu().numpy()
-        seed = int(self._rng.integers(2**31 - 1))
-        if self.init == "kmeans":
-            centres = KMeans(k, n_init=10, random_state=seed).fit(F).cluster_centers_
-        else:  # "input": the k-means clusters of the input, their mean features as centres
-            flat = self._X.reshape(self._X.shape[0], -1).cpu().numpy()
-            labels = KMeans(k, n_init=10, random_state=seed).fit_predict(flat)
-            centres = np.stack([F[labels == c].mean(0) for c in range(k)])
-        return nn.functional.normalize(torch.as_tensor(centres, dtype=torch.float32), dim=1).to(self.device_)
+        km = KMeans(k, n_init=10, random_state=int(self._rng.integers(2**31 - 1))).fit(F)
+        return nn.functional.normalize(torch.as_tensor(km.cluster_centers_, dtype=torch.float32), dim=1).to(self.device_)
 
     def _assign(self, h: int, logp: torch.Tensor, k: int) -> torch.Tensor:
         if self.constraint == "entropy":
