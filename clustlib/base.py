@@ -167,6 +167,17 @@ def check_array(X, *, name: str = "X", min_samples: int = 2) -> np.ndarray:
     return X
 
 
+def separation(snap: Snapshot) -> float:
+    """How well a Snapshot's embedding separates its own clusters: the cosine silhouette of
+    its labels (no ground truth). On digits it ranked DAC's and SeCu's seeds as their NMI
+    did (docs/dac.md, docs/secu.md); -1 when there is no embedding or one cluster."""
+    from sklearn.metrics import silhouette_score
+
+    if snap.embedding is None or np.unique(snap.labels).size < 2:
+        return -1.0
+    return float(silhouette_score(snap.embedding, snap.labels, metric="cosine"))
+
+
 class DeepClusterer(ClusterMixin, BaseEstimator):
     """Base of every clustlib method (scikit-learn estimator + ClusterMixin).
 
@@ -248,53 +259,58 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
 
     def _fit_starts(self, X: np.ndarray, y, callbacks: list[Callback], seed: int) -> None:
         """``n_init`` starts (a method that has the parameter; k-means' way): each trains
-        from its own seed, and the one whose learned embedding separates its own clusters
-        best (:meth:`_selection_score`, no labels) is kept. One start is the papers' way."""
+        from its own seed, and the one whose embedding separates its own clusters best
+        (:func:`separation` over its last three rounds, no labels) is kept. With ``init_rounds`` the starts are
+        compared after that many rounds and the best is then trained to the end, from its
+        seed again (so its first rounds repeat exactly). One start is the papers' way."""
         n_init = int(getattr(self, "n_init", 1))
         if n_init == 1:
             self._fit_rounds(X, y, callbacks)
             return
-        best, scores = None, []
+        full = int(getattr(self, self.max_rounds_param))
+        probe = min(int(getattr(self, "init_rounds", None) or full), full)
+        scores, kept = [], {}
+
+        def plan(planned: int) -> int:  # all starts' rounds, and the best's to the end
+            return n_init * min(planned, probe) + (planned if probe < full else 0)
+
         for i in range(n_init):
-            if i:  # a seed of its own, derived from random_state
-                sub = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-                self._rng = np.random.default_rng(sub)
-                self._torch_gen = torch.Generator().manual_seed(sub)
-                torch.manual_seed(sub)
-                self.trace_ = []
-            self._fit_rounds(X, y, callbacks, start=(i, n_init))
-            scores.append(self._selection_score(X))
-            if best is None or scores[-1] > scores[best[0]]:
-                best = (i, {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")})
+            self._seed_start(seed, i)
+            self._fit_rounds(X, y, callbacks, f"start {i + 1} of {n_init} · ", probe, plan if i == 0 else None)
+            scores.append(float(np.mean([separation(snap) for snap in self.trace_[1:][-3:] or self.trace_])))
+            if len(scores) == 1 or scores[-1] > max(scores[:-1]):
+                kept = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
             if self.stopped_early_:
                 break
-        for name, value in best[1].items():  # every start sets these anew: no copies needed
+        for name, value in kept.items():  # every start sets these anew: no copies needed
             setattr(self, name, value)
-        self.start_scores_, self.best_start_ = [float(v) for v in scores], best[0]
+        best = int(np.argmax(scores))
+        if probe < full and not self.stopped_early_:
+            self._seed_start(seed, best)
+            self._fit_rounds(X, y, callbacks, f"start {best + 1}, the best of {n_init} · ", full, None)
+        self.start_scores_, self.best_start_ = [float(v) for v in scores], best
 
-    def _selection_score(self, X: np.ndarray) -> float:
-        """How well the learned embedding separates the method's own clusters: the cosine
-        silhouette of ``labels_`` in ``transform(X)`` (at most 2,000 seeded points; no
-        labels). Measured on digits, it ranked DAC's and SeCu's starts as their NMI did
-        (docs/dac.md, docs/secu.md)."""
-        from sklearn.metrics import silhouette_score
+    def _seed_start(self, seed: int, i: int) -> None:
+        """Start i's generators: the estimator's seed for the first, a derived one after."""
+        sub = seed if i == 0 else int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+        self._rng = np.random.default_rng(sub)
+        self._torch_gen = torch.Generator().manual_seed(sub)
+        torch.manual_seed(sub)
+        self.trace_ = []
 
-        idx = np.random.default_rng(0).permutation(X.shape[0])[:2000]
-        labels = self.labels_[idx]
-        if np.unique(labels).size < 2:
-            return -1.0
-        return float(silhouette_score(self.transform(X[idx]), labels, metric="cosine"))
-
-    def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback], start: tuple[int, int] = (0, 1)) -> None:
-        """Set up, run rounds until converged / stopped / max rounds, finish. ``start``:
-        (this start, starts in all) when the method makes several (``n_init``)."""
+    def _fit_rounds(self, X: np.ndarray, y, callbacks: list[Callback], prefix: str = "",
+                    rounds: int | None = None, plan=lambda planned: planned) -> None:
+        """Set up, run rounds until converged / stopped / ``rounds`` (default: the
+        method's maximum), finish. ``prefix`` names the start in the stage of several;
+        ``plan`` turns the rounds the method plans into the total the start hook hears
+        (None: this start does not announce)."""
         self._setup(X, y)
-        max_rounds = int(getattr(self, self.max_rounds_param))
-        if start[0] == 0:
+        max_rounds = int(rounds or getattr(self, self.max_rounds_param))
+        if plan is not None:
+            total = plan(min(self._planned_rounds(), int(getattr(self, self.max_rounds_param))))
             for cb in callbacks:
                 if hasattr(cb, "on_start"):
-                    cb.on_start(self, min(self._planned_rounds(), max_rounds) * start[1])
-        prefix = f"start {start[0] + 1} of {start[1]} · " if start[1] > 1 else ""
+                    cb.on_start(self, total)
         stop = self._record(0, prefix + "init", {}, callbacks)
         r = 0
         try:

@@ -27,7 +27,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
 
 from clustlib import Run, load_dataset
-from clustlib.base import Snapshot
+from clustlib.base import Snapshot, separation
 from clustlib.data import list_datasets
 from clustlib.methods import METHODS
 from clustlib.params import COMMON
@@ -205,13 +205,39 @@ def test_train_run_is_the_one_way_to_train(tmp_path):
 @pytest.mark.parametrize("name", [n for n in NAMES if "n_init" in METHODS[n]._get_param_names()])
 def test_several_starts_keep_the_best_separated_one(name):
     """n_init: every start trains from its own seed; the kept one has the highest
-    label-free selection score, and its own trace; a stop ends all starts."""
+    label-free separation, and its own trace; a stop ends all starts."""
     ds, one = fitted(name)
     est = tiny(name, n_init=2).fit(ds.X, ds.y)
     assert len(est.start_scores_) == 2 and est.best_start_ == int(np.argmax(est.start_scores_))
     assert est.trace_[0].stage == f"start {est.best_start_ + 1} of 2 · init"
-    assert est.start_scores_[est.best_start_] == pytest.approx(est._selection_score(ds.X))
+    last = [separation(snap) for snap in est.trace_[-3:]]  # the last three rounds of the kept start
+    assert est.start_scores_[est.best_start_] == pytest.approx(np.mean(last))
     if est.best_start_ == 0:  # the first start is the single-start fit
         np.testing.assert_array_equal(est.labels_, one.labels_)
     stopped = tiny(name, n_init=3).fit(ds.X, ds.y, callbacks=[lambda e, s: s.round >= 1])
     assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_rounds_ == 1
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "init_rounds" in METHODS[n]._get_param_names()])
+def test_starts_compared_early_then_the_best_repeats_its_first_rounds_exactly(name):
+    ds, one = fitted(name)
+    seen, heard = [], []
+
+    class Watch:
+        def on_start(self, est, planned):
+            heard.append(planned)
+
+        def __call__(self, est, snap):
+            seen.append(snap)
+
+    est = tiny(name, n_init=3, init_rounds=1).fit(ds.X, ds.y, callbacks=[Watch()])
+    best = est.best_start_
+    assert len(est.start_scores_) == 3 and best == int(np.argmax(est.start_scores_))
+    assert heard == [3 * 1 + one.n_rounds_]  # three one-round starts, then the best to the end
+    assert est.trace_[0].stage == f"start {best + 1}, the best of 3 · init"
+    assert est.n_rounds_ == one.n_rounds_ and len(seen) == 3 * 2 + one.n_rounds_ + 1
+    probe = [s for s in seen if s.stage.startswith(f"start {best + 1} of 3")]
+    for a, b in zip(probe, est.trace_[:2]):  # the best start's rounds, again to the letter
+        assert a.scalars == b.scalars and np.array_equal(a.labels, b.labels)
+    if best == 0:
+        np.testing.assert_array_equal(est.labels_, one.labels_)

@@ -146,7 +146,8 @@ class SeCu(DeepClusterer):
         -- through the BN before the L2 norm -- all drift to one side (docs/secu.md).
     n_init : starts from different seeds; the one whose features separate its own
         clusters best (cosine silhouette, no labels; ``DeepClusterer._selection_score``)
-        is kept, as k-means keeps its best start. 1 = the paper. Not in the paper: a
+        is kept, as k-means keeps its best start. 1 = the paper. ``init_rounds``: compare the
+        starts after that many rounds, then train the best to the end (None: at the end). Not in the paper: a
         start that merges two classes and splits a third keeps that structure to the end
         (docs/secu.md).
     """
@@ -166,9 +167,11 @@ class SeCu(DeepClusterer):
                       centre_lr=1.2, feat_dim=128, epochs=400, batch_size=128, lr=0.2, weight_decay=1e-4,
                       augment=1.0, init="random", precise_bn=False),
         # CPU-sized (docs/secu.md): k-means start, closed-form centres, temperature 0.15 (0.05-0.1
-        # pull the features to wrong centres on digits), a small encoder rate, precise BN
+        # pull the features to wrong centres on digits), a small encoder rate, precise BN; five
+        # starts compared after 10 epochs, the best separated one trained to the end
         "demo": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.15, centre_update="closed",
-                     centre_lr=1.0, feat_dim=64, epochs=60, batch_size=128, lr=0.005, augment=1.0),
+                     centre_lr=1.0, feat_dim=64, epochs=60, batch_size=128, lr=0.005, augment=1.0,
+                     n_init=5, init_rounds=10),
         # a few seconds (tests, a first look): five epochs, no BN recalibration
         "tiny": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.1, centre_update="closed",
                      centre_lr=1.0, feat_dim=32, epochs=5, batch_size=64, lr=0.005, augment=0.5,
@@ -184,7 +187,7 @@ class SeCu(DeepClusterer):
         "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
         "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
         "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
-        "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool(), "n_init": Int(1, 100)}
+        "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool(), "n_init": Int(1, 100), "init_rounds": Int(1, 100_000, none=True)}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
@@ -192,7 +195,7 @@ class SeCu(DeepClusterer):
                  centre_lr: float = 1.0, target: str = "hard", label_weight: float = 0.2,
                  feat_dim: int = 64, hidden: int = 256, epochs: int = 40,
                  batch_size: int = 128, lr: float = 0.05, weight_decay: float = 5e-4,
-                 augment: float = 1.0, init: str = "kmeans", precise_bn: bool = True, n_init: int = 1,
+                 augment: float = 1.0, init: str = "kmeans", precise_bn: bool = True, n_init: int = 1, init_rounds: int | None = None,
                  track_max: int = 2000,
                  random_state: int | None = None, device: str = "auto"):
         self.n_clusters = n_clusters
@@ -217,6 +220,7 @@ class SeCu(DeepClusterer):
         self.init = init
         self.precise_bn = precise_bn
         self.n_init = n_init
+        self.init_rounds = init_rounds
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
