@@ -37,6 +37,7 @@ if est.collapsed_:
     st.warning(f"Collapsed: only {used} of {est.n_clusters} clusters are used. Raise the "
                "anti-collapse weight or try another seed.")
 w.metrics_row_ui(run)
+w.starts_ui(run)
 left, right = st.columns([3, 2])
 left.plotly_chart(circle_animation(est.trace_, est.track_y_), width="stretch")
 right.plotly_chart(metric_curves(est.trace_, ["u", "l", "selected", "similar"],

@@ -40,6 +40,7 @@ run = w.current_run_ui(KEY, "secu", SeCu.ABOUT.demo, (spec, preset, int(seed), u
 est = run.estimator
 st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
 w.metrics_row_ui(run)
+w.starts_ui(run)
 floor = est.trace_[-1].scalars.get("floor") if est.constraint == "size" else None
 st.plotly_chart(sizes_animation(est.trace_, floor, title="Cluster sizes (online assignment)"), width="stretch")
 left, right = st.columns(2)

@@ -6,7 +6,7 @@ beside scikit-learn KMeans and Agglomerative (ward) on the same data in the same
 (the goal: mean NMI >= 0.88, worst >= 0.82, <= 2 min a fit on 2 cores); the papers' data
 (../shared/data: mnist_test, usps11k) when present and not skipped (slow on a CPU: one seed).
 
-    python benchmarks/bench_dac_secu.py [--seeds 10] [--skip-paper] [--only dac|secu]
+    python benchmarks/bench_dac_secu.py [--seeds 10] [--skip-paper] [--only dac|secu] [--sets digits,...]
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--skip-paper", action="store_true")
     ap.add_argument("--only", choices=["dac", "secu"], default=None)
+    ap.add_argument("--sets", default="digits,digits:n=600", help="comma-separated dataset specs")
     args = ap.parse_args()
     start("| data | method | NMI | worst | best | ACC | ARI | note | s a fit |",
           "|---|---|---|---|---|---|---|---|---|")
-    sets = [("digits", 10, args.seeds), ("digits:n=600", 10, args.seeds)]
+    sets = [(spec, 10, args.seeds) for spec in args.sets.split(",") if spec]
     if not args.skip_paper:
         sets += [(f"npz:{SHARED / f}.npz", 10, 1) for f in ("mnist_test", "usps11k")
                  if (SHARED / f"{f}.npz").exists()]

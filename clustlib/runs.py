@@ -157,7 +157,9 @@ class Run:
                "state": _jsonable(meta),
                "fitted": {"input_shape": list(est.input_shape_), "n_rounds": int(est.n_rounds_),
                           "stopped_early": bool(est.stopped_early_),
-                          "fit_seconds": float(est.fit_seconds_)},
+                          "fit_seconds": float(est.fit_seconds_),
+                          **({"start_scores": list(est.start_scores_), "best_start": int(est.best_start_)}
+                             if hasattr(est, "start_scores_") else {})},
                "trace": _jsonable(snaps)}
         (d / "run.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
         for f in FILES:  # durable before the rename makes the run visible
@@ -207,6 +209,9 @@ class Run:
             est.n_rounds_ = int(fitted["n_rounds"])
             est.stopped_early_ = bool(fitted["stopped_early"])
             est.fit_seconds_ = float(fitted["fit_seconds"])
+            if "start_scores" in fitted:  # several starts (n_init): how each separated
+                est.start_scores_ = [float(v) for v in fitted["start_scores"][:100]]
+                est.best_start_ = int(fitted["best_start"])
             est.labels_ = labels.astype(np.int64)
             est.track_index_ = arrays["track_index"]
             est.track_y_ = arrays.get("track_y")

@@ -203,7 +203,7 @@ def test_train_run_is_the_one_way_to_train(tmp_path):
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "n_init" in METHODS[n]._get_param_names()])
-def test_several_starts_keep_the_best_separated_one(name):
+def test_several_starts_keep_the_best_separated_one(name, tmp_path):
     """n_init: every start trains from its own seed; the kept one has the highest
     label-free separation, and its own trace; a stop ends all starts."""
     ds, one = fitted(name)
@@ -214,6 +214,8 @@ def test_several_starts_keep_the_best_separated_one(name):
     assert est.start_scores_[est.best_start_] == pytest.approx(np.mean(last))
     if est.best_start_ == 0:  # the first start is the single-start fit
         np.testing.assert_array_equal(est.labels_, one.labels_)
+    back = Run.load(Run.from_estimator(est, method=name, dataset="test").save(tmp_path / "r")).estimator
+    assert back.start_scores_ == est.start_scores_ and back.best_start_ == est.best_start_
     stopped = tiny(name, n_init=3).fit(ds.X, ds.y, callbacks=[lambda e, s: s.round >= 1])
     assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_rounds_ == 1
 

@@ -60,9 +60,8 @@ def test_dac_recovers_blobs(blobs3):
 @pytest.fixture(scope="module")
 def fitted_digits():
     ds = load_dataset("digits:n=600")
-    # width 32: half the time of the demo's 64 on a CPU; on 600 digits it is also the
-    # steadier one (seeds 0-2: 0.77 / 0.74 / 0.76, width 64: 0.72 / 0.83 / 0.69)
-    est = DAC.from_preset("demo", n_clusters=10, width=32, random_state=0, track_max=200)
+    # one start of the demo's network (the contract test covers several starts)
+    est = DAC.from_preset("demo", n_clusters=10, n_init=1, random_state=0, track_max=200)
     return ds, est.fit(ds.X, ds.y)
 
 
@@ -90,3 +89,12 @@ def test_collapse_is_detected():
     assert est.collapsed_ and est.trace_[-1].scalars["collapsed"] == 1.0
 
 
+
+
+def test_demo_preset_is_steady_over_seeds_on_600_digits():
+    """Issue 19: the demo preset over three seeds stays above a floor taken from its
+    10-seed measurement on this subset (docs/dac.md)."""
+    ds = load_dataset("digits:n=600")
+    scores = [nmi(ds.y, DAC.from_preset("demo", n_clusters=10, random_state=s, track_max=100).fit(ds.X).labels_)
+              for s in range(3)]
+    assert min(scores) >= DAC_600_FLOOR, scores

@@ -113,13 +113,18 @@ def test_secu_soft_target_of_the_released_code_recovers_blobs(blobs3):
         SeCu(3, target="fuzzy").fit(X)
 
 
-def test_secu_clusters_a_digits_subset():
+def test_demo_preset_is_steady_over_seeds_on_600_digits():
+    """Issue 19: the demo preset over three seeds stays above a floor taken from its
+    10-seed measurement on this subset (docs/secu.md); training improves on the start."""
     from clustlib import load_dataset
 
     ds = load_dataset("digits:n=600")
-    est = SeCu.from_preset("demo", n_clusters=10, random_state=0).fit(ds.X, ds.y)
-    assert nmi(ds.y, est.labels_) >= 0.75  # measured 0.83 (seeds 0-3: 0.73-0.83)
-    assert est.trace_[-1].scalars["nmi"] > est.trace_[1].scalars["nmi"]  # training improves it
+    scores = []
+    for seed in range(3):
+        est = SeCu.from_preset("demo", n_clusters=10, random_state=seed, track_max=100).fit(ds.X, ds.y)
+        scores.append(nmi(ds.y, est.labels_))
+        assert est.trace_[-1].scalars["nmi"] > est.trace_[0].scalars["nmi"]
+    assert min(scores) >= SECU_600_FLOOR, scores
 
 
 def test_secu_entropy_constraint_and_extra_heads(blobs3):

@@ -105,9 +105,8 @@ class TrainingJob:
     Fields read by the page: ``status`` ("queued", "running", "done", "stopped",
     "cancelled", "failed"), ``position`` (in the queue, 0 once started), ``round``,
     ``max_rounds`` (the rounds the method plans, all its starts together), ``rounds_done``,
-    ``stage``, ``scalars`` (of the last
-    snapshot), ``trace`` (the Snapshots so far), ``track_y``, ``threads``, ``error``,
-    ``run`` and ``path`` (when saved).
+    ``stage``, ``scalars`` (of the last snapshot), ``trace`` (the Snapshots of the current
+    start so far), ``track_y``, ``threads``, ``error``, ``run`` and ``path`` (when saved).
     """
 
     def __init__(self, method: str, params: dict, dataset: str, unseen=(), preset: str | None = None,

@@ -274,6 +274,20 @@ def live_figures(job: TrainingJob, live) -> list:
     return cached[1]
 
 
+def starts_ui(run: Run) -> None:
+    """Which of several starts (``n_init``) the run kept, and why (no labels involved)."""
+    est = run.estimator
+    scores = getattr(est, "start_scores_", None)
+    if not scores:
+        return
+    best = est.best_start_
+    others = ", ".join(f"{v:.3f}" for i, v in enumerate(scores) if i != best)
+    st.caption(f"Kept start {best + 1} of {len(scores)}: its clusters were the best separated (cosine "
+               f"silhouette of its own labels {scores[best]:.3f}; the others {others}). Several starts "
+               "(n_init) are not in the paper: a start that merges two classes and splits a third "
+               "keeps that to the end.")
+
+
 def metrics_row_ui(run: Run) -> None:
     m = run.metrics
     cols = st.columns(5)
