@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_dscl import SHARED
+from machine import machine_line
 
 from clustlib import METHODS, load_dataset, split_classes
 from clustlib.cli import _parse_sets
@@ -68,7 +69,8 @@ def main() -> None:
     secs = time.perf_counter() - t0
     out = {"method": args.method, "data": args.data, "preset": args.preset, "n": len(train),
            "rounds": est.n_rounds_, "stopped_by_budget": bool(est.stopped_early_), "seconds": round(secs, 1),
-           "device": torch.cuda.get_device_name() if est.device_.type == "cuda" else "cpu"}
+           "device": torch.cuda.get_device_name() if est.device_.type == "cuda" else "cpu",
+           "machine": machine_line(est.device_.type)}  # CPU or GPU, threads, date, commit
     out.update(evaluate(train.y, est.labels_))
     for attr in ("labels_sf_", "labels_rc_"):
         if hasattr(est, attr):

@@ -97,4 +97,4 @@ def test_demo_preset_is_steady_over_seeds_on_600_digits():
     ds = load_dataset("digits:n=600")
     scores = [nmi(ds.y, DAC.from_preset("demo", n_clusters=10, random_state=s, track_max=100).fit(ds.X).labels_)
               for s in range(3)]
-    assert min(scores) >= DAC_600_FLOOR, scores
+    assert min(scores) >= 0.73, scores  # 10 seeds: 0.836 mean, worst 0.745 (docs/dac.md)
