@@ -125,12 +125,9 @@ class DAC(DeepClusterer):
     augment : strength of the random affine views for images (0 = none).
     balance : weight of the anti-collapse term (0 = the paper's method).
     width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
-    n_init : starts from different seeds; the one whose label features separate its own
-        clusters best (cosine silhouette, no labels; ``DeepClusterer._selection_score``)
-        is kept, as k-means keeps its best start. 1 = the paper. ``init_rounds``: compare the
-        starts after that many rounds, then train the best to the end (None: at the end). Not in the paper: a
-        start that merges two classes and splits a third keeps that structure to the end
-        (docs/dac.md).
+    n_init, init_rounds : several starts from derived seeds; the start whose label features
+        separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
+        or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
     """
 
     ABOUT: ClassVar[About] = About(

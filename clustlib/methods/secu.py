@@ -144,12 +144,9 @@ class SeCu(DeepClusterer):
         the data (``nets.recalibrate_bn``; not in the paper). A small set has a dozen
         batches an epoch, the running averages lag the network and the eval-mode features
         -- through the BN before the L2 norm -- all drift to one side (docs/secu.md).
-    n_init : starts from different seeds; the one whose features separate its own
-        clusters best (cosine silhouette, no labels; ``DeepClusterer._selection_score``)
-        is kept, as k-means keeps its best start. 1 = the paper. ``init_rounds``: compare the
-        starts after that many rounds, then train the best to the end (None: at the end). Not in the paper: a
-        start that merges two classes and splits a third keeps that structure to the end
-        (docs/secu.md).
+    n_init, init_rounds : several starts from derived seeds; the start whose features
+        separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
+        or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
     """
 
     ABOUT: ClassVar[About] = About(
