@@ -1,4 +1,5 @@
 import base64
+import dataclasses
 import io
 
 import numpy as np
@@ -82,6 +83,8 @@ def test_metric_curves_and_scatter(fitted_moons):
     assert [t.name for t in fig.data] == ["hsic", "NMI"]  # readable names in the legend
     assert fig.layout.xaxis.title.text == "iteration" and fig.layout.yaxis.title.text
     assert len(fig.data[0].x) == len(est.trace_)
+    starts = [dataclasses.replace(s, stage=f"start 2, the best of 3 · {s.stage}") for s in est.trace_]
+    assert metric_curves(starts, ["nmi"]).layout.xaxis.title.text == "iteration"  # not "start"
     fig = scatter_2d(np.random.rand(50, 5), np.arange(50) % 3)
     assert len(fig.data[0].x) == 50
 

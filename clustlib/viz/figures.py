@@ -359,7 +359,7 @@ def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None =
         if not np.all(np.isnan(vals)):
             fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=NAMES.get(key, key)))
     if x_title is None:
-        named = [s.stage.split()[0] for s in trace if s.round > 0]
+        named = [s.stage.split("· ")[-1].split()[0] for s in trace if s.round > 0]  # "start 2 of 4 · epoch 3"
         x_title = named[-1] if named else "round"
     fig.update_layout(title=title, height=340, template="plotly_white", showlegend=True,
                       xaxis_title=x_title, yaxis_title="value",
