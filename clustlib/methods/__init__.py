@@ -30,7 +30,6 @@ def _discover() -> dict[str, type[DeepClusterer]]:
 
 
 METHODS: dict[str, type[DeepClusterer]] = _discover()
-DESCRIPTIONS = {name: cls.ABOUT.description for name, cls in METHODS.items()}
 globals().update({cls.__name__: cls for cls in METHODS.values()})  # clustlib.methods.JULE, ...
 
-__all__ = ["METHODS", "DESCRIPTIONS", *(cls.__name__ for cls in METHODS.values())]
+__all__ = ["METHODS", *(cls.__name__ for cls in METHODS.values())]
