@@ -37,6 +37,7 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import NotFittedError
 
+from . import distributed, stream
 from .metrics import evaluate
 from .params import check_params
 
@@ -129,19 +130,21 @@ def cpu_determinism(device: torch.device):
 
 @contextmanager
 def held_interrupts():
-    """Hold Ctrl-C (SIGINT) until the block ends -- for the last steps of a fit and the
-    save of a run, which an interrupt would otherwise throw away. Main thread only (the
-    app trains in other threads, where signals never arrive); the held interrupt is
-    dropped with a warning, since what it would have stopped is already done."""
+    """Hold Ctrl-C (SIGINT) and SIGTERM (what a scheduler or torchrun sends) until the block
+    ends -- for the last steps of a fit and the save of a run, which an interrupt would
+    otherwise throw away. Main thread only (the app trains in other threads, where signals
+    never arrive); the held interrupt is dropped with a warning, since what it would have
+    stopped is already done."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     hits = []
-    previous = signal.signal(signal.SIGINT, lambda *a: hits.append(1))
+    previous = {s: signal.signal(s, lambda *a: hits.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     if hits:
         warnings.warn("Ctrl-C arrived while finishing or saving; finished first.", stacklevel=3)
 
@@ -191,6 +194,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     PARAM_RULES: ClassVar[dict] = {}
     round_name: ClassVar[str] = "round"
     max_rounds_param: ClassVar[str] = "max_iter"
+    streams: ClassVar[bool] = False  # trains by mini-batch: data on disk, torch.distributed
 
     # ------------------------------------------------------------------ public API
     @classmethod
@@ -208,12 +212,31 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def fit(self, X, y=None, callbacks: list[Callback] | None = None):
         """Train on X (labels y are only used to score Snapshots). Returns self.
 
+        X is an array, or -- for the methods that train by mini-batch (``streams``) -- images
+        that stay on disk: a ``stream.LazyImages`` (``folder:PATH,lazy=1``) or any map-style
+        torch ``Dataset`` of images (its ``targets`` score Snapshots when y is None). Inside
+        a ``torch.distributed`` group (torchrun) these methods train data-parallel
+        (``clustlib.distributed``); every rank ends with the same model.
+
         A callback ``cb(estimator, snapshot)`` runs after every round; returning True
         stops training cleanly, as does Ctrl-C: the estimator keeps what it learned.
         A callback with an ``on_start(estimator, planned_rounds)`` method hears, once the
         method is set up and before the first Snapshot, how many rounds it plans to run.
         """
-        X = check_array(X, min_samples=2)
+        lazy = stream.is_lazy(X)
+        self._rank, self._world = distributed.world()
+        if (lazy or self._world > 1) and not self.streams:
+            raise ValueError(f"{type(self).__name__} trains on the whole set at once: give it an array in one "
+                             "process (no lazy=1, no torchrun); DAC, DSCL and SeCu read from disk and train "
+                             "data-parallel.")
+        if lazy:
+            X = stream.as_lazy(X)
+            if y is None:
+                y = getattr(X, "targets", None)
+            if len(X) < 2:
+                raise ValueError(f"X has n_samples={len(X)}; need at least 2.")
+        else:
+            X = check_array(X, min_samples=2)
         check_params(self)  # every parameter's type, range and relation, before any work
         k = int(self.n_clusters)
         if not 2 <= k <= X.shape[0]:
@@ -242,7 +265,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self.stopped_early_ = False
         t0 = time.perf_counter()
         try:
-            with cpu_determinism(self.device_):
+            with cpu_determinism(self.device_), distributed.stop_signals():
                 self._fit_starts(X, y, list(callbacks or []), int(seed))
         finally:
             self._drop_fit_state()
@@ -305,6 +328,11 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         ``plan`` turns the rounds the method plans into the total the start hook hears
         (None: this start does not announce)."""
         self._setup(X, y)
+        if self._world > 1:  # DDP over the network; each rank its own augmentations
+            self._train_net = distributed.wrap(self.net_, self.device_)
+            torch.manual_seed(int(np.random.SeedSequence([torch.initial_seed(), self._rank]).generate_state(1)[0]))
+        elif self.streams:
+            self._train_net = self.net_
         max_rounds = int(rounds or getattr(self, self.max_rounds_param))
         if plan is not None:
             total = plan(min(self._planned_rounds(), int(getattr(self, self.max_rounds_param))))
@@ -318,9 +346,14 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
                 r += 1
                 scalars, converged = self._fit_round(r)
                 stop = self._record(r, f"{prefix}{self.round_name} {r}", scalars, callbacks)
+                if self._world > 1:  # any rank's callback or signal stops them all
+                    stop = distributed.agree(stop or distributed.signalled(), self.device_)
                 if converged:
                     break
             self.stopped_early_ = bool(stop)
+            if distributed.signalled():
+                warnings.warn(f"interrupted in {self.round_name} {r} (a signal reached a rank); keeping what "
+                              "was learned so far.", stacklevel=3)
         except KeyboardInterrupt:
             warnings.warn(f"interrupted in {self.round_name} {r}; keeping what was learned so far.",
                           stacklevel=3)
@@ -330,14 +363,37 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             self.labels_ = np.asarray(self._finish(), dtype=np.int64)
 
     def transform(self, X) -> np.ndarray:
-        """The learned embedding of X (the representation the method clusters in)."""
-        return self._embed(self._check_new(X))
+        """The learned embedding of X (the representation the method clusters in); X may
+        be images on disk (read in chunks)."""
+        return self._by_chunks(self._embed, X)
 
     def predict(self, X) -> np.ndarray:
         """Cluster ids of (new) samples."""
-        return np.asarray(self._predict(self._check_new(X)), dtype=np.int64)
+        return np.asarray(self._by_chunks(self._predict, X), dtype=np.int64)
 
     # ------------------------------------------------------------------ helpers
+    def _by_chunks(self, fn, X) -> np.ndarray:
+        if not stream.is_lazy(X):
+            return fn(self._check_new(X))
+        X = stream.as_lazy(X)
+        self._check_new(np.zeros((1, *X.shape[1:]), np.float32))  # fitted, and the right shape
+        chunks = stream.Disk(X, torch.device("cpu")).chunks(2048)
+        return np.concatenate([fn(self._check_new(x.numpy())) for x in chunks])
+
+    def _source(self, X, prepare=None) -> stream.Memory | stream.Disk:
+        """The training data as the method reads it (``clustlib.stream``): on disk when X
+        is lazy, else ``prepare(X)`` in memory."""
+        return stream.source(X, self.device_, prepare)
+
+    def _local(self, idx):
+        """This rank's share of a global batch of indices (all of it in one process)."""
+        return idx if self._world == 1 else idx[self._rank::self._world]
+
+    def _stop_now(self) -> bool:
+        """Between two steps: in a group, True on every rank once any rank got SIGINT or
+        SIGTERM (the ranks stop at the same step). In one process Ctrl-C raises instead."""
+        return self._world > 1 and distributed.agree(distributed.signalled(), self.device_)
+
     def _check_new(self, X) -> np.ndarray:
         if not hasattr(self, "input_shape_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(X) first.")

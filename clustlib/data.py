@@ -365,9 +365,40 @@ IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 def _folder(path: Path, opts: dict) -> Dataset:
+    """One sub-folder of images per class, resized to ``size`` (default: the first image's
+    larger side), grey or RGB as the first image. ``lazy=1``: the images stay on disk and
+    are read by a DataLoader while training (``stream.LazyImages``; ``workers=`` its worker
+    processes, default 2) -- for sets that do not fit in memory."""
+    from .limits import max_array_bytes
+
+    files, classes, mode, size = _scan_folder(path, opts)
+    lazy = _opt(opts, "lazy", int, 0)
+    workers = _opt(opts, "workers", int, 2)
+    if lazy:
+        from .stream import LazyImages
+
+        if workers < 0:
+            raise DatasetError(f"{path}: workers={workers} must be 0 or more.")
+        X = LazyImages([f for _, f in files], mode, size, workers=workers)
+        y = np.asarray([ci for ci, _ in files], dtype=np.int64)
+        return Dataset(X, y, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
+    need = len(files) * size * size * (1 if mode == "L" else 3) * 4
+    if need > max_array_bytes():
+        raise DatasetError(
+            f"{path}: {len(files)} images of {size} x {size} need {need / 2**20:,.0f} MiB, above the "
+            f"limit of {max_array_bytes() / 2**20:,.0f} MiB; pass size= (e.g. folder:PATH,size=64), "
+            "read them lazily (lazy=1) or set CLUSTLIB_MAX_ARRAY_MB.")
+    X = np.stack([read_image(f, mode, size) for _, f in files])
+    X, yy = _check_arrays(X, np.asarray([ci for ci, _ in files]), str(path))
+    return Dataset(X, yy, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
+
+
+def _scan_folder(path: Path, opts: dict):
+    """(files as (class id, path), class folders, mode "L"/"RGB", size) of an image folder,
+    the mode and size from its first image."""
     from PIL import Image, UnidentifiedImageError
 
-    from .limits import max_array_bytes, max_image_pixels
+    from .limits import max_image_pixels
 
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")
@@ -375,40 +406,37 @@ def _folder(path: Path, opts: dict) -> Dataset:
     if len(classes) < 1:
         raise DatasetError(f"{path}: no class sub-folders; put images in {path}/<class>/*.png.")
     size = _opt(opts, "size", int, 0)
-    max_pixels = max_image_pixels()
-    if size * size > max_pixels:
-        raise DatasetError(f"{path}: size={size} gives more than {max_pixels:,} pixels per image.")
+    if size * size > max_image_pixels():
+        raise DatasetError(f"{path}: size={size} gives more than {max_image_pixels():,} pixels per image.")
     files = [(ci, f) for ci, cdir in enumerate(classes) for f in sorted(cdir.iterdir())
              if f.suffix.lower() in IMAGE_EXT]
-    imgs, y = [], []
-    mode = None
-    for ci, f in files:
-        try:
-            with Image.open(f) as im:  # reads the header only
-                if im.size[0] * im.size[1] > max_pixels:
-                    raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
-                                       f"{max_pixels:,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
-                if mode is None:
-                    mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
-                    size = size or max(im.size)
-                    need = len(files) * size * size * (1 if mode == "L" else 3) * 4
-                    if need > max_array_bytes():
-                        raise DatasetError(
-                            f"{path}: {len(files)} images of {size} x {size} need {need / 2**20:,.0f} "
-                            f"MiB, above the limit of {max_array_bytes() / 2**20:,.0f} MiB; pass size= "
-                            "(e.g. folder:PATH,size=64) or set CLUSTLIB_MAX_ARRAY_MB.")
-                im = im.convert(mode).resize((size, size))
-                imgs.append(np.asarray(im, dtype=np.float32) / 255.0)
-        except (UnidentifiedImageError, OSError) as err:
-            raise DatasetError(f"{f}: not a readable image ({err}).") from None
-        y.append(ci)
-    if not imgs:
+    if not files:
         raise DatasetError(f"{path}: no images ({', '.join(sorted(IMAGE_EXT))}) in the class folders.")
-    X = np.stack(imgs)
-    if X.ndim == 4:
-        X = X.transpose(0, 3, 1, 2)
-    X, yy = _check_arrays(X, np.asarray(y), str(path))
-    return Dataset(X, yy, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
+    try:
+        with Image.open(files[0][1]) as im:  # reads the header only
+            mode = "L" if im.mode in ("L", "1", "I", "I;16") else "RGB"
+            size = size or max(im.size)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DatasetError(f"{files[0][1]}: not a readable image ({err}).") from None
+    return files, classes, mode, size
+
+
+def read_image(f: Path, mode: str, size: int) -> np.ndarray:
+    """One image as float32 in [0, 1]: (size, size) for "L", (3, size, size) for "RGB";
+    one-line DatasetError for an unreadable file or one above the pixel limit."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .limits import max_image_pixels
+
+    try:
+        with Image.open(f) as im:  # reads the header only
+            if im.size[0] * im.size[1] > max_image_pixels():
+                raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
+                                   f"{max_image_pixels():,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
+            a = np.asarray(im.convert(mode).resize((size, size)), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as err:
+        raise DatasetError(f"{f}: not a readable image ({err}).") from None
+    return a.transpose(2, 0, 1) if a.ndim == 3 else a
 
 
 FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}

@@ -32,21 +32,23 @@ def to_tensor(X, device: torch.device, dtype: torch.dtype = torch.float32) -> to
 
 
 @torch.no_grad()
-def apply_batched(net: nn.Module, X: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    """net(X) in eval mode, in chunks (bounded memory for large X)."""
+def apply_batched(net: nn.Module, X, batch: int = 4096) -> torch.Tensor:
+    """net(X) in eval mode, in chunks (bounded memory for large X); X a tensor or a data
+    source (``clustlib.stream``: its chunks are read in order, from disk when lazy)."""
     was = net.training
     net.eval()
-    out = torch.cat([net(X[i:i + batch]) for i in range(0, X.shape[0], batch)])
+    out = torch.cat([net(x) for x in (X.split(batch) if torch.is_tensor(X) else X.chunks(batch))])
     net.train(was)
     return out
 
 
 @torch.no_grad()
-def recalibrate_bn(net: nn.Module, X: torch.Tensor, batch: int = 256) -> None:
+def recalibrate_bn(net: nn.Module, X, batch: int = 256) -> None:
     """Reset every BatchNorm's running statistics to their exact average over X ("precise
     BN"). On small sets an epoch is a dozen batches, so the running averages (momentum
     0.1) still lag the moving network and eval-mode features drift -- through the final
-    BN before an L2 norm, all towards one direction. Leaves the net in its mode."""
+    BN before an L2 norm, all towards one direction. X is a tensor (read in chunks of
+    ``batch``) or an iterable of batches. Leaves the net in its mode."""
     bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not bns:
         return
@@ -56,7 +58,7 @@ def recalibrate_bn(net: nn.Module, X: torch.Tensor, batch: int = 256) -> None:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the batches below
     net.train()
-    for chunk in X.split(batch):
+    for chunk in (X.split(batch) if torch.is_tensor(X) else X):
         if chunk.shape[0] > 1:  # BN cannot normalise a single sample
             net(chunk)
     for m, mom in zip(bns, saved):

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from ..base import About, DeepClusterer, Demo, Track
 from ..nets import (
     affine_views,
@@ -125,6 +126,9 @@ class DAC(DeepClusterer):
     augment : strength of the random affine views for images (0 = none).
     balance : weight of the anti-collapse term (0 = the paper's method).
     width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
+        With torch.distributed (torchrun) ``batch_size`` is the global batch, split over
+        the ranks; each rank selects and scores the pairs of its share (the objective stays
+        per batch, as in the paper).
     n_init, init_rounds : several starts from derived seeds; the start whose label features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
@@ -150,6 +154,7 @@ class DAC(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "max_epochs"
+    streams: ClassVar[bool] = True
 
     PARAM_RULES: ClassVar[dict] = {
         "schedule": Choice(*SCHEDULES), "max_epochs": Int(1, 100_000), "batch_size": Int(2, 100_000),
@@ -190,15 +195,15 @@ class DAC(DeepClusterer):
         return to_tensor(X, self.device_)
 
     def _labels_all(self) -> np.ndarray:
-        return apply_batched(self.net_, self._X, 2048).argmax(1).cpu().numpy()
+        return apply_batched(self.net_, self._X, 2048).argmax(1).cpu().numpy()  # in chunks
 
     # ------------------------------------------------------------------ hooks
     def _min_samples(self) -> int:
         return 2 * int(self.n_clusters)
 
-    def _setup(self, X: np.ndarray, y) -> None:
+    def _setup(self, X, y) -> None:
         self.mean_, self.scale_ = fit_standardizer(X)
-        self._X = self._scaled(X)
+        self._X = self._source(X, self._scaled)
         self.net_ = self._net().to(self.device_)
         self._opt = torch.optim.RMSprop(self.net_.parameters(), lr=self.lr)
         self._aug = affine_views(self.input_shape_, float(self.augment))
@@ -213,24 +218,29 @@ class DAC(DeepClusterer):
             for g in self._opt.param_groups:
                 g["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (r - 1) / total))
         self._u, self._l = u, lo
-        n = self._X.shape[0]
+        n = self._X.n
         bs = min(int(self.batch_size), n)
         steps = int(self.steps_per_epoch or math.ceil(n / bs))
         k = int(self.n_clusters)
         self.net_.train()
         tot = {"loss": 0.0, "pair_loss": 0.0, "balance_loss": 0.0, "selected": 0.0, "similar": 0.0}
         perm = torch.randperm(n, generator=self._torch_gen)
+        batches = []
         for s in range(steps):
             idx = perm[(s * bs) % n:(s * bs) % n + bs]
-            if idx.numel() < 2:
+            if idx.numel() < 2 * self._world:
                 idx = perm[:bs]
-            x = self._X[idx.to(self.device_)]
+            batches.append(self._local(idx))  # the rank's share of the global batch
+        done = 0
+        for idx, x in zip(batches, self._X.batches(batches)):
+            if self._stop_now():
+                break
             sel = None
             if self._aug is not None:
                 with torch.no_grad():
-                    sel = self.net_(x)  # pairs chosen on the clean batch, as the released code
+                    sel = self._train_net(x)  # pairs chosen on the clean batch, as the released code
                 x = self._aug(x)
-            L = self.net_(x)
+            L = self._train_net(x)
             loss, n_sel, n_sim = pair_loss(L, u, lo, sel)
             bal = torch.zeros((), device=L.device)
             if self.balance > 0:
@@ -246,13 +256,14 @@ class DAC(DeepClusterer):
             tot["balance_loss"] += float(bal.detach())
             tot["selected"] += n_sel / pairs
             tot["similar"] += n_sim / pairs
-        out = {key: v / steps for key, v in tot.items()}
+            done += 1
+        out = distributed.mean_scalars({key: v / max(done, 1) for key, v in tot.items()}, self.device_)
         out.update(u=u, l=lo)
         self._last = out
         return out, r >= self._end
 
     def _track(self):
-        L = apply_batched(self.net_, self._X[to_tensor(self.track_index_, self.device_, torch.long)]).cpu().numpy()
+        L = apply_batched(self.net_, self._X.take(self.track_index_)).cpu().numpy()
         sizes = np.bincount(self._labels_all(), minlength=int(self.n_clusters))
         extra = {"u": self._u, "l": self._l, **self._last, "n_clusters": float((sizes > 0).sum()),
                  "n_used": float((sizes > 0).sum()), "collapsed": float((sizes > 0).sum() < int(self.n_clusters)),

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from sklearn.cluster import KMeans
 
+from .. import distributed
 from ..base import About, DeepClusterer, Demo, Track
 from ..nets import affine_views, apply_batched, encoder, load_net_tensors, net_tensors, to_tensor
 from ..params import Choice, Int, Real
@@ -105,7 +106,10 @@ class DSCL(DeepClusterer):
         a linear map of the conv features) and of the MLP's layers for vectors.
     classes_per_batch, per_class : batches hold ``per_class`` samples of each of
         ``classes_per_batch`` random seen classes (DSCL needs several of several; with
-        fewer seen classes, ``per_class`` is raised so a batch has at least 2 d rows).
+        fewer seen classes, ``per_class`` is raised so a batch has at least 2 d rows). With
+        torch.distributed (torchrun) a batch is split over the ranks (each gets part of
+        every class in it) and each rank's share keeps at least 2 d rows; the objective
+        is computed per share.
     epochs, lr, weight_decay : Adam on the encoder (the authors' toy: Adam 1e-4).
     assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
@@ -138,6 +142,7 @@ class DSCL(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "epochs"
+    streams: ClassVar[bool] = True
 
     PARAM_RULES: ClassVar[dict] = {
         "embed_dim": Int(1, 4096), "width": Int(1, 256), "hidden": Int(0, 65_536), "classes_per_batch": Int(1, 10_000), "per_class": Int(1, 10_000),
@@ -192,7 +197,7 @@ class DSCL(DeepClusterer):
         if self.seen_classes_.size < 2:
             raise ValueError("DSCL needs at least 2 seen classes in y.")
         self._yi = yi
-        self._X = to_tensor(X, self.device_)
+        self._X = self._source(X)
         self.net_ = encoder(self.input_shape_, int(self.embed_dim), int(self.width), int(self.hidden)).to(self.device_)
         params = list(self.net_.parameters())
         self._head = None
@@ -211,7 +216,7 @@ class DSCL(DeepClusterer):
         with n <= d rows, F F^+ = I and Eq. 7 is met by any F of full rank."""
         rng, n_cls = self._rng, len(self._members)
         m = min(int(self.classes_per_batch), n_cls)
-        per = max(int(self.per_class), -(-2 * int(self.embed_dim) // m))
+        per = max(int(self.per_class), -(-2 * int(self.embed_dim) * self._world // m))
         for _ in range(max(1, self._yi.size // (m * per))):
             cls = rng.choice(n_cls, m, replace=False)
             yield np.concatenate([rng.choice(self._members[c], per, replace=self._members[c].size < per)
@@ -220,17 +225,21 @@ class DSCL(DeepClusterer):
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         self.net_.train()
         total, steps = 0.0, 0
-        for idx in self._batches():
-            x = self._X[torch.as_tensor(idx, device=self.device_)]
-            F = self.net_(x if self._views is None else self._views(x))
-            yb = torch.as_tensor(self._yi[idx], device=self.device_)
+        batches = [torch.as_tensor(self._local(idx)) for idx in self._batches()]  # the rank's share
+        for idx, x in zip(batches, self._X.batches(batches)):
+            if self._stop_now():
+                break
+            F = self._train_net(x if self._views is None else self._views(x))
+            yb = torch.as_tensor(self._yi[idx.numpy()], device=self.device_)
             loss, scale = self._batch_loss(F, yb)
             self._opt.zero_grad()
             loss.backward()
+            if self._head is not None:
+                distributed.average_grads(self._head.parameters())
             self._opt.step()
             total += float(loss.detach()) / scale
             steps += 1
-        self._loss = total / max(steps, 1)
+        self._loss = distributed.mean_scalars({"loss": total / max(steps, 1)}, self.device_)["loss"]
         return {"loss": self._loss}, False
 
     def _batch_loss(self, F: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
@@ -243,7 +252,7 @@ class DSCL(DeepClusterer):
         return k_b - spectral_objective(F, yb, self.rcond), float(k_b)  # 0 when span(F) holds the partition
 
     def _track(self):
-        emb = self._features(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        emb = self._features(self._X.take(self.track_index_))
         labels = self._assign(emb, min(int(self.n_clusters), emb.shape[0]), n_init=2)  # per epoch: cheaper
         return Track(labels, emb, {"loss": self._loss}, {})
 
@@ -254,7 +263,8 @@ class DSCL(DeepClusterer):
         return labels
 
     # ------------------------------------------------------------------ out of sample
-    def _features(self, X: torch.Tensor) -> np.ndarray:
+    def _features(self, X) -> np.ndarray:
+        """f(X) of a tensor or of the whole training source (in chunks)."""
         F = apply_batched(self.net_, X, 1024)
         if self.loss != "spectral":
             F = torch.nn.functional.normalize(F, dim=1)

@@ -46,6 +46,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from ..base import About, DeepClusterer, Demo, Track
 from ..nets import (
     L2Norm,
@@ -70,9 +71,13 @@ def assign(logp: torch.Tensor, rho: torch.Tensor, rho_up: torch.Tensor | None = 
 
 
 def dual_step(rho: torch.Tensor, y: torch.Tensor, k: int, gamma: float, eta: float,
-              rho_up: torch.Tensor | None = None, gamma_up: float | None = None):
-    """One online dual update (supplementary Sec. 2) after assigning a batch y (b,)."""
-    share = torch.bincount(y, minlength=k).to(rho.dtype) / y.numel()
+              rho_up: torch.Tensor | None = None, gamma_up: float | None = None,
+              counts: torch.Tensor | None = None):
+    """One online dual update (supplementary Sec. 2) after assigning a batch y (b,);
+    ``counts``: the batch's cluster counts when they are not those of y (data-parallel
+    training: the counts of the whole global batch, summed over the ranks)."""
+    counts = torch.bincount(y, minlength=k) if counts is None else counts
+    share = counts.to(rho.dtype) / counts.sum()
     rho = (rho - eta * (share - gamma / k)).clamp_min(0)
     if rho_up is not None and gamma_up is not None:
         rho_up = (rho_up + eta * (share - gamma_up / k)).clamp_min(0)
@@ -137,7 +142,9 @@ class SeCu(DeepClusterer):
         prediction plus ``label_weight`` times the *previous epoch's* label.
     label_weight : tau of the "soft" target (code default 0.2).
     feat_dim, hidden : head output (paper 128) and widths.
-    epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay).
+    epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay). With
+        torch.distributed (torchrun) the batch is the global one, split over the ranks;
+        the duals see the whole batch's counts and Eq. 4 the whole epoch's sums.
     augment : strength of the views (affine for images, noise/masking for vectors).
     init : "kmeans" (centres from k-means of the initial features) or "random" (the paper).
     precise_bn : after each epoch, reset the BatchNorm statistics to their exact average over
@@ -176,6 +183,7 @@ class SeCu(DeepClusterer):
     }
     round_name: ClassVar[str] = "epoch"
     max_rounds_param: ClassVar[str] = "epochs"
+    streams: ClassVar[bool] = True
 
     PARAM_RULES: ClassVar[dict] = {
         "extra_k": IntTuple(2, 100_000), "constraint": Choice("size", "entropy"), "gamma": Real(0, 1),
@@ -242,10 +250,10 @@ class SeCu(DeepClusterer):
         return 2 * max(self.ks_)  # every head's K at most half the samples
 
     # ------------------------------------------------------------------ hooks
-    def _setup(self, X: np.ndarray, y) -> None:
+    def _setup(self, X, y) -> None:
         n = X.shape[0]
         self.mean_, self.scale_ = fit_standardizer(X)
-        self._X = self._scaled(X)
+        self._X = self._source(X, self._scaled)
         self.net_ = self._net().to(self.device_)
         self._recalibrate_bn()  # so the k-means start sees the features training will see
         self._centres = [self._init_centres(k) for k in self.ks_]
@@ -264,7 +272,7 @@ class SeCu(DeepClusterer):
         self._last: dict = {}
 
     def _fit_round(self, r: int) -> tuple[dict, bool]:
-        n = self._X.shape[0]
+        n = self._X.n
         bs = min(int(self.batch_size), n)
         lam = float(self.temperature)
         frozen = [W.clone() for W in self._centres]  # w~: centres at the start of the epoch
@@ -273,14 +281,13 @@ class SeCu(DeepClusterer):
             if self.centre_update == "sgd" else None
         sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self._centres]
         perm = torch.randperm(n, generator=self._torch_gen)
+        batches = [self._local(b) for b in perm.split(bs) if b.numel() >= 2 * self._world]  # the rank's share
         self.net_.train()
         tot, steps = 0.0, 0
-        for s in range(0, n, bs):
-            idx = perm[s:s + bs]
-            if idx.numel() < 2:
-                continue
-            x = self._X[idx.to(self.device_)]
-            z1, z2 = self.net_(self._views(x)), self.net_(self._views(x))
+        for idx, x in zip(batches, self._X.batches(batches)):
+            if self._stop_now():
+                break
+            z1, z2 = self._train_net(self._views(x)), self._train_net(self._views(x))
             loss = torch.zeros((), device=x.device)
             for h, k in enumerate(self.ks_):
                 with torch.no_grad():
@@ -313,6 +320,7 @@ class SeCu(DeepClusterer):
             self._opt.step()
             self._sched.step()
             if copt is not None:
+                distributed.average_grads([W for W in live if W.requires_grad])
                 copt.step()
                 with torch.no_grad():
                     for W in live:
@@ -321,17 +329,24 @@ class SeCu(DeepClusterer):
             steps += 1
         self._recalibrate_bn()
         if self.centre_update == "closed":
+            for num, den in sums:  # Eq. 4 sums over the whole epoch: every rank's share
+                distributed.all_sum(num, den)
             self._centres = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self._centres)]
         else:
             self._centres = [W.detach().clone() for W in live]
-        self._last = {"loss": tot / max(steps, 1), "lr": self._sched.get_last_lr()[0]}
+        if self._world > 1:  # the assignments of every rank's share (each index is one rank's)
+            assigned = torch.as_tensor(self._assigned, device=self.device_)
+            distributed.all_max(assigned)
+            self._assigned = assigned.cpu().numpy()
+        self._last = distributed.mean_scalars({"loss": tot / max(steps, 1)}, self.device_)
+        self._last["lr"] = self._sched.get_last_lr()[0]
         return dict(self._last), False
 
     def _recalibrate_bn(self) -> None:
         """``precise_bn``: exact BN statistics over the (shuffled) training data."""
         if self.precise_bn:
-            perm = torch.randperm(self._X.shape[0], generator=self._torch_gen)
-            recalibrate_bn(self.net_, self._X[perm.to(self.device_)])
+            perm = torch.randperm(self._X.n, generator=self._torch_gen)
+            recalibrate_bn(self.net_, self._X.batches(perm.split(256)))
 
     def _init_centres(self, k: int) -> torch.Tensor:
         """Random unit vectors (``init="random"``, the paper) or k-means centres of the
@@ -347,21 +362,27 @@ class SeCu(DeepClusterer):
         return nn.functional.normalize(torch.as_tensor(km.cluster_centers_, dtype=torch.float32), dim=1).to(self.device_)
 
     def _assign(self, h: int, logp: torch.Tensor, k: int) -> torch.Tensor:
+        """Assign the batch (the rank's share), then update the duals (or the running
+        proportions q) from the counts of the whole global batch."""
         if self.constraint == "entropy":
             yb = (logp - float(self.tau) * (torch.log(self._q[h]) + 1)).argmax(1)
-            share = torch.bincount(yb, minlength=k).float() / yb.numel()
-            self._q[h] = (0.9 * self._q[h] + 0.1 * share).clamp_min(1e-6)
+            counts = torch.bincount(yb, minlength=k).float()
+            distributed.all_sum(counts)
+            self._q[h] = (0.9 * self._q[h] + 0.1 * counts / counts.sum()).clamp_min(1e-6)
             return yb
         yb = assign(logp, self._rho[h], self._rho_up[h])
+        counts = torch.bincount(yb, minlength=k)
+        distributed.all_sum(counts)
         self._rho[h], self._rho_up[h] = dual_step(self._rho[h], yb, k, float(self.gamma), float(self.dual_lr),
-                                                  self._rho_up[h], self.gamma_up)
+                                                  self._rho_up[h], self.gamma_up, counts)
         return yb
 
-    def _feature_tensor(self, X: torch.Tensor) -> torch.Tensor:
+    def _feature_tensor(self, X) -> torch.Tensor:
+        """Features of a tensor or of the whole training source (in chunks)."""
         return apply_batched(self.net_, X, 2048)
 
     def _track(self):
-        feats = self._feature_tensor(self._X[to_tensor(self.track_index_, self.device_, torch.long)])
+        feats = self._feature_tensor(self._X.take(self.track_index_))
         W = self._centres[0]
         labels = (feats @ W.T).argmax(1).cpu().numpy()
         k = int(self.n_clusters)
@@ -370,7 +391,7 @@ class SeCu(DeepClusterer):
             sizes = np.bincount(assigned, minlength=k)
         else:  # before training: nearest centre
             sizes = np.bincount((self._feature_tensor(self._X) @ W.T).argmax(1).cpu().numpy(), minlength=k)
-        floor = float(self.gamma) * self._X.shape[0] / k
+        floor = float(self.gamma) * self._X.n / k
         extra = {**self._last, "smallest": float(sizes.min()), "floor": floor,
                  "smallest_over_floor": float(sizes.min() / floor) if floor > 0 else float("nan")}
         arrays = {"sizes": sizes.astype(np.int64), "centres": W.cpu().numpy().astype(np.float32),

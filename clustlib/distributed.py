@@ -1,0 +1,144 @@
+"""Data-parallel training on PyTorch's own engine (``torch.distributed``), for the methods
+that train by mini-batch (DAC, DSCL, SeCu; docs/distributed.md).
+
+``torchrun --nproc-per-node N -m clustlib.cli train secu ...`` (or ``clustlib train secu
+--nproc N``, which launches that) starts N processes; :func:`setup` joins them into one
+group (NCCL on GPUs, gloo on CPUs). Every rank builds the same network from the same seed
+and walks the same global batches; each takes its share (``idx[rank::world]``) and
+``DistributedDataParallel`` averages the gradients, so a step is the one-process step on the
+global batch (up to BatchNorm, whose batch statistics stay per rank). State that spans the
+data is summed across ranks where the math needs it (SeCu's cluster counts and closed-form
+centres: ``all_sum``); whole-set passes (features, k-means start, BN recalibration,
+Snapshots) run on every rank, so every rank holds the same model. Only rank 0 writes the run.
+
+Stopping: Ctrl-C (SIGINT) or SIGTERM on any rank sets a flag; the ranks agree on it
+between two steps (:func:`agree`) and all stop together, and rank 0 saves what was learned.
+
+In one process (no group) every function here is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+
+import torch
+import torch.distributed as dist
+
+_SIGNALLED: list[int] = []  # signals that arrived while held (the ranks stop at the next step)
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size): (0, 1) without a process group."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def launched() -> bool:
+    """Started by torchrun with more than one process (its environment says so)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def setup(device: str = "auto") -> None:
+    """Join the group torchrun describes (``env://``): NCCL when this rank trains on a GPU
+    (``cuda:LOCAL_RANK``), gloo on CPUs. Nothing to do in one process or when joined."""
+    if not launched() or (dist.is_available() and dist.is_initialized()):
+        return
+    if not dist.is_available():
+        raise ValueError("this PyTorch build has no torch.distributed; train in one process.")
+    cuda = str(device) != "cpu" and torch.cuda.is_available()
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group("nccl" if cuda else "gloo")
+
+
+def teardown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def wrap(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """The network a training step runs: ``DistributedDataParallel`` in a group (rank 0's
+    weights are broadcast to all), the network itself in one process."""
+    if world()[1] == 1:
+        return net
+    ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
+
+
+def all_sum(*tensors: torch.Tensor) -> None:
+    """Sum each tensor over the ranks, in place (counts, sums of a whole-set quantity)."""
+    if world()[1] > 1:
+        for t in tensors:
+            dist.all_reduce(t)
+
+
+def all_max(t: torch.Tensor) -> None:
+    if world()[1] > 1:
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+
+
+def average_grads(params) -> None:
+    """Average the gradients of parameters outside the DDP network (SeCu's SGD centres,
+    DSCL's softmax head) over the ranks, as DDP does for its own."""
+    n = world()[1]
+    if n > 1:
+        for p in params:
+            if p.grad is not None:
+                dist.all_reduce(p.grad)
+                p.grad /= n
+
+
+def mean_scalars(scalars: dict, device: torch.device) -> dict:
+    """A round's losses averaged over the ranks (each saw its share of every batch)."""
+    if world()[1] == 1 or not scalars:
+        return scalars
+    keys = sorted(scalars)
+    t = torch.tensor([float(scalars[k]) for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return {**scalars, **{k: float(v) / world()[1] for k, v in zip(keys, t.tolist())}}
+
+
+def agree(flag: bool, device: torch.device) -> bool:
+    """True on every rank when it is True on any (stop: a callback, a signal)."""
+    if world()[1] == 1:
+        return bool(flag)
+    t = torch.tensor([int(bool(flag))], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def signalled() -> bool:
+    return bool(_SIGNALLED)
+
+
+def broadcast(obj):
+    """Rank 0's ``obj`` on every rank (e.g. whether the output could be claimed)."""
+    if world()[1] == 1:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+@contextmanager
+def stop_signals():
+    """In a group: SIGINT and SIGTERM set a flag instead of raising (a rank that raised in
+    the middle of a step would leave the others waiting in a collective); the ranks read it
+    together between steps. Main thread only; restored after."""
+    if world()[1] == 1 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _SIGNALLED.clear()
+    previous = {s: signal.signal(s, lambda sig, frame: _SIGNALLED.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
