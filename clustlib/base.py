@@ -300,7 +300,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         for i in range(n_init):
             self._seed_start(seed, i)
             self._fit_rounds(X, y, callbacks, f"start {i + 1} of {n_init} · ", probe, plan if i == 0 else None)
-            scores.append(float(np.mean([separation(snap) for snap in self.trace_[1:][-3:] or self.trace_])))
+            score = float(np.mean([separation(snap) for snap in self.trace_[1:][-3:] or self.trace_]))
+            scores.append(distributed.broadcast(score))  # rank 0's: the ranks keep the same start
             if len(scores) == 1 or scores[-1] > max(scores[:-1]):
                 kept = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
             if self.stopped_early_:
@@ -345,6 +346,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             while not stop and r < max_rounds:
                 r += 1
                 scalars, converged = self._fit_round(r)
+                if self._world > 1:
+                    distributed.sync_buffers(self.net_)
                 stop = self._record(r, f"{prefix}{self.round_name} {r}", scalars, callbacks)
                 if self._world > 1:  # any rank's callback or signal stops them all
                     stop = distributed.agree(stop or distributed.signalled(), self.device_)

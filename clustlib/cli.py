@@ -5,10 +5,13 @@
     clustlib methods
     clustlib datasets
     clustlib train knet --data moons --preset demo --out runs/moons
+    clustlib train secu --data folder:imgs,lazy=1 --nproc 4 --out runs/imgs
     clustlib evaluate runs/moons [--data SPEC]
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
-line. Bad input exits with code 2 and a one-line message; an internal error exits with 1,
+line. ``--nproc N`` launches ``torchrun`` with N processes on this machine (data-parallel
+DAC, DSCL, SeCu; docs/distributed.md); under torchrun (several nodes) the same command
+runs on every rank, and rank 0 writes the run. Bad input exits with code 2 and a one-line message; an internal error exits with 1,
 one line that says so, and the traceback in a temporary file.
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
 from .cpu import ThreadGovernor, pick_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
 from .methods import METHODS
@@ -106,7 +110,40 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def launch(argv: list[str], nproc: int) -> int:
+    """``clustlib train ... --nproc N``: the same command under torchrun with N processes on
+    this machine (a local rendezvous). torchrun runs in its own session and gets Ctrl-C /
+    SIGTERM once, from here, and passes it to the ranks, which stop and save together."""
+    import signal
+    import subprocess
+
+    rest, skip = [], False
+    for a in argv:
+        if skip or a == "--nproc" or a.startswith("--nproc="):
+            skip = a == "--nproc"
+            continue
+        rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+           "-m", "clustlib.cli", *rest]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    forward = {s: signal.signal(s, lambda sig, frame: proc.send_signal(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return proc.wait()
+    finally:
+        for s, handler in forward.items():
+            signal.signal(s, handler)
+
+
 def cmd_train(args) -> int:
+    if args.nproc < 1:
+        raise UsageError(f"--nproc {args.nproc}: give a process count of at least 1.")
+    if args.nproc > 1:
+        if distributed.launched():
+            raise UsageError("--nproc is for a plain command; under torchrun give --nproc-per-node to torchrun.")
+        if args.method not in METHODS or not METHODS[args.method].streams:
+            raise UsageError(f"--nproc: {args.method} trains in one process; data-parallel methods: "
+                             f"{', '.join(n for n, c in METHODS.items() if c.streams)}.")
+        return launch(args.argv, args.nproc)
     if args.n_clusters is not None and args.n_clusters < 2:
         raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
                          "number of classes).")
@@ -114,9 +151,14 @@ def cmd_train(args) -> int:
         raise UsageError(f"--threads {args.threads}: give a positive count, or 0 for the idle cores.")
     params = _overrides(args.method, args.n_clusters, args.seed, args.device, _parse_sets(args.set))
     threads = pick_threads(args.threads)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if distributed.launched() else 1
+    if local > 1 and args.threads == 0:
+        threads = max(1, threads // local)  # the idle cores shared by this machine's ranks
     torch.set_num_threads(threads)  # oversubscribed cores run a CNN step up to 7x slower
-    governor = ThreadGovernor(threads=threads) if args.threads == 0 else None  # follows the load
-    progress = _Progress(0, args.quiet)
+    governor = ThreadGovernor(threads=threads) if args.threads == 0 and local == 1 else None  # follows the load
+    distributed.setup(args.device)  # under torchrun: join the group (NCCL on GPUs, gloo on CPUs)
+    rank = distributed.world()[0]
+    progress = _Progress(0, args.quiet or rank > 0)
     try:
         with warnings.catch_warnings():  # an interrupt is reported below, in one line
             warnings.filterwarnings("ignore", message="interrupted in ")
@@ -125,6 +167,9 @@ def cmd_train(args) -> int:
                             callbacks=[progress] + ([governor] if governor else []))
     finally:
         progress.close()
+        distributed.teardown()
+    if rank > 0:
+        return 0
     est, out = run.estimator, Path(args.out).expanduser()
     if est.stopped_early_:
         print(f"clustlib: stopped after {est.n_rounds_} rounds; what was learned is saved in {out}",
@@ -176,6 +221,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="run directory to write")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes on this machine, launched with torchrun (DAC, DSCL, SeCu; "
+                        "one GPU each with --device cuda)")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="metrics of a saved run")
     e.add_argument("run")
@@ -185,7 +233,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = make_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.func(args)
     except (UsageError, DatasetError, RunFormatError, ValueError) as err:

@@ -72,6 +72,14 @@ def wrap(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
 
+def sync_buffers(net: torch.nn.Module) -> None:
+    """Rank 0's buffers (BatchNorm running statistics) on every rank: each rank's last
+    training step updated them with its own share, and the model must be one."""
+    if world()[1] > 1:
+        for b in net.buffers():
+            dist.broadcast(b, src=0)
+
+
 def all_sum(*tensors: torch.Tensor) -> None:
     """Sum each tensor over the ranks, in place (counts, sums of a whole-set quantity)."""
     if world()[1] > 1:

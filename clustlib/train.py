@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
 from .base import DeepClusterer, held_interrupts
 from .data import load_dataset, resolve_unseen, split_classes
 from .methods import METHODS
@@ -51,6 +52,9 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
     defaults to the number of training classes. ``out`` is checked and locked before any
     training (an existing run is replaced only with ``overwrite``); Ctrl-C stops the fit
     and what was learned is still saved. ``extra`` is recorded in run.json.
+
+    Inside a torch.distributed group (torchrun) every rank calls this: rank 0 claims and
+    writes ``out`` (the others learn whether it could), all ranks train together.
     """
     ds = load_dataset(data)
     if unseen is None or isinstance(unseen, str):
@@ -65,17 +69,29 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
         params["n_clusters"] = train.n_classes
     est = make_estimator(method, preset, params)
     out = Path(out).expanduser()
-    lock = claim_output(out, overwrite)
+    rank, world = distributed.world()
+    lock, refused = None, None
+    if rank == 0:
+        try:
+            lock = claim_output(out, overwrite)
+        except OutputError as err:
+            refused = str(err)
+    refused = distributed.broadcast(refused)  # every rank stops before training, or none
+    if refused:
+        raise OutputError(refused)
     try:
         t0 = time.perf_counter()
         est.fit(train.X, train.y, callbacks=list(callbacks))
+        more = {"processes": world} if world > 1 else {}
         run = Run.from_estimator(est, method=method, dataset=data, unseen=held, y=train.y,
-                                 extra={"preset": preset, "threads": torch.get_num_threads(), **(extra or {})})
+                                 extra={"preset": preset, "threads": torch.get_num_threads(), **more, **(extra or {})})
         run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
-        with held_interrupts():  # Ctrl-C while saving would lose what was learned
-            run.save(out)
+        if rank == 0:
+            with held_interrupts():  # Ctrl-C while saving would lose what was learned
+                run.save(out)
     finally:
-        lock.unlink(missing_ok=True)
+        if lock is not None:
+            lock.unlink(missing_ok=True)
     return run
 
 
