@@ -9,9 +9,9 @@
     clustlib evaluate runs/moons [--data SPEC]
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
-line. ``--nproc N`` launches ``torchrun`` with N processes on this machine (data-parallel
-DAC, DSCL, SeCu; docs/distributed.md); under torchrun (several nodes) the same command
-runs on every rank, and rank 0 writes the run. Bad input exits with code 2 and a one-line message; an internal error exits with 1,
+line. ``--nproc N`` starts N processes on this machine with the environment torchrun gives
+its workers (data-parallel DAC, DSCL, SeCu; docs/distributed.md); under ``torchrun`` (one
+or several nodes) the same command runs on every rank. Rank 0 writes the run. Bad input exits with code 2 and a one-line message; an internal error exits with 1,
 one line that says so, and the traceback in a temporary file.
 """
 
@@ -110,28 +110,14 @@ def cmd_datasets(args) -> int:
     return 0
 
 
-def launch(argv: list[str], nproc: int) -> int:
-    """``clustlib train ... --nproc N``: the same command under torchrun with N processes on
-    this machine (a local rendezvous). torchrun runs in its own session and gets Ctrl-C /
-    SIGTERM once, from here, and passes it to the ranks, which stop and save together."""
-    import signal
-    import subprocess
-
-    rest, skip = [], False
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
     for a in argv:
         if skip or a == "--nproc" or a.startswith("--nproc="):
             skip = a == "--nproc"
             continue
-        rest.append(a)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-           "-m", "clustlib.cli", *rest]
-    proc = subprocess.Popen(cmd, start_new_session=True)
-    forward = {s: signal.signal(s, lambda sig, frame: proc.send_signal(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return proc.wait()
-    finally:
-        for s, handler in forward.items():
-            signal.signal(s, handler)
+        out.append(a)
+    return out
 
 
 def cmd_train(args) -> int:
@@ -143,7 +129,7 @@ def cmd_train(args) -> int:
         if args.method not in METHODS or not METHODS[args.method].streams:
             raise UsageError(f"--nproc: {args.method} trains in one process; data-parallel methods: "
                              f"{', '.join(n for n, c in METHODS.items() if c.streams)}.")
-        return launch(args.argv, args.nproc)
+        return distributed.launch_local(["train", *_without_nproc(args.argv[1:])], args.nproc)
     if args.n_clusters is not None and args.n_clusters < 2:
         raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
                          "number of classes).")

@@ -2,7 +2,7 @@
 that train by mini-batch (DAC, DSCL, SeCu; docs/distributed.md).
 
 ``torchrun --nproc-per-node N -m clustlib.cli train secu ...`` (or ``clustlib train secu
---nproc N``, which launches that) starts N processes; :func:`setup` joins them into one
+--nproc N``: :func:`launch_local`, the same processes on this machine) starts N processes; :func:`setup` joins them into one
 group (NCCL on GPUs, gloo on CPUs). Every rank builds the same network from the same seed
 and walks the same global batches; each takes its share (``idx[rank::world]``) and
 ``DistributedDataParallel`` averages the gradients, so a step is the one-process step on the
@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 
 import torch
@@ -147,6 +151,48 @@ def stop_signals():
     previous = {s: signal.signal(s, lambda sig, frame: _SIGNALLED.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def launch_local(argv: list[str], nproc: int) -> int:
+    """``clustlib <argv>`` in ``nproc`` processes on this machine, each with the environment
+    torchrun gives its workers (``RANK``, ``WORLD_SIZE``, a free local ``MASTER_PORT``).
+    Ctrl-C / SIGTERM here reaches every rank once (they run in their own sessions), so they
+    stop together and rank 0 saves; when a rank fails, the others are stopped. Returns
+    rank 0's exit code (or the failing rank's). For several nodes, use torchrun."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(nproc),
+           "LOCAL_WORLD_SIZE": str(nproc), "GROUP_RANK": "0"}
+    procs = [subprocess.Popen([sys.executable, "-m", "clustlib.cli", *argv], start_new_session=True,
+                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}) for r in range(nproc)]
+
+    def forward(sig, frame):
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(sig)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            codes = [p.poll() for p in procs]
+            failed = [c for c in codes if c not in (None, 0)]
+            if failed or all(c is not None for c in codes):
+                break
+            time.sleep(0.2)
+        if failed:  # the others would wait for it in a collective: stop them
+            forward(signal.SIGTERM, None)
+            deadline = time.time() + 30
+            for p in procs:
+                try:
+                    p.wait(max(0.1, deadline - time.time()))
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            return failed[0]
+        return codes[0]
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
