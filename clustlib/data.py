@@ -8,6 +8,7 @@ A dataset *spec* is a string usable on the command line::
     npz:path/to/file.npz        # arrays X and optional y
     csv:path/to/file.csv        # last column is the label if its header is "label"
     folder:path/to/images       # one sub-folder per class
+    folder:path/to/images,lazy=1  # ... read from disk while training (DAC, DSCL, SeCu)
 
 Options common to all: ``n=`` (a seeded, stratified subsample) and ``seed=``.
 
@@ -33,7 +34,7 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    X: np.ndarray  # (N, d) float32, or (N, H, W) / (N, C, H, W) images in [0, 1]
+    X: np.ndarray  # (N, d) float32, or (N, H, W) / (N, C, H, W) images in [0, 1] (lazy=1: stream.LazyImages)
     y: np.ndarray | None  # (N,) int64 or None
     kind: str  # "image" | "vector"
     name: str  # the spec it was loaded from
@@ -522,6 +523,14 @@ def load_dataset(spec: str = "digits") -> Dataset:
             raise DatasetError(f"{name}: n={n} must be at least 2.")
         ds = ds.subset(stratified_subset(ds.y, len(ds), n, seed))
     return replace(ds, name=spec.strip())
+
+
+def in_memory(spec: str) -> str:
+    """The spec without ``lazy=`` and ``workers=``: the app shows a run trained from disk
+    with its images in memory (within the memory limit), or not at all."""
+    name, arg, opts = parse_spec(spec)
+    rest = [f"{k}={v}" for k, v in opts.items() if k not in ("lazy", "workers")]
+    return ":".join([name, ",".join(([arg] if arg else []) + rest)]) if arg or rest else name
 
 
 def split_classes(ds: Dataset, unseen) -> tuple[Dataset, Dataset]:

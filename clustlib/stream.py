@@ -138,8 +138,15 @@ class Disk:
         # would change the augmentations of a seeded fit (reading draws nothing at random)
         loader = DataLoader(self.images, batch_sampler=sampler, num_workers=min(self.workers, len(sampler)),
                             pin_memory=self.device.type == "cuda", generator=torch.Generator())
-        for x in loader:
-            yield x.to(self.device, non_blocking=True)
+        try:
+            for x in loader:
+                yield x.to(self.device, non_blocking=True)
+        except ValueError as err:  # DatasetError: a worker's message ends with the original's
+            from .data import DatasetError
+
+            if isinstance(err, DatasetError) and "DatasetError: " in str(err):
+                raise DatasetError(str(err).strip().splitlines()[-1].split("DatasetError: ", 1)[1]) from None
+            raise
 
     def chunks(self, size: int) -> Iterator[torch.Tensor]:
         yield from self.batches(torch.arange(self.n).split(size))

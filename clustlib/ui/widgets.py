@@ -16,6 +16,7 @@ from ..data import (
     DatasetError,
     check_visitor_spec,
     data_roots,
+    in_memory,
     load_dataset,
     parse_classes,
     resolve_unseen,
@@ -39,7 +40,7 @@ def cached_dataset(spec: str):
     """A dataset the page may show. Every spec here came from a visitor (the URL, the text
     box, an uploaded run), so files are read only from uploads and $CLUSTLIB_DATA_ROOTS."""
     check_visitor_spec(spec, [runs_dir() / ".uploads", *data_roots()])
-    return load_dataset(spec)
+    return load_dataset(in_memory(spec))  # a run trained from disk (lazy=1): its images in memory, bounded
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what starts markup; links need [
