@@ -373,6 +373,10 @@ def _folder(path: Path, opts: dict) -> Dataset:
     from .limits import max_array_bytes
 
     files, classes, mode, size = _scan_folder(path, opts)
+    if "n" in opts:  # a subset: read only its files (load_dataset's own subset is then all of them)
+        n, seed = _opt(dict(opts), "n", int, None), _opt(dict(opts), "seed", int, 0)
+        labels = np.asarray([ci for ci, _ in files])
+        files = [files[i] for i in stratified_subset(labels, len(files), max(n, 2), seed)]
     lazy = _opt(opts, "lazy", int, 0)
     workers = _opt(opts, "workers", int, 2)
     if lazy:
