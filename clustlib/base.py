@@ -361,6 +361,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             warnings.warn(f"interrupted in {self.round_name} {r}; keeping what was learned so far.",
                           stacklevel=3)
             self.stopped_early_ = True
+        finally:
+            if self._world > 1:
+                distributed.unwrap(self.net_)  # plain BatchNorm again
         self.n_rounds_ = r
         with held_interrupts():  # the final labels of what was learned
             self.labels_ = np.asarray(self._finish(), dtype=np.int64)

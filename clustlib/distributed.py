@@ -69,11 +69,82 @@ def teardown() -> None:
 
 def wrap(net: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """The network a training step runs: ``DistributedDataParallel`` in a group (rank 0's
-    weights are broadcast to all), the network itself in one process."""
+    weights are broadcast to all) with its BatchNorm layers synchronised (:func:`sync_bn`),
+    the network itself in one process. :func:`unwrap` undoes the BatchNorm change."""
     if world()[1] == 1:
         return net
+    sync_bn(net)
     ids = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else None
     return torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
+
+
+class _AllSum(torch.autograd.Function):
+    """Sum over the ranks, differentiable: the gradient of every rank's loss with respect
+    to the sum reaches every rank's input."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        t = t.clone()
+        dist.all_reduce(t)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+class _SyncBN:
+    """BatchNorm over the whole global batch: in training, each rank's per-channel sums,
+    sums of squares and counts are summed over the ranks (a differentiable all-reduce, so
+    the backward pass sees the global statistics too) -- torch's SyncBatchNorm, which runs
+    on GPUs only, for any device. Measured: with per-rank statistics (plain DDP) SeCu on
+    digits fell from NMI 0.72 to 0.27 after 10 epochs, and a one-process run that normalised
+    each half-batch on its own fell the same way (docs/distributed.md)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or world()[1] == 1:
+            return super().forward(x)
+        self._check_input_dim(x)
+        c = x.shape[1]
+        dims = [0, *range(2, x.dim())]
+        shape = [1, c] + [1] * (x.dim() - 2)
+        count = torch.full((1,), x.numel() / c, dtype=x.dtype, device=x.device)
+        stats = _AllSum.apply(torch.cat([x.sum(dims), (x * x).sum(dims), count]))
+        n = stats[-1]
+        mean = stats[:c] / n
+        var = (stats[c:2 * c] / n - mean * mean).clamp_min(0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * var * n / (n - 1).clamp_min(1))
+        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        return y * self.weight.view(shape) + self.bias.view(shape) if self.affine else y
+
+
+_SYNC_CLASSES: dict[type, type] = {}
+
+
+def sync_bn(net: torch.nn.Module) -> None:
+    """Make every BatchNorm of ``net`` normalise over the global batch while training (its
+    class becomes a subclass with :class:`_SyncBN`'s forward: same parameters, buffers and
+    state-dict names, so optimisers and saved runs are unaffected)."""
+    for m in net.modules():
+        cls = type(m)
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and not issubclass(cls, _SyncBN):
+            if cls not in _SYNC_CLASSES:
+                _SYNC_CLASSES[cls] = type(f"Sync{cls.__name__}", (_SyncBN, cls), {})
+            m.__class__ = _SYNC_CLASSES[cls]
+
+
+def unwrap(net: torch.nn.Module) -> None:
+    """Undo :func:`sync_bn` (after training: the fitted network is a plain one)."""
+    for m in net.modules():
+        if isinstance(m, _SyncBN):
+            m.__class__ = type(m).__mro__[2]
 
 
 def sync_buffers(net: torch.nn.Module) -> None:

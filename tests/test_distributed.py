@@ -22,9 +22,10 @@ from clustlib.runs import Run
 
 # The cases of the first test. SeCu's reductions (duals from the whole batch's counts, the
 # closed-form centres from the whole epoch's sums, SGD centres' gradients) are compared with
-# one process; BatchNorm (per-rank batch statistics, as in any DDP) and random views would
-# make the two differ for reasons that are not the reductions, so those cases run a
-# BatchNorm-free network (``no_bn``) on unaugmented data.
+# one process on unaugmented data (random views are drawn per rank), with BatchNorm-free
+# networks (``no_bn``): synchronised BatchNorm computes its statistics in another order than
+# one process does (tested on its own below), and over epochs that noise is as large as a
+# missing reduction's effect.
 EXACT = {
     "secu-closed": ("secu", dict(n_clusters=4, epochs=3, batch_size=100, augment=0.0, n_init=1, track_max=100,
                                  temperature=0.15, lr=0.01, centre_update="closed", precise_bn=False)),
@@ -92,6 +93,50 @@ def _worker(rank, world, init, out, names, no_bn, stop_at):
             _dump(est, f"{out}/{name}-{rank}.npz")
     finally:
         dist.destroy_process_group()
+
+
+def _bn_net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(4 * 6 * 6, 3), torch.nn.BatchNorm1d(3))
+
+
+def _bn_data():
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(16, 1, 8, 8, generator=g), torch.randn(16, 3, generator=g)
+
+
+def _bn_worker(rank, world, init, out):
+    from clustlib.distributed import sync_bn, unwrap
+
+    dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+    try:
+        net, (x, w) = _bn_net(), _bn_data()
+        sync_bn(net)
+        y = net(x[rank::world])
+        (y * w[rank::world]).sum().backward()  # this rank's part of a loss summed over the batch
+        for p in net.parameters():
+            dist.all_reduce(p.grad)
+        unwrap(net)
+        assert type(net[1]) is torch.nn.BatchNorm2d
+        np.savez(f"{out}/bn-{rank}.npz", y=y.detach().numpy(), **{f"g{i}": p.grad.numpy() for i, p in
+                 enumerate(net.parameters())}, **{f"b.{k}": v.numpy() for k, v in net.state_dict().items()})
+    finally:
+        dist.destroy_process_group()
+
+
+def test_synchronised_batchnorm_is_batchnorm_over_the_global_batch(tmp_path):
+    mp.spawn(_bn_worker, (2, str(tmp_path / "init"), str(tmp_path)), nprocs=2)
+    net, (x, w) = _bn_net(), _bn_data()
+    y = net(x)
+    (y * w).sum().backward()
+    ranks = [dict(np.load(tmp_path / f"bn-{r}.npz")) for r in (0, 1)]
+    for r, got in enumerate(ranks):  # outputs, gradients and running statistics of one process
+        np.testing.assert_allclose(got["y"], y[r::2].detach().numpy(), atol=1e-5)
+        for i, p in enumerate(net.parameters()):
+            np.testing.assert_allclose(got[f"g{i}"], p.grad.numpy(), rtol=1e-4, atol=1e-5)
+        for k, v in net.state_dict().items():
+            np.testing.assert_allclose(got[f"b.{k}"], v.numpy(), atol=1e-6, err_msg=k)
 
 
 def _spawn(tmp_path, names, no_bn=False, stop_at=0):

@@ -334,10 +334,13 @@ class SeCu(DeepClusterer):
             self._centres = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self._centres)]
         else:
             self._centres = [W.detach().clone() for W in live]
-        if self._world > 1:  # the assignments of every rank's share (each index is one rank's)
-            assigned = torch.as_tensor(self._assigned, device=self.device_)
-            distributed.all_max(assigned)
-            self._assigned = assigned.cpu().numpy()
+        if self._world > 1:  # this epoch's assignments of every rank's share (each index is one rank's)
+            mine = torch.full((n,), -1, dtype=torch.long, device=self.device_)
+            for idx in batches[:steps]:
+                mine[idx.to(self.device_)] = torch.as_tensor(self._assigned[idx.numpy()], device=self.device_)
+            distributed.all_max(mine)
+            mine = mine.cpu().numpy()
+            self._assigned[mine >= 0] = mine[mine >= 0]
         self._last = distributed.mean_scalars({"loss": tot / max(steps, 1)}, self.device_)
         self._last["lr"] = self._sched.get_last_lr()[0]
         return dict(self._last), False
