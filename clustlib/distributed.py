@@ -225,6 +225,7 @@ def stop_signals():
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        _SIGNALLED.clear()
 
 
 def launch_local(argv: list[str], nproc: int) -> int:
