@@ -147,6 +147,37 @@ def unwrap(net: torch.nn.Module) -> None:
             m.__class__ = type(m).__mro__[2]
 
 
+class _Gather(torch.autograd.Function):
+    """The rows of every rank's share, in rank order; backward hands each rank the gradient
+    of its own rows (every rank computes the same loss of the same gathered batch)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        rank, n = world()
+        size = torch.tensor([x.shape[0]], device=x.device)
+        sizes = [torch.zeros_like(size) for _ in range(n)]
+        dist.all_gather(sizes, size)
+        sizes = [int(s.item()) for s in sizes]
+        pad = x.new_zeros((max(sizes) - x.shape[0], *x.shape[1:]))
+        parts = [x.new_empty((max(sizes), *x.shape[1:])) for _ in range(n)]
+        dist.all_gather(parts, torch.cat([x.detach(), pad]))
+        ctx.start, ctx.size = sum(sizes[:rank]), x.shape[0]
+        return torch.cat([p[:s] for p, s in zip(parts, sizes)])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad[ctx.start:ctx.start + ctx.size]
+
+
+def gather_batch(x: torch.Tensor) -> torch.Tensor:
+    """The global batch from every rank's share of it (rows in rank order), so an objective
+    that couples the samples of a batch (DAC's pairs, DSCL's Eq. 7, batch-hard triplets)
+    is the one-process objective of the global batch. Differentiable: each rank's gradient
+    reaches its own rows; since DDP averages gradients over the ranks, such a loss is
+    multiplied by the world size (:func:`world`). One process: ``x``."""
+    return x if world()[1] == 1 else _Gather.apply(x)
+
+
 def sync_buffers(net: torch.nn.Module) -> None:
     """Rank 0's buffers (BatchNorm running statistics) on every rank: each rank's last
     training step updated them with its own share, and the model must be one."""

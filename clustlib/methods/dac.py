@@ -127,8 +127,8 @@ class DAC(DeepClusterer):
     balance : weight of the anti-collapse term (0 = the paper's method).
     width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
         With torch.distributed (torchrun) ``batch_size`` is the global batch, split over
-        the ranks; each rank selects and scores the pairs of its share (the objective stays
-        per batch, as in the paper).
+        the ranks; the label features are gathered, so the pairs are those of the whole
+        global batch, as in one process.
     n_init, init_rounds : several starts from derived seeds; the start whose label features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
@@ -232,7 +232,7 @@ class DAC(DeepClusterer):
                 idx = perm[:bs]
             batches.append(self._local(idx))  # the rank's share of the global batch
         done = 0
-        for idx, x in zip(batches, self._X.batches(batches)):
+        for x in self._X.batches(batches):
             if self._stop_now():
                 break
             sel = None
@@ -240,7 +240,8 @@ class DAC(DeepClusterer):
                 with torch.no_grad():
                     sel = self._train_net(x)  # pairs chosen on the clean batch, as the released code
                 x = self._aug(x)
-            L = self._train_net(x)
+            L = distributed.gather_batch(self._train_net(x))  # the global batch's pairs, on every rank
+            sel = None if sel is None else distributed.gather_batch(sel)
             loss, n_sel, n_sim = pair_loss(L, u, lo, sel)
             bal = torch.zeros((), device=L.device)
             if self.balance > 0:
@@ -248,16 +249,16 @@ class DAC(DeepClusterer):
                 bal = (p * torch.log(p * k + 1e-12)).sum()  # KL(p || uniform)
             total = loss + float(self.balance) * bal
             self._opt.zero_grad()
-            total.backward()
+            (total * self._world).backward()  # DDP averages the ranks' gradients
             self._opt.step()
-            pairs = idx.numel() * (idx.numel() - 1)
+            pairs = L.shape[0] * (L.shape[0] - 1)
             tot["loss"] += float(total.detach())
             tot["pair_loss"] += float(loss.detach())
             tot["balance_loss"] += float(bal.detach())
             tot["selected"] += n_sel / pairs
             tot["similar"] += n_sim / pairs
             done += 1
-        out = distributed.mean_scalars({key: v / max(done, 1) for key, v in tot.items()}, self.device_)
+        out = {key: v / max(done, 1) for key, v in tot.items()}
         out.update(u=u, l=lo)
         self._last = out
         return out, r >= self._end

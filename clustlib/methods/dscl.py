@@ -107,9 +107,9 @@ class DSCL(DeepClusterer):
     classes_per_batch, per_class : batches hold ``per_class`` samples of each of
         ``classes_per_batch`` random seen classes (DSCL needs several of several; with
         fewer seen classes, ``per_class`` is raised so a batch has at least 2 d rows). With
-        torch.distributed (torchrun) a batch is split over the ranks (each gets part of
-        every class in it) and each rank's share keeps at least 2 d rows; the objective
-        is computed per share.
+        torch.distributed (torchrun) a batch is split over the ranks and the embeddings
+        are gathered: Eq. 7 (and the triplet loss) is computed on the whole global batch,
+        as in one process; the softmax baseline's cross-entropy per share.
     epochs, lr, weight_decay : Adam on the encoder (the authors' toy: Adam 1e-4).
     assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
@@ -216,7 +216,7 @@ class DSCL(DeepClusterer):
         with n <= d rows, F F^+ = I and Eq. 7 is met by any F of full rank."""
         rng, n_cls = self._rng, len(self._members)
         m = min(int(self.classes_per_batch), n_cls)
-        per = max(int(self.per_class), -(-2 * int(self.embed_dim) * self._world // m))
+        per = max(int(self.per_class), -(-2 * int(self.embed_dim) // m))
         for _ in range(max(1, self._yi.size // (m * per))):
             cls = rng.choice(n_cls, m, replace=False)
             yield np.concatenate([rng.choice(self._members[c], per, replace=self._members[c].size < per)
@@ -231,15 +231,19 @@ class DSCL(DeepClusterer):
                 break
             F = self._train_net(x if self._views is None else self._views(x))
             yb = torch.as_tensor(self._yi[idx.numpy()], device=self.device_)
+            if self.loss != "softmax":  # Eq. 7 and batch-hard triplets couple the batch: all of it
+                F, yb = distributed.gather_batch(F), distributed.gather_batch(yb)
             loss, scale = self._batch_loss(F, yb)
             self._opt.zero_grad()
-            loss.backward()
+            (loss * (self._world if self.loss != "softmax" else 1)).backward()  # DDP averages
             if self._head is not None:
                 distributed.average_grads(self._head.parameters())
             self._opt.step()
             total += float(loss.detach()) / scale
             steps += 1
-        self._loss = distributed.mean_scalars({"loss": total / max(steps, 1)}, self.device_)["loss"]
+        self._loss = total / max(steps, 1)
+        if self.loss == "softmax":  # each rank's cross-entropy of its share
+            self._loss = distributed.mean_scalars({"loss": self._loss}, self.device_)["loss"]
         return {"loss": self._loss}, False
 
     def _batch_loss(self, F: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
