@@ -134,12 +134,15 @@ def top_eigenvectors(L: torch.Tensor, c: int, solver: str = "lanczos",
     if solver == "full" or c >= L.shape[0] - 1:
         _, vecs = torch.linalg.eigh(L)
         return vecs[:, -c:].flip(1).contiguous()
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh
 
     # ARPACK's own random start would make seeded fits differ run to run
     start = (np.random.default_rng(0).standard_normal(L.shape[0]) if v0 is None
              else v0[:, 0].detach().cpu().numpy())
-    vals, vecs = eigsh(L.detach().cpu().numpy(), k=c, which="LA", v0=start, tol=1e-8)
+    try:
+        vals, vecs = eigsh(L.detach().cpu().numpy(), k=c, which="LA", v0=start, tol=1e-8)
+    except ArpackNoConvergence:  # e.g. a nearly repeated top eigenvalue: the full solver always ends
+        return top_eigenvectors(L, c, "full")
     order = vals.argsort()[::-1]
     return torch.as_tensor(vecs[:, order].copy(), dtype=L.dtype, device=L.device)
 

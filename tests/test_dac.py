@@ -92,9 +92,9 @@ def test_collapse_is_detected():
 
 
 def test_demo_preset_is_steady_over_seeds_on_600_digits():
-    """Issue 19: the demo preset over three seeds stays above a floor taken from its
+    """Issue 19: the demo preset over two seeds stays above a floor taken from its
     10-seed measurement on this subset (docs/dac.md)."""
     ds = load_dataset("digits:n=600")
     scores = [nmi(ds.y, DAC.from_preset("demo", n_clusters=10, random_state=s).fit(ds.X).labels_)
-              for s in range(3)]
+              for s in range(2)]  # two of the three seeds once tested: the suite's time (issue 20)
     assert min(scores) >= 0.73, scores  # 10 seeds: 0.836 mean, worst 0.745 (docs/dac.md)

@@ -130,3 +130,13 @@ def test_spectral_assignment_variant():
     assert not hasattr(est, "cluster_centers_")
     assert nmi(ds.y, est.labels_) >= 0.9
     assert (est.predict(ds.X) == est.labels_).mean() >= 0.98  # the learned-kernel vote
+
+
+def test_a_spectrum_arpack_cannot_finish_falls_back_to_the_full_solver():
+    """moons n=60, sigma_ratio=0.5: ARPACK stopped without converging (found by the
+    parameter fuzz test); the full eigendecomposition takes over."""
+    from clustlib import load_dataset
+
+    d = load_dataset("moons:n=60")
+    est = KNet.from_preset("tiny", n_clusters=3, random_state=0, device="cpu", sigma_ratio=0.5)
+    assert est.fit(d.X, d.y, callbacks=[lambda e, s: True]).labels_.shape == (60,)

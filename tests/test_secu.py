@@ -114,13 +114,13 @@ def test_secu_soft_target_of_the_released_code_recovers_blobs(blobs3):
 
 
 def test_demo_preset_is_steady_over_seeds_on_600_digits():
-    """Issue 19: the demo preset over three seeds stays above a floor taken from its
+    """Issue 19: the demo preset over two seeds stays above a floor taken from its
     10-seed measurement on this subset (docs/secu.md); training improves on the start."""
     from clustlib import load_dataset
 
     ds = load_dataset("digits:n=600")
     scores = []
-    for seed in range(3):
+    for seed in range(2):  # two of the three seeds once tested: the suite's time (issue 20)
         est = SeCu.from_preset("demo", n_clusters=10, random_state=seed).fit(ds.X, ds.y)
         scores.append(nmi(ds.y, est.labels_))
         assert est.trace_[-1].scalars["nmi"] > est.trace_[0].scalars["nmi"]
