@@ -2,14 +2,16 @@
 that train by mini-batch (DAC, DSCL, SeCu; docs/distributed.md).
 
 ``torchrun --nproc-per-node N -m clustlib.cli train secu ...`` (or ``clustlib train secu
---nproc N``: :func:`launch_local`, the same processes on this machine) starts N processes; :func:`setup` joins them into one
-group (NCCL on GPUs, gloo on CPUs). Every rank builds the same network from the same seed
-and walks the same global batches; each takes its share (``idx[rank::world]``) and
-``DistributedDataParallel`` averages the gradients, so a step is the one-process step on the
-global batch (up to BatchNorm, whose batch statistics stay per rank). State that spans the
-data is summed across ranks where the math needs it (SeCu's cluster counts and closed-form
-centres: ``all_sum``); whole-set passes (features, k-means start, BN recalibration,
-Snapshots) run on every rank, so every rank holds the same model. Only rank 0 writes the run.
+--nproc N``: :func:`launch_local`, the same processes on this machine) starts N processes;
+:func:`setup` joins them into one group (NCCL on GPUs, gloo on CPUs). Every rank builds the
+same network from the same seed and walks the same global batches; each takes its share
+(``idx[rank::world]``) and ``DistributedDataParallel`` averages the gradients, so a step is
+the one-process step on the global batch: BatchNorm is synchronised (:func:`sync_bn`),
+objectives that couple a batch's samples see the whole batch (:func:`gather_batch`: DAC's
+pairs, DSCL's Eq. 7), and state that spans the data is summed over the ranks (SeCu's
+cluster counts and closed-form centres: :func:`all_sum`). Whole-set passes (features,
+k-means start, BN recalibration, Snapshots) run on every rank, so every rank holds the same
+model. Only rank 0 writes the run.
 
 Stopping: Ctrl-C (SIGINT) or SIGTERM on any rank sets a flag; the ranks agree on it
 between two steps (:func:`agree`) and all stop together, and rank 0 saves what was learned.
