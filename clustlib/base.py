@@ -23,8 +23,6 @@ final labels are computed, so a fitted estimator holds only what predicting need
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -135,16 +133,9 @@ def held_interrupts():
     otherwise throw away. Main thread only (the app trains in other threads, where signals
     never arrive); the held interrupt is dropped with a warning, since what it would have
     stopped is already done."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     hits = []
-    previous = {s: signal.signal(s, lambda *a: hits.append(1)) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with distributed.on_signals(lambda *a: hits.append(1)):
         yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     if hits:
         warnings.warn("Ctrl-C arrived while finishing or saving; finished first.", stacklevel=3)
 

@@ -375,8 +375,9 @@ def _folder(path: Path, opts: dict) -> Dataset:
     files, classes, mode, size = _scan_folder(path, opts)
     if "n" in opts:  # a subset: read only its files (load_dataset's own subset is then all of them)
         n, seed = _opt(dict(opts), "n", int, None), _opt(dict(opts), "seed", int, 0)
-        labels = np.asarray([ci for ci, _ in files])
-        files = [files[i] for i in stratified_subset(labels, len(files), max(n, 2), seed)]
+        files = [files[i] for i in stratified_subset(np.asarray([ci for ci, _ in files]), len(files),
+                                                     max(n, 2), seed)]
+    y = np.asarray([ci for ci, _ in files], dtype=np.int64)
     lazy = _opt(opts, "lazy", int, 0)
     workers = _opt(opts, "workers", int, 2)
     if lazy:
@@ -385,7 +386,6 @@ def _folder(path: Path, opts: dict) -> Dataset:
         if workers < 0:
             raise DatasetError(f"{path}: workers={workers} must be 0 or more.")
         X = LazyImages([f for _, f in files], mode, size, workers=workers)
-        y = np.asarray([ci for ci, _ in files], dtype=np.int64)
         return Dataset(X, y, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
     need = len(files) * size * size * (1 if mode == "L" else 3) * 4
     if need > max_array_bytes():
@@ -394,7 +394,7 @@ def _folder(path: Path, opts: dict) -> Dataset:
             f"limit of {max_array_bytes() / 2**20:,.0f} MiB; pass size= (e.g. folder:PATH,size=64), "
             "read them lazily (lazy=1) or set CLUSTLIB_MAX_ARRAY_MB.")
     X = np.stack([read_image(f, mode, size) for _, f in files])
-    X, yy = _check_arrays(X, np.asarray([ci for ci, _ in files]), str(path))
+    X, yy = _check_arrays(X, y, str(path))
     return Dataset(X, yy, "image", f"folder:{path}", tuple(X.shape[1:]), [c.name for c in classes])
 
 

@@ -36,6 +36,28 @@ import torch.distributed as dist
 _SIGNALLED: list[int] = []  # signals that arrived while held (the ranks stop at the next step)
 
 
+def free_port() -> int:
+    """A free TCP port on this machine (the local rendezvous; the app's test server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def on_signals(handler):
+    """``handler(signum, frame)`` for SIGINT and SIGTERM until the block ends, then the
+    previous handlers again. Main thread only (elsewhere signals never arrive: no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
+
+
 def world() -> tuple[int, int]:
     """(rank, world size): (0, 1) without a process group."""
     if dist.is_available() and dist.is_initialized():
@@ -218,7 +240,7 @@ def mean_scalars(scalars: dict, device: torch.device) -> dict:
     keys = sorted(scalars)
     t = torch.tensor([float(scalars[k]) for k in keys], dtype=torch.float64, device=device)
     dist.all_reduce(t)
-    return {**scalars, **{k: float(v) / world()[1] for k, v in zip(keys, t.tolist())}}
+    return {k: float(v) / world()[1] for k, v in zip(keys, t.tolist())}
 
 
 def agree(flag: bool, device: torch.device) -> bool:
@@ -248,16 +270,14 @@ def stop_signals():
     """In a group: SIGINT and SIGTERM set a flag instead of raising (a rank that raised in
     the middle of a step would leave the others waiting in a collective); the ranks read it
     together between steps. Main thread only; restored after."""
-    if world()[1] == 1 or threading.current_thread() is not threading.main_thread():
+    if world()[1] == 1:
         yield
         return
     _SIGNALLED.clear()
-    previous = {s: signal.signal(s, lambda sig, frame: _SIGNALLED.append(sig)) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        with on_signals(lambda sig, frame: _SIGNALLED.append(sig)):
+            yield
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
         _SIGNALLED.clear()
 
 
@@ -267,10 +287,7 @@ def launch_local(argv: list[str], nproc: int) -> int:
     Ctrl-C / SIGTERM here reaches every rank once (they run in their own sessions), so they
     stop together and rank 0 saves; when a rank fails, the others are stopped. Returns
     rank 0's exit code (or the failing rank's). For several nodes, use torchrun."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(nproc),
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": str(nproc),
            "LOCAL_WORLD_SIZE": str(nproc), "GROUP_RANK": "0"}
     procs = [subprocess.Popen([sys.executable, "-m", "clustlib.cli", *argv], start_new_session=True,
                               env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}) for r in range(nproc)]
@@ -280,8 +297,7 @@ def launch_local(argv: list[str], nproc: int) -> int:
             if p.poll() is None:
                 p.send_signal(sig)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with on_signals(forward):
         while True:
             codes = [p.poll() for p in procs]
             failed = [c for c in codes if c not in (None, 0)]
@@ -298,6 +314,3 @@ def launch_local(argv: list[str], nproc: int) -> int:
                     p.kill()
             return failed[0]
         return codes[0]
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

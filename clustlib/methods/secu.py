@@ -336,8 +336,9 @@ class SeCu(DeepClusterer):
             self._centres = [W.detach().clone() for W in live]
         if self._world > 1:  # this epoch's assignments of every rank's share (each index is one rank's)
             mine = torch.full((n,), -1, dtype=torch.long, device=self.device_)
-            for idx in batches[:steps]:
-                mine[idx.to(self.device_)] = torch.as_tensor(self._assigned[idx.numpy()], device=self.device_)
+            if steps:
+                done = torch.cat(batches[:steps])
+                mine[done.to(self.device_)] = torch.as_tensor(self._assigned[done.numpy()], device=self.device_)
             distributed.all_max(mine)
             mine = mine.cpu().numpy()
             self._assigned[mine >= 0] = mine[mine >= 0]
