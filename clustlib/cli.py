@@ -7,6 +7,8 @@
     clustlib train knet --data moons --preset demo --out runs/moons
     clustlib train secu --data folder:imgs,lazy=1 --nproc 4 --out runs/imgs
     clustlib evaluate runs/moons [--data SPEC]
+    clustlib reproduce runs/moons [--out DIR]
+    clustlib import embeddings.npz --out runs/mine
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
 line. ``--nproc N`` starts N processes on this machine with the environment torchrun gives
@@ -20,19 +22,18 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import torch
-
 from . import distributed
-from .cpu import ThreadGovernor, pick_threads
+from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
 from .methods import METHODS
-from .runs import Run, RunFormatError
+from .runs import EXTERNAL, Run, RunFormatError
 from .train import train_run
 
 
@@ -87,7 +88,8 @@ class _Progress:
         if snap.round > 0:
             self.bar.update(1)
         keys = type(est).ABOUT.progress  # what the method says is worth watching
-        self.bar.set_postfix({k: round(snap.scalars[k], 4) for k in keys if k in snap.scalars}, refresh=False)
+        self.bar.set_postfix({k: round(snap.scalars[k], 4) for k in keys  # no "loss nan" before a round
+                              if math.isfinite(snap.scalars.get(k, math.nan))}, refresh=False)
         self.bar.set_description(snap.stage)
         return None
 
@@ -120,9 +122,34 @@ def _without_nproc(argv: list[str]) -> list[str]:
     return out
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds``: ``0-4`` or ``0,3,7`` (at most 100 seeds)."""
+    seeds: list[int] = []
+    try:
+        for part in str(text).split(","):
+            lo, dash, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if dash else [int(lo)]
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: give a range like 0-4 or a list like 0,3,7.") from None
+    if not seeds or len(seeds) > 100 or min(seeds) < 0:
+        raise UsageError(f"--seeds {text!r}: give 1 to 100 seeds, none negative.")
+    return sorted(set(seeds))
+
+
+def _line(run: Run, out: Path) -> dict:
+    """A run's JSON line: its metrics; with held-out classes those of the seen classes are
+    named ``seen_*`` beside the ``unseen_*`` ones (k-means on the embedding, Recall@1)."""
+    m = dict(run.metrics)
+    if run.info.get("unseen"):
+        m = {(f"seen_{k}" if k in ("nmi", "acc", "ari") else k): v for k, v in m.items()}
+    return {**m, "rounds": run.estimator.n_rounds_, "threads": run.info.get("threads"), "out": str(out)}
+
+
 def cmd_train(args) -> int:
     if args.nproc < 1:
         raise UsageError(f"--nproc {args.nproc}: give a process count of at least 1.")
+    if args.seeds is not None and args.nproc > 1:
+        raise UsageError("--seeds trains one process at a time; leave out --nproc (or run each seed with --seed).")
     if args.nproc > 1:
         if distributed.launched():
             raise UsageError("--nproc is for a plain command; under torchrun give --nproc-per-node to torchrun.")
@@ -133,41 +160,73 @@ def cmd_train(args) -> int:
     if args.n_clusters is not None and args.n_clusters < 2:
         raise UsageError(f"--n-clusters {args.n_clusters}: need at least 2 (leave it out for the "
                          "number of classes).")
-    if args.threads < 0:
-        raise UsageError(f"--threads {args.threads}: give a positive count, or 0 for the idle cores.")
-    params = _overrides(args.method, args.n_clusters, args.seed, args.device, _parse_sets(args.set))
-    threads = pick_threads(args.threads)
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if distributed.launched() else 1
-    if local > 1 and args.threads == 0:
-        threads = max(1, threads // local)  # the idle cores shared by this machine's ranks
-    torch.set_num_threads(threads)  # oversubscribed cores run a CNN step up to 7x slower
-    governor = ThreadGovernor(threads=threads) if args.threads == 0 and local == 1 else None  # follows the load
+    threads = args.threads
+    if threads is None and local > 1:  # this machine's ranks share the default
+        threads = max(1, DEFAULT_THREADS // local)
+    try:
+        threads = resolve_threads(threads)
+    except ValueError:
+        raise UsageError(f"--threads {args.threads}: give a positive count or 'auto'.") from None
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else [args.seed]
+    out = Path(args.out).expanduser()
     distributed.setup(args.device)  # under torchrun: join the group (NCCL on GPUs, gloo on CPUs)
     rank = distributed.world()[0]
-    progress = _Progress(0, args.quiet or rank > 0)
+    lines = []
     try:
-        with warnings.catch_warnings():  # an interrupt is reported below, in one line
-            warnings.filterwarnings("ignore", message="interrupted in ")
-            run = train_run(args.method, args.data, args.out, preset=args.preset or None, params=params,
-                            unseen=args.unseen, overwrite=args.overwrite,
-                            callbacks=[progress] + ([governor] if governor else []))
+        for seed in seeds:
+            params = _overrides(args.method, args.n_clusters, seed, args.device, _parse_sets(args.set))
+            where = out / f"seed-{seed}" if args.seeds is not None else out
+            progress = _Progress(0, args.quiet or rank > 0)
+            try:
+                with warnings.catch_warnings():  # an interrupt is reported below, in one line
+                    warnings.filterwarnings("ignore", message="interrupted in ")
+                    run = train_run(args.method, args.data, where, preset=args.preset or None, params=params,
+                                    unseen=args.unseen, overwrite=args.overwrite, callbacks=[progress],
+                                    threads=threads, extra={"threads_asked": args.threads or "default"})
+            finally:
+                progress.close()
+            if rank > 0:
+                continue
+            if run.estimator.stopped_early_:
+                print(f"clustlib: stopped after {run.estimator.n_rounds_} rounds; what was learned is saved "
+                      f"in {where}", file=sys.stderr)
+            lines.append(_line(run, where))
+            print(json.dumps({**({"seed": seed} if args.seeds is not None else {}), **lines[-1]}), flush=True)
+            if run.estimator.stopped_early_:
+                break
     finally:
-        progress.close()
         distributed.teardown()
-    if rank > 0:
-        return 0
-    est, out = run.estimator, Path(args.out).expanduser()
-    if est.stopped_early_:
-        print(f"clustlib: stopped after {est.n_rounds_} rounds; what was learned is saved in {out}",
-              file=sys.stderr)
-    print(json.dumps({**run.metrics, "rounds": est.n_rounds_, "out": str(out)}))
+    if rank == 0 and args.seeds is not None and lines:
+        print(json.dumps(seed_summary(lines, seeds[:len(lines)])))
     return 0
+
+
+def seed_summary(lines: list[dict], seeds: list[int]) -> dict:
+    """Mean, standard deviation, worst and best of every metric over the seeds' lines."""
+    import numpy as np
+
+    out: dict = {"seeds": seeds}
+    for key in lines[0]:
+        vals = [ln[key] for ln in lines if isinstance(ln.get(key), (int, float)) and not isinstance(ln.get(key), bool)]
+        if len(vals) == len(lines) and key not in ("rounds", "threads"):
+            worst = max(vals) if key == "seconds" else min(vals)
+            best = min(vals) if key == "seconds" else max(vals)
+            out[key] = {"mean": round(float(np.mean(vals)), 4), "std": round(float(np.std(vals)), 4),
+                        "worst": round(float(worst), 4), "best": round(float(best), 4)}
+    return out
 
 
 def cmd_evaluate(args) -> int:
     from .metrics import embedding_scores, evaluate
 
     run = Run.load(args.run)
+    if run.method == EXTERNAL:  # a recorded model: scored on what was recorded
+        if args.data:
+            raise UsageError(f"{args.run} is a recorded model ({run.info.get('model')}): it has no network to "
+                             "apply to --data; leave --data out to score what was recorded.")
+        print(json.dumps(run.estimator.scores(run.info.get("unseen") or [])))
+        return 0
     spec = args.data or run.info.get("dataset")
     if not spec:
         raise UsageError(f"{args.run} records no dataset; pass --data SPEC.")
@@ -175,16 +234,104 @@ def cmd_evaluate(args) -> int:
     unseen = run.info.get("unseen") or []
     seen, unseen_ds = split_classes(ds, unseen) if unseen and ds.y is not None else (ds, None)
     t0 = time.perf_counter()
-    pred = run.estimator.predict(seen.X)
-    out = {"data": spec, "n": len(seen)}
-    if seen.y is not None:
-        out.update(evaluate(seen.y, pred))
-    if unseen_ds is not None:
-        scores = embedding_scores(run.estimator.transform(unseen_ds.X), unseen_ds.y)
-        out.update({f"unseen_{name}": value for name, value in scores.items()})
+    with fixed_threads(resolve_threads(None)):
+        pred = run.estimator.predict(seen.X)
+        out = {"data": spec, "n": len(seen)}
+        if seen.y is not None:
+            prefix = "seen_" if unseen_ds is not None else ""
+            out.update({prefix + k: v for k, v in evaluate(seen.y, pred).items()})
+        if unseen_ds is not None:
+            scores = embedding_scores(run.estimator.transform(unseen_ds.X), unseen_ds.y)
+            out.update({f"unseen_{name}": value for name, value in scores.items()})
     out["seconds"] = round(time.perf_counter() - t0, 3)
     print(json.dumps(out))
     return 0
+
+
+def cmd_import(args) -> int:
+    """A Run from another tool's embeddings (.npz: embeddings, labels, y, images, X, epoch)."""
+    from .data import parse_classes
+    from .external import import_npz
+    from .train import claim_output
+
+    out = Path(args.out).expanduser()
+    lock = claim_output(out, args.overwrite)
+    try:
+        run = import_npz(args.file, out, name=args.name, unseen=parse_classes(args.unseen),
+                         dataset=args.dataset)
+    finally:
+        lock.unlink(missing_ok=True)
+    print(json.dumps({**run.metrics, "epochs": len(run.trace), "tracked": len(run.estimator.labels_),
+                      "out": str(out)}))
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    """Train a run again from what its run.json records and say whether it came out the
+    same: exit 0 when the labels (and so the metrics) are identical, 3 when they are not
+    (the JSON line says by how much, and what differs between the two machines)."""
+    import shutil
+    import tempfile
+
+    from .runs import read_run_json
+    from .train import data_hash, machine
+
+    info = read_run_json(Path(args.run).expanduser())
+    old = Run.load(args.run)
+    for field in ("dataset", "threads"):
+        if not info.get(field):
+            raise UsageError(f"{args.run} does not record its {field} (trained before clustlib recorded "
+                             "what repeating a run takes); it cannot be reproduced.")
+    ds = load_dataset(info["dataset"])
+    train = split_classes(ds, info.get("unseen") or [])[0] if info.get("unseen") else ds
+    if info.get("data_hash") and data_hash(train) != info["data_hash"]:
+        raise UsageError(f"{info['dataset']} no longer gives the data {args.run} was trained on "
+                         "(its content hash differs); point the spec at the same data.")
+    params = dict(info["params"])
+    params["device"] = args.device or info.get("device") or params.get("device", "auto")
+    out = Path(args.out).expanduser() if args.out else Path(tempfile.mkdtemp(prefix="clustlib-reproduce-")) / "run"
+    try:
+        new = train_run(info["method"], info["dataset"], out, preset=None, params=params,
+                        unseen=info.get("unseen") or [], threads=info["threads"], overwrite=bool(args.out),
+                        callbacks=[_Progress(0, args.quiet)], extra={"preset": info.get("preset"),
+                                                                      "reproduces": str(args.run)})
+        report = compare_runs(old, new)
+    finally:
+        if not args.out:
+            shutil.rmtree(out.parent, ignore_errors=True)
+    here = machine()
+    report["machine"] = {"then": info.get("machine"), "now": here}
+    if info.get("machine") and info["machine"].get("cpu") != here["cpu"]:
+        report["note"] = "another CPU model: its BLAS / oneDNN kernels may round differently"
+    if info.get("versions") and info["versions"] != new.info.get("versions"):
+        report["versions"] = {"then": info["versions"], "now": new.info.get("versions")}
+    if args.out:
+        report["out"] = str(out)
+    print(json.dumps(report))
+    return 0 if report["identical"] else 3
+
+
+def compare_runs(old: Run, new: Run) -> dict:
+    """Whether two runs of the same settings agree: labels, every Snapshot's scalars, the
+    metrics; when they differ, by how much (share of labels that differ, ARI between the
+    two labelings, each metric then and now)."""
+    import numpy as np
+
+    from .metrics import ari
+    from .runs import _jsonable  # NaN as null: a loss before the first round is NaN in both
+
+    a, b = np.asarray(old.estimator.labels_), np.asarray(new.estimator.labels_)
+    same_labels = a.shape == b.shape and bool(np.array_equal(a, b))
+    same_trace = _jsonable([(s.round, s.scalars) for s in old.trace]) == _jsonable([(s.round, s.scalars) for s in new.trace])
+    metrics = _jsonable({k: [v, new.metrics.get(k)] for k, v in old.metrics.items() if k != "seconds"})
+    report = {"identical": same_labels and same_trace and all(x == y for x, y in metrics.values()),
+              "labels_identical": same_labels, "trace_identical": same_trace}
+    if a.shape == b.shape and not same_labels:
+        report["labels_differ"] = float(np.mean(a != b))
+        report["agreement_ari"] = round(float(ari(a, b)), 4)
+    report["metrics"] = {k: v for k, v in metrics.items()}
+    report["seconds"] = [old.metrics.get("seconds"), new.metrics.get("seconds")]
+    return report
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -201,9 +348,12 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("--preset", default="demo", help="demo | paper | ... ('' for plain defaults)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seeds", default=None, metavar="0-4",
+                   help="train one run per seed (OUT/seed-S) and print mean, worst and best")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    t.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads (default 0: the cores that are idle now, at least 1)")
+    t.add_argument("--threads", default=None, metavar="N|auto",
+                   help=f"CPU threads of the fit, fixed and recorded (default {DEFAULT_THREADS}, the same seed "
+                        "then gives the same run however busy the machine is; 'auto': the cores idle now)")
     t.add_argument("--out", required=True, help="run directory to write")
     t.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -215,6 +365,21 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("run")
     e.add_argument("--data", default=None, help="dataset spec (default: the run's)")
     e.set_defaults(func=cmd_evaluate)
+    m = sub.add_parser("import", help="a run from another tool's embeddings (.npz), for the app")
+    m.add_argument("file", help=".npz with embeddings (epochs, n, d) or (n, d); optional labels (epochs, n), "
+                   "y (n,), images (n, H, W[, 3]), X (n, ...) the input, epoch (epochs,) names")
+    m.add_argument("--out", required=True, help="run directory to write")
+    m.add_argument("--name", default=None, help="the model's name (default: the file's)")
+    m.add_argument("--unseen", default=None, help="classes of y the model never trained on, e.g. 7,8,9")
+    m.add_argument("--dataset", default=None, help="a dataset spec the samples come from (without X: rows 0..n-1)")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    m.set_defaults(func=cmd_import)
+    r = sub.add_parser("reproduce", help="train a run again from its run.json and compare")
+    r.add_argument("run")
+    r.add_argument("--out", default=None, help="keep the new run here (default: a temporary folder, removed)")
+    r.add_argument("--device", default=None, help="default: the device the run was trained on")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_reproduce)
     return p
 
 

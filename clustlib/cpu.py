@@ -1,19 +1,38 @@
-"""How many torch threads a fit may use without oversubscribing the cores.
+"""How many CPU threads a fit uses: a fixed count, so that a seed gives one run.
 
-With one other busy process on a 2-core machine, a CNN step with 2 torch (OpenMP)
-threads took 7x as long as on a quiet machine, with 1 thread 2x: a training that takes
-every core while another process also computes loses far more than it gains. So the CLI
-and the app's jobs count the cores that are actually idle before training, and
-:class:`ThreadGovernor` counts again between rounds.
+A seeded fit's numbers depend on its thread count (torch, oneDNN and BLAS split their
+reductions by thread; on digits SeCu's seed 0 ended at NMI 0.761 with 2 threads and 0.914
+with 1), but not on the machine's load once the count is fixed. So every fit that
+clustlib starts (the CLI, the app's jobs, ``train_run``) runs with a *fixed* count --
+``DEFAULT_THREADS`` unless told otherwise -- on every pool at once (torch's intra-op
+threads, and through threadpoolctl the BLAS and OpenMP pools of numpy and scikit-learn),
+and records it in run.json; ``clustlib reproduce`` re-trains with the recorded count.
 
->>> 1 <= pick_threads() <= usable_cores()
-True
+Adapting to the load is what makes numbers unrepeatable, so it is asked for explicitly:
+``threads="auto"`` takes the cores idle at the start (once; the count is then fixed and
+recorded like any other). The measurements behind the default, on a quiet and a busy
+machine, are in docs/benchmarks.md (``benchmarks/bench_threads.py``).
+
+>>> resolve_threads(3), resolve_threads(None) == default_threads()
+(3, True)
 """
 
 from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
+
+DEFAULT_THREADS = 2  # whatever the machine: the same seed gives the same run on any of them
+
+
+def default_threads() -> int:
+    """$CLUSTLIB_THREADS when set (a server's operator may give its jobs 1 thread), else
+    :data:`DEFAULT_THREADS`; either way the count is fixed and recorded in each run."""
+    try:
+        return max(1, int(os.environ.get("CLUSTLIB_THREADS", DEFAULT_THREADS)))
+    except ValueError:
+        return DEFAULT_THREADS
 
 
 def usable_cores() -> int:
@@ -45,71 +64,58 @@ def _process_jiffies(pid: int) -> float:
         return 0.0
 
 
-def _look(exclude: tuple[int, ...]) -> tuple[float, tuple[float, float], float] | None:
-    """(monotonic time, /proc/stat (busy, total), jiffies of ``exclude``), or None off Linux."""
-    times = _cpu_times()
-    return None if times is None else (time.monotonic(), times, sum(_process_jiffies(p) for p in exclude))
-
-
-def _others(first, second) -> float:
-    """Cores kept busy between two looks by processes other than the excluded ones."""
-    busy = second[1][0] - first[1][0] - (second[2] - first[2])
-    total = second[1][1] - first[1][1]
-    return max(0.0, (os.cpu_count() or 1) * busy / total) if total > 0 else 0.0
-
-
-def _idle_threads(others: float) -> int:
-    cores = usable_cores()
-    return max(1, min(cores, int(cores - others + 0.5)))
-
-
 def busy_cores(sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> float:
     """Cores kept busy by other processes over ``sample_s`` seconds, not counting the
     processes ``exclude`` (the app's server, busy drawing the page that started a job);
     the 1-minute load average where /proc/stat is missing."""
-    first = _look(exclude)
+    first = _cpu_times()
     if first is None:
         try:
             return float(os.getloadavg()[0])
         except (AttributeError, OSError):
             return 0.0
+    own = sum(_process_jiffies(p) for p in exclude)
     time.sleep(sample_s)
-    return _others(first, _look(exclude))
+    second = _cpu_times()
+    busy = second[0] - first[0] - (sum(_process_jiffies(p) for p in exclude) - own)
+    total = second[1] - first[1]
+    return max(0.0, (os.cpu_count() or 1) * busy / total) if total > 0 else 0.0
 
 
-def pick_threads(requested: int = 0, sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> int:
-    """``requested`` threads when > 0, else the idle cores (rounded, at least 1)."""
-    if requested > 0:
-        return int(requested)
-    return _idle_threads(busy_cores(sample_s, exclude))
+def idle_threads(sample_s: float = 0.25, exclude: tuple[int, ...] = ()) -> int:
+    """The cores other processes leave idle now (rounded, at least 1)."""
+    cores = usable_cores()
+    return max(1, min(cores, int(cores - busy_cores(sample_s, exclude) + 0.5)))
 
 
-class ThreadGovernor:
-    """Keeps a fit's torch threads at the cores other processes leave idle, re-measured
-    between rounds (at most every ``every_s`` seconds, from /proc/stat since the last
-    look, so it never waits): a fit started while a page was being drawn is not stuck
-    with one thread, and one that meets another training gives a core back.
-    ``exclude``: processes whose work is not "other" (this one, the app's server)."""
+def resolve_threads(requested=None, exclude: tuple[int, ...] = ()) -> int:
+    """The thread count of a fit: ``requested`` (a positive count), ``"auto"`` (the cores
+    idle now: not repeatable on a busy machine), or None / 0 for :func:`default_threads`."""
+    if requested in (None, 0, "0", ""):
+        return default_threads()
+    if str(requested).strip().lower() == "auto":
+        return idle_threads(exclude=exclude)
+    try:
+        n = int(requested)
+    except (TypeError, ValueError):
+        raise ValueError(f"threads={requested!r}: give a positive count or 'auto'.") from None
+    if n < 1:
+        raise ValueError(f"threads={n}: give a positive count or 'auto'.")
+    return n
 
-    def __init__(self, exclude: tuple[int, ...] = (), every_s: float = 2.0, threads: int | None = None):
-        self.exclude = (os.getpid(), *exclude)
-        self.every_s = every_s
-        self.threads = threads or usable_cores()
-        self._last = _look(self.exclude)
 
-    def __call__(self, est, snap) -> None:  # as a fit callback: look after every round
-        self.update()
+@contextmanager
+def fixed_threads(n: int):
+    """Every thread pool a fit uses at ``n`` threads for the block (restored after):
+    torch's intra-op threads and, through threadpoolctl, the BLAS and OpenMP pools of
+    numpy and scikit-learn (k-means inside the methods)."""
+    import torch
+    from threadpoolctl import threadpool_limits
 
-    def update(self) -> int:
-        """Set torch's thread count from the other processes' load since the last look."""
-        import torch
-
-        if self._last is None or time.monotonic() - self._last[0] < self.every_s:
-            return self.threads
-        now = _look(self.exclude)
-        if now[1][1] > self._last[1][1]:  # some time was counted since the last look
-            self.threads = _idle_threads(_others(self._last, now))
-        self._last = now
-        if self.threads != torch.get_num_threads():
-            torch.set_num_threads(self.threads)
-        return self.threads
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        with threadpool_limits(int(n)):
+            yield
+    finally:
+        torch.set_num_threads(before)

@@ -15,12 +15,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
-from . import distributed
+from . import cpu, distributed
 from .base import DeepClusterer, held_interrupts
-from .data import load_dataset, resolve_unseen, split_classes
+from .data import Dataset, load_dataset, resolve_unseen, split_classes
 from .methods import METHODS
+from .metrics import embedding_scores
 from .runs import Run, is_run_dir, pid_alive, recover
 
 
@@ -44,7 +43,7 @@ def make_estimator(method: str, preset: str | None = None, params: dict | None =
 
 def train_run(method: str, data: str, out, *, preset: str | None = "demo", params: dict | None = None,
               unseen: str | Sequence[int] | None = None, callbacks: Sequence = (), overwrite: bool = False,
-              extra: dict | None = None) -> Run:
+              extra: dict | None = None, threads=None) -> Run:
     """Train ``method`` on dataset spec ``data`` and save the Run to ``out``; returns it.
 
     ``unseen``: classes held out of training -- ids, or the CLI's text (``"7,8,9"``,
@@ -52,6 +51,13 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
     defaults to the number of training classes. ``out`` is checked and locked before any
     training (an existing run is replaced only with ``overwrite``); Ctrl-C stops the fit
     and what was learned is still saved. ``extra`` is recorded in run.json.
+
+    ``threads``: the fit's CPU threads, fixed for the whole fit and recorded
+    (``clustlib.cpu``: a count, ``"auto"`` for the cores idle now, None for the default)
+    -- with the seed, the parameters, the data's content hash, the device and the library
+    versions, what ``clustlib reproduce`` needs to train the same run again. With held-out
+    classes the run also records how its embedding clusters them (``unseen_nmi``,
+    ``unseen_recall@1``).
 
     Inside a torch.distributed group (torchrun) every rank calls this: rank 0 claims and
     writes ``out`` (the others learn whether it could), all ranks train together.
@@ -61,7 +67,8 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
         held = resolve_unseen(ds, unseen)
     else:
         held = sorted({int(c) for c in unseen})
-    train = split_classes(ds, held)[0] if held else ds
+    train, others = split_classes(ds, held) if held else (ds, None)
+    n_threads = cpu.resolve_threads(threads)
     params = dict(params or {})
     if "n_clusters" not in params:
         if train.n_classes is None:
@@ -81,11 +88,19 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
         raise OutputError(refused)
     try:
         t0 = time.perf_counter()
-        est.fit(train.X, train.y, callbacks=list(callbacks))
-        more = {"processes": world} if world > 1 else {}
+        with cpu.fixed_threads(n_threads):
+            est.fit(train.X, train.y, callbacks=list(callbacks))
+        seconds = time.perf_counter() - t0
+        repeat = {"preset": preset, "threads": n_threads, "threads_asked": str(threads or "default"),
+                  "processes": world, "device": str(est.device_), "data_hash": data_hash(train),
+                  "machine": machine()}
         run = Run.from_estimator(est, method=method, dataset=data, unseen=held, y=train.y,
-                                 extra={"preset": preset, "threads": torch.get_num_threads(), **more, **(extra or {})})
-        run.info["metrics"]["seconds"] = round(time.perf_counter() - t0, 3)
+                                 extra={**repeat, **(extra or {})})
+        run.info["metrics"]["seconds"] = round(seconds, 3)
+        if others is not None and others.y is not None:
+            with cpu.fixed_threads(n_threads):
+                scores = embedding_scores(est.transform(others.X), others.y)
+            run.info["metrics"].update({f"unseen_{k}": v for k, v in scores.items()})
         if rank == 0:
             with held_interrupts():  # Ctrl-C while saving would lose what was learned
                 run.save(out)
@@ -93,6 +108,46 @@ def train_run(method: str, data: str, out, *, preset: str | None = "demo", param
         if lock is not None:
             lock.unlink(missing_ok=True)
     return run
+
+
+def data_hash(ds: Dataset) -> str:
+    """The content of a (training) dataset: sha256 of its samples and labels -- or, for
+    images read from disk, of their file names and sizes -- so that a re-run can tell
+    whether the spec still gives the data the run was trained on."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    if hasattr(ds.X, "files"):  # stream.LazyImages: the files, not their decoded pixels
+        for f in ds.X.files:
+            h.update(f"{Path(f).name}:{Path(f).stat().st_size};".encode())
+    else:
+        X = np.ascontiguousarray(ds.X, dtype=np.float32)
+        h.update(repr(X.shape).encode())
+        h.update(X.tobytes())
+    if ds.y is not None:
+        h.update(np.ascontiguousarray(ds.y, dtype=np.int64).tobytes())
+    return "sha256:" + h.hexdigest()[:32]
+
+
+def machine() -> dict:
+    """The CPU (its model decides which kernels BLAS and oneDNN run, so another model may
+    give other numbers for the same seed), its cores, the platform and the GPU if any."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), model)
+    except OSError:
+        pass
+    out = {"cpu": model, "cores": os.cpu_count() or 1, "platform": platform.platform(terse=True)}
+    if torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
 
 
 def claim_output(out: Path, overwrite: bool = False) -> Path:

@@ -86,7 +86,7 @@ def test_threads_are_chosen_recorded_and_checked(tmp_path, capsys):
         out = tmp_path / "one"
         assert main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny", "--threads", "1",
                      "--out", str(out), "--quiet"]) == 0
-        assert Run.load(out).info["threads"] == 1 and torch.get_num_threads() == 1
+        assert Run.load(out).info["threads"] == 1 and torch.get_num_threads() == before  # restored after
         assert main(["train", "knet", "--data", "moons:n=200", "--preset", "tiny", "--threads", "-2",
                      "--out", str(tmp_path / "bad"), "--quiet"]) == 2
         assert "--threads -2" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -83,14 +83,32 @@ def test_find_job_by_id_and_method(tmp_path):
     job.join(60)
 
 
-def test_pick_threads_counts_idle_cores(monkeypatch):
+def test_threads_are_fixed_unless_auto_is_asked_for(monkeypatch):
     from clustlib import cpu
 
     monkeypatch.setattr(cpu, "usable_cores", lambda: 4)
     monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25, exclude=(): 1.2)
-    assert cpu.pick_threads() == 3 and cpu.pick_threads(2) == 2
+    assert cpu.resolve_threads(None) == cpu.resolve_threads(0) == cpu.DEFAULT_THREADS  # not the load's
+    assert cpu.resolve_threads(3) == 3 and cpu.resolve_threads("auto") == 3
     monkeypatch.setattr(cpu, "busy_cores", lambda sample_s=0.25, exclude=(): 7.0)
-    assert cpu.pick_threads() == 1  # a busy machine: one thread, never zero
+    assert cpu.resolve_threads("auto") == 1  # a busy machine: one thread, never zero
+    assert cpu.resolve_threads(None) == cpu.DEFAULT_THREADS
+    for bad in (-1, "many"):
+        with pytest.raises(ValueError, match="positive count or 'auto'"):
+            cpu.resolve_threads(bad)
+
+
+def test_fixed_threads_sets_every_pool_and_restores_them():
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from clustlib import cpu
+
+    before = torch.get_num_threads()
+    with cpu.fixed_threads(1):
+        assert torch.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert torch.get_num_threads() == before
 
 
 def test_busy_cores_sees_a_busy_process_unless_it_is_excluded():
@@ -108,55 +126,3 @@ def test_busy_cores_sees_a_busy_process_unless_it_is_excluded():
         assert cpu.busy_cores(0.5, exclude=(spin.pid,)) < cpu.busy_cores(0.5) - 0.5
     finally:
         spin.kill()
-
-
-def test_thread_governor_gives_a_core_back_to_another_busy_process_and_takes_it_again():
-    import subprocess
-    import sys
-
-    import torch
-
-    from clustlib import cpu
-
-    if cpu._cpu_times() is None or cpu.usable_cores() < 2:
-        pytest.skip("needs /proc/stat and 2 cores")
-    before = torch.get_num_threads()
-    try:
-        gov = cpu.ThreadGovernor(every_s=0.0)
-        assert gov.threads == cpu.usable_cores()
-        spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        try:
-            time.sleep(1.0)
-            gov.update()  # resets the window
-            time.sleep(1.0)
-            busy = gov.update()
-            assert busy < cpu.usable_cores() and torch.get_num_threads() == busy
-            gov.exclude = (*gov.exclude, spin.pid)  # work that is not "other" does not count
-            time.sleep(1.0)
-            assert gov.update() > busy
-        finally:
-            spin.kill()
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_a_job_whose_process_cannot_start_fails_ends_and_lets_the_next_one_run(tmp_path, monkeypatch):
-    from clustlib.ui import jobs
-
-    real = jobs._CTX.Process
-
-    class Broken:
-        def __init__(self, *a, **k):
-            pass
-
-        def start(self):
-            raise OSError("no more processes")
-
-    monkeypatch.setattr(jobs._CTX, "Process", Broken)
-    bad = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
-    bad.join(5)
-    assert bad.status == "failed" and "no more processes" in bad.error and bad._ended.is_set()
-    monkeypatch.setattr(jobs._CTX, "Process", real)
-    good = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
-    good.join(60)
-    assert good.status == "done", good.error
