@@ -10,9 +10,10 @@ True
 from . import metrics
 from .base import DeepClusterer, Snapshot
 from .data import Dataset, DatasetError, load_dataset, split_classes
+from .external import Recorder
 from .methods import METHODS
 from .runs import Run, RunFormatError
 
 __version__ = "0.1.0"
 __all__ = ["METHODS", "DeepClusterer", "Snapshot", "Dataset", "DatasetError", "load_dataset",
-           "split_classes", "Run", "RunFormatError", "metrics", "__version__"]
+           "split_classes", "Run", "RunFormatError", "Recorder", "metrics", "__version__"]

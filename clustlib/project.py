@@ -153,19 +153,29 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
     ``max_points`` stratified points. Returns {"index", "y", "before": {...}, "after": {...}}.
     """
     from .data import stratified_subset
-    from .metrics import embedding_scores
 
     y = np.asarray(y).ravel()
     X = np.asarray(X, dtype=np.float32)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]} labels.")
-    k = int(np.unique(y).size)
-    if k < 2:
+    if int(np.unique(y).size) < 2:
         raise ValueError("the unseen view needs at least 2 unseen classes.")
     index = np.sort(stratified_subset(y, X.shape[0], int(max_points), seed))
-    Xs, ys = X[index], y[index]
-    out: dict = {"index": index, "y": ys}
-    reps = {"before": Xs.reshape(Xs.shape[0], -1), "after": np.asarray(estimator.transform(Xs))}
+    Xs = X[index]
+    return unseen_view_of(Xs, estimator.transform(Xs), y[index], method, seed=seed, progress=progress,
+                          index=index)
+
+
+def unseen_view_of(before, after, y, method: str = "tsne", *, seed: int = 0, progress: Progress | None = None,
+                   index=None) -> dict:
+    """:func:`unseen_view` of representations already at hand: ``before`` (the input) and
+    ``after`` (the learned embedding) of the same points (a recorded model's epochs)."""
+    from .metrics import embedding_scores
+
+    ys = np.asarray(y).ravel()
+    out: dict = {"index": np.arange(len(ys)) if index is None else index, "y": ys}
+    reps = {"before": np.asarray(before, dtype=np.float32).reshape(len(ys), -1),
+            "after": np.asarray(after, dtype=np.float32)}
     for i, (name, Z) in enumerate(reps.items()):
         Z = np.asarray(Z, dtype=np.float32)
         part = None if progress is None else (lambda s, i=i: progress((i + s) / 2))
@@ -197,7 +207,7 @@ def view_file(run_dir, kind: str, projection: str) -> Path:
     run never shows a stale map and a cloned demo run finds the map its script made."""
     d = Path(run_dir)
     h = hashlib.sha1()
-    for name in ("run.json", "model.pt"):
+    for name in ("run.json", "model.pt" if (d / "model.pt").exists() else "trace.npz"):  # recorded: no model
         h.update((d / name).read_bytes())
     return d.parent / ".views" / f"{d.name}-{kind}-{projection}-{h.hexdigest()[:12]}.npz"
 

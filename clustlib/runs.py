@@ -40,6 +40,12 @@ from .limits import BudgetError, check_npz
 FORMAT = "clustlib.run"
 VERSION = 1
 FILES = ("run.json", "model.pt", "trace.npz", "labels.npy")
+EXTERNAL = "external"  # a model trained elsewhere and recorded (clustlib.external): no model.pt
+
+
+def files_of(method: str) -> tuple[str, ...]:
+    """The files a run of ``method`` holds (a recorded model has no model.pt)."""
+    return tuple(f for f in FILES if not (method == EXTERNAL and f == "model.pt"))
 MAX_JSON_BYTES = 20 * 2**20
 MAX_TRACE_BYTES = 256 * 2**20  # what trace.npz may declare (a demo trace is under 1 MiB)
 
@@ -135,11 +141,13 @@ class Run:
     def _write(self, d: Path) -> None:
         est = self.estimator
         tensors, meta = est._state()
-        torch.save({k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in tensors.items()},
-                   d / "model.pt")
+        if self.method != EXTERNAL:  # a recorded model has no network
+            torch.save({k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in tensors.items()},
+                       d / "model.pt")
         arrays: dict[str, np.ndarray] = {"track_index": np.asarray(est.track_index_)}
-        if getattr(est, "track_y_", None) is not None:
-            arrays["track_y"] = est.track_y_
+        for name in ("track_y", "dataset_index", "track_input", "track_images"):  # the last three: recorded models
+            if getattr(est, f"{name}_", None) is not None:
+                arrays[name] = getattr(est, f"{name}_")
         snaps = []
         for i, s in enumerate(est.trace_):
             arrays[f"labels/{i}"] = s.labels.astype(np.int32)
@@ -162,7 +170,7 @@ class Run:
                              if hasattr(est, "start_scores_") else {})},
                "trace": _jsonable(snaps)}
         (d / "run.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
-        for f in FILES:  # durable before the rename makes the run visible
+        for f in files_of(self.method):  # durable before the rename makes the run visible
             with open(d / f, "rb") as fh:
                 os.fsync(fh.fileno())
 
@@ -180,24 +188,29 @@ class Run:
             raise RunFormatError(f"{d}: not a run directory (expected a folder with {', '.join(FILES)}).")
         doc = read_run_json(d)
         method = doc.get("method")
-        if method not in METHODS:
+        if method not in METHODS and method != EXTERNAL:
             raise RunFormatError(f"{d / 'run.json'}: unknown method {method!r}; this clustlib knows "
-                                 f"{', '.join(METHODS)}.")
+                                 f"{', '.join(METHODS)} and recorded models ({EXTERNAL!r}).")
         try:
             params = doc.get("params", {})  # JSON has no tuples: a list parameter was one
             if not isinstance(params, dict):
                 raise TypeError("params is not an object")
-            est = METHODS[method](**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
-        except TypeError as err:
+            if method == EXTERNAL:
+                from .external import ExternalModel
+
+                est = ExternalModel(int(params.get("n_clusters", 2)), str(doc.get("model", "my-model"))[:200])
+            else:
+                est = METHODS[method](**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        except (TypeError, ValueError) as err:
             raise RunFormatError(f"{d / 'run.json'}: parameters do not fit {method} ({err}).") from None
-        tensors = _load_model(d / "model.pt")
+        tensors = {} if method == EXTERNAL else _load_model(d / "model.pt")
         arrays = _load_npz(d / "trace.npz")
         try:
             labels = np.load(d / "labels.npy", allow_pickle=False)
         except (OSError, ValueError, EOFError) as err:
             raise RunFormatError(f"{d / 'labels.npy'}: unreadable ({_short(err)}).") from None
-        problem = _array_problem(doc, tensors, arrays, labels) or _network_problem(
-            METHODS[method], doc, tensors)
+        problem = _array_problem(doc, tensors, arrays, labels) or (
+            None if method == EXTERNAL else _network_problem(METHODS[method], doc, tensors))
         if problem:
             raise RunFormatError(f"{d}: {problem}.")
         try:
@@ -205,7 +218,11 @@ class Run:
             est.device_ = torch.device(device)
             est.input_shape_ = tuple(int(s) for s in fitted["input_shape"])
             est.n_features_in_ = int(np.prod(est.input_shape_))
-            est._load_state(tensors, doc["state"])
+            if method == EXTERNAL:
+                est.track_input_, est.track_images_ = arrays.get("track_input"), arrays.get("track_images")
+                est.dataset_index_ = arrays.get("dataset_index", np.arange(labels.size))
+            else:
+                est._load_state(tensors, doc["state"])
             est.n_rounds_ = int(fitted["n_rounds"])
             est.stopped_early_ = bool(fitted["stopped_early"])
             est.fit_seconds_ = float(fitted["fit_seconds"])
@@ -234,6 +251,11 @@ def _array_problem(doc: dict, tensors: dict, arrays: dict, labels: np.ndarray) -
         return "trace.npz: tracked indices missing or outside the samples"
     if arrays.get("track_y") is not None and arrays["track_y"].shape != idx.shape:
         return "trace.npz: track_y does not match the tracked points"
+    for name, kinds in (("track_input", "f"), ("track_images", "u"), ("dataset_index", "iu")):  # recorded models
+        a = arrays.get(name)
+        if a is not None and (a.ndim < (1 if kinds == "iu" else 2) or a.shape[0] != idx.size or a.dtype.kind not in kinds
+                              or (a.dtype.kind == "f" and not np.isfinite(a).all())):
+            return f"trace.npz: {name} does not match the tracked points"
     for i, snap in enumerate(doc["trace"]):
         lab, emb = arrays.get(f"labels/{i}"), arrays.get(f"embedding/{i}")
         if lab is None or lab.shape != idx.shape:
@@ -395,6 +417,7 @@ def _schema_problem(doc: dict) -> str | None:
                 and isinstance(snap.get("embedding"), bool)):
             return f"snapshot {i} of 'trace' is malformed (round, stage, scalars, arrays, embedding)"
     optional = {"dataset": lambda v: isinstance(v, str), "created": lambda v: isinstance(v, str),
+                "model": lambda v: isinstance(v, str),
                 "preset": lambda v: v is None or isinstance(v, str),
                 "seed": lambda v: v is None or _is_int(v),
                 "n_samples": lambda v: _is_int(v) and v >= 0,
@@ -471,10 +494,10 @@ def zip_run(path) -> bytes:
     import io
 
     d = Path(path).expanduser()
-    read_run_json(d)  # only real runs
+    method = read_run_json(d)["method"]  # only real runs
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in FILES:
+        for f in files_of(method):
             z.write(d / f, f"{d.name}/{f}")
     return buf.getvalue()
 
@@ -503,7 +526,7 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
             raise RunFormatError(f"the zip holds {info.filename!r}, which is not part of a run "
                                  f"({', '.join(FILES)}).")
         by_name[parts[-1]] = info
-    missing = [f for f in FILES if f not in by_name]
+    missing = [f for f in files_of(EXTERNAL) if f not in by_name]  # model.pt: checked by Run.load
     if missing:
         raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
     if sum(i.file_size for i in by_name.values()) > MAX_UNZIPPED_BYTES:
@@ -541,6 +564,19 @@ def _safe_name(name: str) -> str:
 
     clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
     return clean[:80] or "uploaded-run"
+
+
+def rename_run(path, name: str, folder) -> Path:
+    """Give a run directory of ``folder`` a new name (made safe; never an existing one).
+    Its views in ``.views/`` are named by the old name and content: they are recomputed."""
+    d, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
+    if d.parent != root or not (d / "run.json").is_file():
+        raise RunFormatError(f"{path}: not a run in {folder}; only runs of the runs folder can be renamed.")
+    target = root / _safe_name(name)
+    if target.exists():
+        raise RunFormatError(f"{target.name} exists already; choose another name.")
+    os.replace(d, target)
+    return target
 
 
 def delete_run(path, folder) -> None:

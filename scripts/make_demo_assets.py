@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from clustlib import METHODS, Run, load_dataset, split_classes
+from clustlib import METHODS, Run
+from clustlib.external import DEMO as EXTERNAL_DEMO
 from clustlib.train import train_run
 from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_rgb
 
@@ -24,17 +24,17 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEMOS = {name: (method, demo) for method, cls in METHODS.items() for name, demo in cls.ABOUT.demos.items()}
 
 
-def precompute_views(run: Run, path: Path, projections) -> None:
-    """The unseen and shared maps the page would otherwise compute on first open."""
-    from clustlib.project import save_view, shared_view, unseen_view, view_file
+def precompute_views(path: Path, kinds, projections) -> None:
+    """The maps a page would otherwise compute on its first open (in the background):
+    each ``kind`` ("unseen", "shared", "final", "input-kmeans") for each projection."""
+    from clustlib.project import save_view, view_file
+    from clustlib.ui.background import _compute_view
 
-    seen, unseen = split_classes(load_dataset(run.info["dataset"]), run.info["unseen"])
     for old in (path.parent / ".views").glob(f"{path.name}-*.npz"):
         old.unlink()
-    for proj in projections:
-        save_view(unseen_view(run.estimator, unseen.X, unseen.y, proj), view_file(path, "unseen", proj))
-        save_view(shared_view(run.estimator, seen.X, seen.y, unseen.X, unseen.y, proj),
-                  view_file(path, "shared", proj))
+    for kind in kinds:
+        for proj in projections if kind != "input-kmeans" else ["none"]:
+            save_view(_compute_view(kind, str(path), proj), view_file(path, kind, proj))
 
 
 def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
@@ -50,8 +50,7 @@ def kernel_strip(run: Run, out: Path, px: int = 160) -> None:
 
 
 def main(names: list[str]) -> None:
-    torch.set_num_threads(2)
-    unknown = set(names) - set(DEMOS)
+    unknown = set(names) - set(DEMOS) - {EXTERNAL_DEMO}
     if unknown:
         sys.exit(f"unknown demo(s) {', '.join(sorted(unknown))}; demos: {', '.join(DEMOS)}")
     for name, (method, demo) in DEMOS.items():
@@ -64,10 +63,17 @@ def main(names: list[str]) -> None:
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
               f"{size / 1024:.0f} KiB -> {out}")
-        if demo.views:
-            precompute_views(run, out, demo.views)
+        kinds = (["unseen", "shared"] if demo.views else []) + (["final"] if method == "jule" else [])
+        if kinds:
+            precompute_views(out, kinds, demo.views or ("tsne",))
         if name == "knet-spirals":
             kernel_strip(run, ASSETS / "knet-kernel-strip.png")
+    if not names or EXTERNAL_DEMO in names:  # a recorded model for the "Your model" page
+        sys.path.insert(0, str(ASSETS.parent / "examples"))
+        from record_autoencoder import main as record
+
+        record(str(ASSETS / EXTERNAL_DEMO))
+        precompute_views(ASSETS / EXTERNAL_DEMO, ["final", "input-kmeans", "unseen"], ("tsne",))
     for stale in ASSETS.glob(".*.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
 
