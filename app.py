@@ -3,7 +3,7 @@ from streamlit.errors import StreamlitAPIException
 
 from clustlib.methods import METHODS
 
-st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon="🧩", layout="wide")
+st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon=":material/bubble_chart:", layout="wide")
 
 # Streamlit forgets a widget's value when a run of another page does not draw it (and, in
 # a browser, while a page's fragments poll a training job, even re-set values were lost).
@@ -23,10 +23,12 @@ for _key in list(st.session_state):
         except StreamlitAPIException:
             pass
 st.navigation({
-    "": [st.Page("app_pages/home.py", title="Home", icon="🏠", default=True)],
+    "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Methods": [st.Page(f"app_pages/{name}.py", title=cls.ABOUT.page_title, icon=cls.ABOUT.icon, url_path=name)
                 for name, cls in METHODS.items()],  # each method describes itself (ABOUT)
-    "Explore": [st.Page("app_pages/runs.py", title="Runs library", icon="🗂️", url_path="runs"),
-                st.Page("app_pages/compare.py", title="Compare runs", icon="⚖️", url_path="compare"),
-                st.Page("app_pages/dataset.py", title="Dataset", icon="🔎", url_path="dataset")],
+    "Explore": [st.Page("app_pages/external.py", title="Your model", icon=":material/model_training:",
+                        url_path="model"),
+                st.Page("app_pages/runs.py", title="Runs library", icon=":material/folder_open:", url_path="runs"),
+                st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare:", url_path="compare"),
+                st.Page("app_pages/dataset.py", title="Dataset", icon=":material/dataset:", url_path="dataset")],
 }).run()

@@ -2,15 +2,14 @@ import streamlit as st
 
 from clustlib.metrics import matched_confusion
 from clustlib.ui import widgets as w
-from clustlib.viz import confusion_heatmap, curves_of_runs, labelled_maps
+from clustlib.viz import confusion_heatmap, curves_of_runs, labelled_maps, to_2d
 
 st.title("Compare runs")
 st.caption("Two to four runs on the same dataset: metrics beside scikit-learn, their learned "
            "embeddings (one colour per class in every map), confusion matrices and NMI per round.")
 runs = w.all_runs()
 labels = list(runs)
-picked = st.multiselect("Runs (2 to 4, same dataset)", labels, default=labels[:0], max_selections=4,
-                        key="cmp_runs")
+picked = st.multiselect("Runs (2 to 4, same dataset)", labels, max_selections=4, key="cmp_runs", select_all=False)
 if len(picked) < 2:
     st.info("Pick two to four runs: the demo runs on digits (JULE, DAC, SeCu) compare directly.")
     st.stop()
@@ -23,21 +22,22 @@ for label in picked:
         st.stop()
 specs = {r.info.get("dataset") for r in loaded.values()}
 if len(specs) != 1:
-    st.error(f"These runs are on different datasets ({w.plain(', '.join(sorted(map(str, specs))))}); "
+    st.error(f"These runs are on different datasets ({w.plain(', '.join(w.data_label(s) for s in sorted(map(str, specs))))}); "
              "pick runs of one dataset.")
     st.stop()
 spec = specs.pop()
-names = {label: f"{r.method} · {runs[label].name}" for label, r in loaded.items()}
+names = {label: w.short_run_name(r, runs[label].name) for label, r in loaded.items()}
 k = max(int(r.estimator.n_clusters) for r in loaded.values())
 rows = {names[lbl]: {m: round(float(v), 3) for m, v in r.metrics.items() if m in ("nmi", "acc", "ari", "seconds")}
         for lbl, r in loaded.items()}
+st.dataframe(rows, width="stretch")
 if not any(r.info.get("unseen") for r in loaded.values()):
-    try:
-        rows.update(w.cached_baselines(spec, k))
-    except (w.DatasetError, ValueError) as err:
-        st.warning(f"Baselines unavailable: {w.plain(err)}")
-st.dataframe({n: {m: round(float(v), 3) for m, v in r.items()} for n, r in rows.items()}, width="stretch")
-proj = st.radio("Map", list(w.PROJECTIONS), horizontal=True, key="cmp_proj", index=2)
+    section = st.expander("Beside scikit-learn baselines on the same data", key="cmp_peers_open", on_change="rerun")
+    if section.open:
+        with section:
+            w.baselines_table_ui(spec, k)
+st.session_state.setdefault("cmp_proj", "PCA")
+proj = st.radio("Map", list(w.PROJECTIONS), horizontal=True, key="cmp_proj")
 panels = []
 for lbl, r in loaded.items():
     est = r.estimator
@@ -45,13 +45,20 @@ for lbl, r in loaded.items():
     if snap.embedding is None:
         continue
     color = est.track_y_ if est.track_y_ is not None else snap.labels
-    panels.append((w.cached_projection(snap.embedding, w.PROJECTIONS[proj]), color, names[lbl]))
+    if w.PROJECTIONS[proj] == "pca":
+        xy = to_2d([snap.embedding])[0]
+    else:
+        view = w.run_view_ui("final", str(runs[lbl]), w.PROJECTIONS[proj], f"the {proj} map of {names[lbl]}")
+        if view is None:
+            continue
+        xy = view["xy"]
+    panels.append((xy, color, names[lbl]))
 if panels:
-    st.plotly_chart(labelled_maps(panels, height=420), width="stretch")
-cols = st.columns(len(loaded))
-for col, (lbl, r) in zip(cols, loaded.items()):
+    st.plotly_chart(labelled_maps(panels, height=420 if len(panels) <= 2 else 760, per_row=2), width="stretch")
+cols = st.columns(min(len(loaded), 2))
+for i, (lbl, r) in enumerate(loaded.items()):
     est = r.estimator
     if est.track_y_ is not None:
         table, classes, clusters = matched_confusion(est.track_y_, est.trace_[-1].labels)
-        col.plotly_chart(confusion_heatmap(table, classes, clusters, names[lbl]), width="stretch")
+        cols[i % len(cols)].plotly_chart(confusion_heatmap(table, classes, clusters, names[lbl]), width="stretch")
 st.plotly_chart(curves_of_runs({names[lbl]: r.trace for lbl, r in loaded.items()}, "nmi"), width="stretch")

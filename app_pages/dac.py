@@ -13,11 +13,12 @@ st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vecto
            "'different', the rest wait; u falls and l rises each epoch until they meet.")
 
 preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DAC.PRESETS, DATASETS, "digits", 300, 10)
-schedule = st.sidebar.radio("Threshold schedule", ["reimpl", "code"], horizontal=True,
-                            key=f"{KEY}_sched", help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
-                            "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
-balance = st.sidebar.select_slider("Anti-collapse weight (0 = the paper)", [0.0, 0.3, 1.0, 3.0],
-                                   value=DAC.PRESETS[preset]["balance"], key=f"{KEY}_bal_{preset}")
+schedule = w.setting_ui(KEY, "schedule", st.sidebar.radio, "Threshold schedule", DAC.PRESETS[preset]["schedule"],
+                        options=["reimpl", "code"], horizontal=True,
+                        help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
+                             "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
+balance = w.setting_ui(KEY, "balance", st.sidebar.select_slider, "Anti-collapse weight (0 = the paper)",
+                       DAC.PRESETS[preset]["balance"], options=[0.0, 0.3, 1.0, 3.0])
 params = {**DAC.PRESETS[preset], "n_clusters": k, "schedule": schedule, "balance": balance,
           "random_state": int(seed)}
 w.train_ui(KEY, "dac", params, spec, ds, unseen, preset, seed)
@@ -31,20 +32,24 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, "dac", DAC.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
-st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
 if est.collapsed_:
     used = int((est.cluster_sizes_ > 0).sum())
     st.warning(f"Collapsed: only {used} of {est.n_clusters} clusters are used. Raise the "
                "anti-collapse weight or try another seed.")
 w.metrics_row_ui(run)
 w.starts_ui(run)
+st.caption("**What you are watching.** Each point is one sample's label feature, placed on the circle by "
+           "supplementary Eq. 1: a one-hot feature sits on one of the k vertices (✖, numbered by cluster), an "
+           "undecided one inside. As u falls and l rises, points leave the middle for the vertices; the colour is "
+           "the true class, so a vertex that gathers one colour is a clean cluster.")
 left, right = st.columns([3, 2])
-left.plotly_chart(circle_animation(est.trace_, est.track_y_), width="stretch")
+w.chart(run, "circle", lambda: circle_animation(est.trace_, est.track_y_), left)
 right.plotly_chart(metric_curves(est.trace_, ["u", "l", "selected", "similar"],
                                  "Thresholds u(λ), l(λ) and share of pairs selected"), width="stretch")
 right.plotly_chart(metric_curves(est.trace_, ["nmi", "pair_loss", "balance_loss"], "Quality and losses"),
                    width="stretch")
-st.plotly_chart(sizes_animation(est.trace_), width="stretch")
-w.baselines_ui(run, "DAC (this run)")
+w.chart(run, "sizes", lambda: sizes_animation(est.trace_))
+w.baselines_ui(KEY, run, "DAC (this run)")
 w.unseen_view_ui(KEY, run)
 w.inspect_ui(KEY, run)

@@ -11,7 +11,7 @@ DATASETS = ["digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", 
 spec, ds = w.dataset_ui("data", DATASETS)
 if ds is None:
     st.stop()
-st.subheader(f"{w.plain(ds.name)}: {len(ds)} samples of shape {tuple(ds.X.shape[1:])}"
+st.subheader(f"{w.data_label(ds.name)}: {len(ds)} samples of shape {tuple(ds.X.shape[1:])}"
              + (f", {ds.n_classes} classes" if ds.y is not None else ", no labels"))
 if ds.y is not None:
     classes, counts = np.unique(ds.y, return_counts=True)
@@ -23,17 +23,19 @@ if ds.kind == "image":
                                        title="Samples per class (one row per class)"), width="stretch")
 name = st.radio("Raw map", list(w.PROJECTIONS), horizontal=True, key="data_proj",
                 help="UMAP compiles with numba the first time it is used (tens of seconds).")
-xy, y = w.cached_raw_map(spec, w.PROJECTIONS[name])
-names = None
-if ds.class_groups:  # hundreds of characters: colour by alphabet
-    y, groups = ds.by_group(y)
-    names = dict(enumerate(groups))
-st.plotly_chart(labelled_maps([(xy, y, f"{name} of the raw {'pixels' if ds.kind == 'image' else 'features'}")],
-                              height=520, names=names), width="stretch")
+raw = w.task_ui(("raw map", spec, w.PROJECTIONS[name]), w.background.raw_map, spec, w.PROJECTIONS[name],
+                what=f"the {name} map of the raw data")
+if raw is not None:
+    xy, y, index = raw
+    names = None
+    if ds.class_groups:  # hundreds of characters: colour by alphabet
+        y, groups = ds.by_group(y)
+        names = dict(enumerate(groups))
+    drawn = f" ({len(index):,} of {len(ds):,} samples, stratified)" if len(index) < len(ds) else ""
+    st.plotly_chart(labelled_maps([(xy, y, f"{name} of the raw {'pixels' if ds.kind == 'image' else 'features'}{drawn}")],
+                                  height=520, names=names), width="stretch")
 if ds.y is not None:
-    with st.expander("scikit-learn baselines on this data", expanded=True):
-        if len(ds) > 2000 and not st.checkbox(f"Run them on all {len(ds):,} samples (tens of seconds)",
-                                              key="data_run_baselines"):
-            st.stop()
-        peers = w.cached_baselines(spec, int(ds.n_classes))
-        st.dataframe({n: {m: round(float(v), 3) for m, v in r.items()} for n, r in peers.items()})
+    section = st.expander("scikit-learn baselines on this data", key="data_peers_open", on_change="rerun")
+    if section.open:
+        with section:
+            w.baselines_table_ui(spec, int(ds.n_classes))

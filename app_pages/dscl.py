@@ -10,15 +10,13 @@ DATASETS = ["omniglot", "digits", "wine", "iris", "breast_cancer", "blobs"]
 st.title("DSCL — a metric learned for clustering, tried on categories it never saw")
 st.caption("Law, Urtasun, Zemel (ICML 2017). An embedding network is trained on labelled seen "
            "categories to maximise tr(F F⁺ C) (Eq. 7): the column space of the batch embedding "
-           "should hold the true partition. Unseen categories are then clustered by k-means. "
-           "The demo: 136 Omniglot characters of five alphabets seen in training, 106 characters "
-           "of three other alphabets never seen.")
+           "should hold the true partition. Unseen categories are then clustered by k-means.")
 
 preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DSCL.PRESETS, DATASETS, "omniglot", 300, 5,
                                                      unseen_half=True)
-epochs = st.sidebar.slider("Epochs", 1, 100, DSCL.PRESETS[preset]["epochs"], key=f"{KEY}_ep_{preset}")
-dim = st.sidebar.select_slider("Embedding size d", [8, 16, 32, 64, 128], DSCL.PRESETS[preset]["embed_dim"],
-                               key=f"{KEY}_d_{preset}")
+epochs = w.setting_ui(KEY, "epochs", st.sidebar.slider, "Epochs", DSCL.PRESETS[preset]["epochs"], 1, 100)
+dim = w.setting_ui(KEY, "embed_dim", st.sidebar.select_slider, "Embedding size d",
+                   DSCL.PRESETS[preset]["embed_dim"], options=[8, 16, 32, 64, 128])
 params = {**DSCL.PRESETS[preset], "n_clusters": k, "epochs": epochs, "embed_dim": dim,
           "random_state": int(seed)}
 no_labels = ds is not None and ds.y is None
@@ -27,21 +25,37 @@ if no_labels:
 w.train_ui(KEY, "dscl", params, spec, ds, unseen, preset, seed, disabled=no_labels)
 
 
+def seen_map(trace, track_y, data):
+    """The seen categories' embedding, coloured by class -- or by group (Omniglot's
+    alphabet) when there are more classes than colours; one range for every frame, so
+    the first epochs' tiny embedding shows as the dot it is."""
+    y, names = track_y, None
+    if data is not None and data.class_groups and track_y is not None:
+        y, groups = data.by_group(track_y)
+        names = dict(enumerate(groups))
+    what = "Seen categories" + (" (coloured by alphabet)" if names else "")
+    return embedding_animation(trace, y, "label", title=what, frame_axes=False, names=names)
+
+
 def live(trace, track_y):
-    return [embedding_animation(trace[-1:], track_y, "label", title="Seen categories"),
+    return [seen_map(trace[-1:], track_y, ds),
             metric_curves(trace, ["loss", "nmi"], "k − tr(F F⁺ C) (Eq. 7) and NMI of the seen classes")]
 
 
 run = w.current_run_ui(KEY, "dscl", DSCL.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
-st.subheader(f"{w.plain(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of seen classes · "
+data = w.run_dataset_ui(run)
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of "
+             f"{len(set(est.track_y_.tolist())) if est.track_y_ is not None else '?'} seen classes · "
              f"{est.n_rounds_} epochs")
+if run.info.get("unseen"):
+    st.caption(f"Held out of training: {w.unseen_names(run, run.info['unseen'])}. The maps below show "
+               "where these categories land in the pixels and in the learned embedding.")
 w.unseen_view_ui(KEY, run)
 w.metrics_row_ui(run)
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["loss"], "k − tr(F F⁺ C) per epoch (Eq. 7)"), width="stretch")
-c2.plotly_chart(embedding_animation(est.trace_, est.track_y_, "label", title="Seen categories"),
-                width="stretch")
+w.chart(run, "seen", lambda: seen_map(est.trace_, est.track_y_, data), c2)
 w.shared_map_ui(KEY, run)
 w.inspect_ui(KEY, run)

@@ -13,5 +13,5 @@ for name, cls in METHODS.items():
         st.caption(about.description)
         st.write(about.picture)
         st.page_link(f"app_pages/{name}.py", label=f"Open {about.title} — load the demo run and press ▶ Play",
-                     icon="▶️")
+                     icon=":material/play_arrow:")
 st.info("Every method page can hold classes out of training and show where they land (t-SNE / UMAP).")

@@ -14,12 +14,10 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
 preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 300, 10)
-eta = st.sidebar.select_slider("Unrolling rate η (share of clusters merged per period)",
-                               sorted({0.2, 0.3, 0.5, 0.7, 0.9, JULE.PRESETS[preset]["eta"]}),
-                               value=JULE.PRESETS[preset]["eta"],
-                               key=f"{KEY}_eta_{preset}")
-epochs = st.sidebar.slider("CNN epochs per period", 1, 30, JULE.PRESETS[preset]["epochs_per_period"],
-                           key=f"{KEY}_ep_{preset}")
+eta = w.setting_ui(KEY, "eta", st.sidebar.select_slider, "Unrolling rate η (share of clusters merged per period)",
+                   JULE.PRESETS[preset]["eta"], options=sorted({0.2, 0.3, 0.5, 0.7, 0.9, JULE.PRESETS[preset]["eta"]}))
+epochs = w.setting_ui(KEY, "epochs_per_period", st.sidebar.slider, "CNN epochs per period",
+                      JULE.PRESETS[preset]["epochs_per_period"], 1, 30)
 params = {**JULE.PRESETS[preset], "n_clusters": k, "eta": eta, "epochs_per_period": epochs,
           "random_state": int(seed)}
 w.train_ui(KEY, "jule", params, spec, ds, unseen, preset, seed)
@@ -28,13 +26,13 @@ w.train_ui(KEY, "jule", params, spec, ds, unseen, preset, seed)
 def live(trace, track_y):
     xy = to_2d([trace[-1].embedding])[0]  # the latest features; the final t-SNE layout comes at the end
     return [merge_animation(trace, xy, layout_name="PCA of the latest features", last_only=True),
-            metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period")]
+            metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period", right=("nmi",))]
 
 
 run = w.current_run_ui(KEY, "jule", JULE.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
-st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")
 w.metrics_row_ui(run)
 data = w.run_dataset_ui(run)
 if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_):
@@ -45,18 +43,25 @@ if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_
 st.caption("Every point is a tracked sample, placed once by a t-SNE of the final learned "
            "features; its colour is its cluster at that period. A merged cluster keeps its larger "
            "parent's colour, so the k final clusters can be followed back through the merges.")
-xy = w.cached_projection(est.trace_[-1].embedding, "tsne")
-st.plotly_chart(merge_animation(est.trace_, xy), width="stretch")
+layout = w.run_view_ui("final", st.session_state[f"{KEY}_run_path"], "tsne", "the t-SNE layout of the final features")
+if layout is None:  # until the t-SNE is ready: the same picture on a PCA of the final features
+    st.plotly_chart(merge_animation(est.trace_, to_2d([est.trace_[-1].embedding])[0],
+                                    layout_name="PCA of the final features"), width="stretch")
+else:
+    w.chart(run, "merge", lambda: merge_animation(est.trace_, layout["xy"]))
 st.plotly_chart(merge_flow(est.trace_), width="stretch")
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["n_clusters"], "Clusters per period"), width="stretch")
 c2.plotly_chart(metric_curves(est.trace_, ["nmi", "acc", "loss"], "Quality and triplet loss"),
                 width="stretch")
-if data.kind == "image":
+samples = w.tracked_samples(run)[0]
+if samples is not None and samples.ndim >= 3:
     stages = [s.stage for s in est.trace_]
-    stage = st.select_slider("Stage for the sample images", stages, value=stages[-1], key=f"{KEY}_stage")
+    if st.session_state.get(f"{KEY}_stage") not in stages:
+        st.session_state[f"{KEY}_stage"] = stages[-1]
+    stage = st.select_slider("Stage for the sample images", stages, key=f"{KEY}_stage")
     snap = est.trace_[stages.index(stage)]
-    st.plotly_chart(cluster_image_grid(data.X[est.track_index_], snap.labels), width="stretch")
-w.baselines_ui(run, "JULE (this run)")
+    st.plotly_chart(cluster_image_grid(samples, snap.labels), width="stretch")
+w.baselines_ui(KEY, run, "JULE (this run)")
 w.unseen_view_ui(KEY, run)
 w.inspect_ui(KEY, run)

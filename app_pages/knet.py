@@ -17,18 +17,19 @@ st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so tha
            "become convex and the kernel block diagonal.")
 
 preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 300, 2)
-u_update = st.sidebar.radio("U-step", ["sma", "eig"], horizontal=True, key=f"{KEY}_u_{preset}",
-                            index=["sma", "eig"].index(KNet.PRESETS[preset]["u_update"]),
-                            help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
-rule = st.sidebar.radio("σ rule", ["knn", "median"], horizontal=True, key=f"{KEY}_rule",
-                        help="knn (label-free default): the median distance to the 1 %-nearest "
-                             "neighbour; median: the paper's rule, × 0.1 for Moon/Spiral (Table 6)")
-ratio = st.sidebar.select_slider("σ × rule", [0.05, 0.1, 0.2, 0.5, 1.0, 2.0], value=1.0,
-                                 key=f"{KEY}_sig")
-ae = st.sidebar.select_slider("λ autoencoder weight (Eq. 4.8)", [0.0, 0.1, 1.0, 10.0],
-                              value=KNet.PRESETS[preset].get("ae_weight", 0.0), key=f"{KEY}_ae_{preset}")
-iters = st.sidebar.slider("Outer iterations", max(KNet.PRESETS[preset]["delta_iter"], 1), 100,
-                          KNet.PRESETS[preset]["max_iter"], key=f"{KEY}_it_{preset}")
+u_update = w.setting_ui(KEY, "u_update", st.sidebar.radio, "U-step", KNet.PRESETS[preset]["u_update"],
+                        options=["sma", "eig"], horizontal=True,
+                        help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
+rule = w.setting_ui(KEY, "sigma", st.sidebar.radio, "σ rule", KNet.PRESETS[preset].get("sigma", "knn"),
+                    options=["knn", "median"], horizontal=True,
+                    help="knn (label-free default): the median distance to the 1 %-nearest "
+                         "neighbour; median: the paper's rule, × 0.1 for Moon/Spiral (Table 6)")
+ratio = w.setting_ui(KEY, "sigma_ratio", st.sidebar.select_slider, "σ × rule",
+                     KNet.PRESETS[preset].get("sigma_ratio", 1.0), options=[0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+ae = w.setting_ui(KEY, "ae_weight", st.sidebar.select_slider, "λ autoencoder weight (Eq. 4.8)",
+                  KNet.PRESETS[preset].get("ae_weight", 0.0), options=[0.0, 0.1, 1.0, 10.0])
+iters = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Outer iterations", KNet.PRESETS[preset]["max_iter"],
+                     max(KNet.PRESETS[preset]["delta_iter"], 1), 100)
 busy = w.busy(KEY)
 params = {**KNet.PRESETS[preset], "n_clusters": k, "u_update": u_update, "sigma": rule,
           "sigma_ratio": ratio, "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
@@ -47,7 +48,7 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, "knet", KNet.ABOUT.demo, (spec, preset, int(seed), unseen), live)
 
 est = run.estimator
-st.subheader(f"{w.plain(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
 assign = run.info.get("params", {}).get("assign", "spectral")  # runs saved before assign existed
 st.markdown(f"**Labels of this run:** {ASSIGN.get(assign, assign)}.")
 w.metrics_row_ui(run)
@@ -62,12 +63,10 @@ if "block_contrast" in last:
     c[2].metric(f"NMI at start → end ({'k-means on ψ' if assign == 'kmeans' else assign})",
                 f"{first.get('nmi', float('nan')):.2f} → {last.get('nmi', float('nan')):.2f}")
 left, right = st.columns(2)
-left.plotly_chart(kernel_heatmap_animation(est.trace_, track_y=est.track_y_, by_label=True,
-                                           title="Kernel of ψ(x), rows by true class (0 white, 1 blue)"),
-                  width="stretch")
-right.plotly_chart(embedding_animation(est.trace_, est.track_y_, "label", frame_axes=True,
-                                       title="ψ(x) by true class, zoomed per frame"),
-                   width="stretch")
+w.chart(run, "kernel", lambda: kernel_heatmap_animation(est.trace_, track_y=est.track_y_, by_label=True,
+                                                        title="Kernel of ψ(x), rows by true class"), left)
+w.chart(run, "psi", lambda: embedding_animation(est.trace_, est.track_y_, "label", frame_axes=True,
+                                                title="ψ(x) by true class, zoomed per frame"), right)
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["nmi", "block_contrast", "input_contrast"],
                               "NMI and block contrast per iteration"), width="stretch")
@@ -79,9 +78,8 @@ st.caption("After U settles, the last iterations (`delta_iter`, the authors' cod
 data = w.run_dataset_ui(run)
 if data is not None and run.info.get("params", {}).get("train_size"):
     st.subheader("Out of sample: ψ trained on a subset, applied to the whole set")
-    st.plotly_chart(scatter_2d(est.transform(data.X), est.predict(data.X),
-                               f"all {len(data)} points, coloured by predicted cluster"),
-                    width="stretch")
-w.baselines_ui(run, "KNet (this run)")
+    w.chart(run, "out of sample", lambda: scatter_2d(est.transform(data.X), est.predict(data.X),
+                                                     f"all {len(data)} points, coloured by predicted cluster"))
+w.baselines_ui(KEY, run, "KNet (this run)")
 w.unseen_view_ui(KEY, run)
 w.inspect_ui(KEY, run)

@@ -23,5 +23,6 @@ with table_area:
             c2.download_button("Download as .zip", zip_run(row["path"]), f"{row['run']}.zip", "application/zip")
         with c3:
             lib.delete_ui(row)
+            lib.rename_ui(row)
     else:
         st.info("No runs yet: train one on a method page, or run `make demo-assets`.")

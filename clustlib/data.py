@@ -317,11 +317,30 @@ def _npz(path: Path, opts: dict) -> Dataset:
         raise DatasetError(f"{path}: no such file.") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:  # damage, pickled objects ...
         raise DatasetError(f"{path}: not a readable .npz of numeric arrays ({err}).") from None
+    scale = 255.0 if X.dtype == np.uint8 else 1.0  # 8-bit images: to [0, 1] like every image here
     X, y = _check_arrays(X, y, str(path))
+    X = _as_images(X / scale if scale != 1.0 else X, opts, path)
     is_img = X.ndim > 2
     names = [str(i) for i in range(int(y.max()) + 1)] if y is not None else []
     return Dataset(X, y, "image" if is_img else "vector", f"npz:{path}",
                    tuple(X.shape[1:]) if is_img else None, names)
+
+
+def _as_images(X: np.ndarray, opts: dict, path) -> np.ndarray:
+    """``shape=28x28`` (or ``1x28x28``, channels first): rows of pixels read as images."""
+    text = opts.pop("shape", None)
+    if text is None:
+        return X
+    try:
+        shape = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise DatasetError(f"{path}: shape={text!r}; give the image size as HxW or CxHxW, e.g. shape=28x28.")
+    if int(np.prod(shape)) != int(np.prod(X.shape[1:])):
+        raise DatasetError(f"{path}: shape={text} holds {int(np.prod(shape))} values but each sample has "
+                           f"{int(np.prod(X.shape[1:]))}.")
+    return X.reshape((X.shape[0], *shape))
 
 
 def _csv(path: Path, opts: dict) -> Dataset:
@@ -359,7 +378,10 @@ def _csv(path: Path, opts: dict) -> Dataset:
     else:
         y = None
     X, y = _check_arrays(X, y, str(path))
-    return Dataset(X, y, "vector", f"csv:{path}", None, names)
+    X = _as_images(X, opts, path)
+    is_img = X.ndim > 2
+    return Dataset(X, y, "image" if is_img else "vector", f"csv:{path}", tuple(X.shape[1:]) if is_img else None,
+                   names)
 
 
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -465,8 +487,8 @@ DESCRIPTIONS = {
     "cifar10": "CIFAR-10 32x32 colour (torchvision; root=, split=, download=1)",
     "stl10": "STL-10 96x96 colour (torchvision; root=, split=, download=1)",
     "omniglot_full": "full Omniglot, 1623 characters, 28x28 (torchvision; root=, split=all|background|evaluation, download=1)",
-    "npz": "npz:PATH - arrays X (N,d | N,H,W | N,C,H,W) and optional y",
-    "csv": "csv:PATH - numeric columns; last column is the label if headed 'label'",
+    "npz": "npz:PATH - arrays X (N,d | N,H,W | N,C,H,W; uint8 read as /255) and optional y; shape=28x28 reads rows as images",
+    "csv": "csv:PATH - numeric columns; last column is the label if headed 'label'; shape=28x28 reads rows as images",
     "folder": "folder:PATH - one sub-folder of images per class",
 }
 
@@ -645,9 +667,6 @@ def save_upload(filename: str, data: bytes, folder) -> str:
     labels. A zip is unpacked with guards: no absolute or ``..`` paths, images only,
     bounded size and count."""
     import hashlib
-    import io
-    import zipfile
-    import zlib
 
     ext = Path(filename).suffix.lower().lstrip(".")
     if ext not in ("npz", "csv", "zip"):
@@ -658,16 +677,35 @@ def save_upload(filename: str, data: bytes, folder) -> str:
                            f"{MAX_UPLOAD_BYTES:,} bytes ({MAX_UPLOAD_BYTES // 2**20} MiB); use a file "
                            "spec such as npz:PATH for larger data.")
     folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(data).hexdigest()[:16]
+    stem = _safe_file_name(Path(filename).stem)
+    home = folder / digest  # named by content (a re-upload is free), the file keeps its name
+    home.mkdir(parents=True, exist_ok=True)
     if ext in ("npz", "csv"):
-        path = folder / f"{digest}.{ext}"
+        path = home / f"{stem}.{ext}"
         if not path.exists():
-            path.write_bytes(data)
+            tmp = home / f".{stem}.{ext}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
         return f"{ext}:{path}"
-    target = folder / digest
+    target = home / stem
     if target.is_dir():
         return f"folder:{_class_root(target)}"
+    try:
+        _unzip_images(filename, data, home, target)
+    except BaseException:
+        if home.is_dir() and not any(home.iterdir()):
+            home.rmdir()  # a refused upload leaves nothing behind
+        raise
+    return f"folder:{_class_root(target)}"
+
+
+def _unzip_images(filename: str, data: bytes, home: Path, target: Path) -> None:
+    """Unpack the images of an uploaded zip into ``target`` (via a hidden folder in ``home``)."""
+    import io
+    import zipfile
+    import zlib
+
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = [i for i in z.infolist() if not i.is_dir()]
@@ -675,7 +713,7 @@ def save_upload(filename: str, data: bytes, folder) -> str:
         raise DatasetError(f"{filename}: not a zip file ({err}).") from None
     if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
         raise DatasetError(f"{filename}: more than {MAX_ZIP_MEMBERS} files or {MAX_UNZIPPED_BYTES // 2**20} MiB unpacked.")
-    tmp = folder / f".{digest}.tmp"
+    tmp = home / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         for info in infos:
@@ -699,7 +737,14 @@ def save_upload(filename: str, data: bytes, folder) -> str:
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return f"folder:{_class_root(target)}"
+
+
+def upload_home(spec: str) -> Path:
+    """The folder :func:`save_upload` made for an upload (``UPLOADS/<content hash>``)."""
+    _, arg, _ = parse_spec(spec)
+    path = Path(arg)
+    parts = path.parts
+    return Path(*parts[:parts.index(UPLOADS) + 2]) if UPLOADS in parts else path
 
 
 def discard_upload(spec: str, folder) -> None:
@@ -711,13 +756,49 @@ def discard_upload(spec: str, folder) -> None:
     folder = Path(folder).expanduser().resolve()
     path = Path(arg).resolve()
     while path.parent != folder and folder in path.parents:
-        path = path.parent  # a folder: the unpacked zip's top directory
+        path = path.parent  # the upload's own folder (named by its content)
     if path.parent != folder:
         return
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+UPLOADS = ".uploads"  # the app's uploads folder, inside its runs folder
+
+
+def _safe_file_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:60] or "data"
+
+
+def display_name(spec: str) -> str:
+    """A dataset spec as people read it: a file's own name (an upload's original name,
+    not the server's content-addressed path) with its options; other specs unchanged.
+
+    >>> display_name("npz:runs/.uploads/0123abcd/fashion.npz,n=500")
+    'fashion.npz (n=500)'
+    >>> display_name("folder:runs/.uploads/0123abcd/animals/train")
+    'animals.zip'
+    >>> display_name("digits:n=600")
+    'digits:n=600'
+    """
+    try:
+        name, arg, opts = parse_spec(spec)
+    except DatasetError:
+        return str(spec)
+    if name not in FILE_KINDS or not arg:
+        return str(spec).strip()
+    parts = Path(arg).parts
+    if UPLOADS in parts and len(parts) > parts.index(UPLOADS) + 2:
+        base = parts[parts.index(UPLOADS) + 2]
+        base = base if name != "folder" else f"{base}.zip"
+    else:
+        base = Path(arg).name or arg
+    rest = ",".join(f"{k}={v}" for k, v in opts.items())
+    return f"{base} ({rest})" if rest else base
 
 
 def _class_root(d: Path) -> Path:

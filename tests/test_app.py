@@ -97,6 +97,9 @@ def test_knet_page_opens_on_the_demo_run_with_animations():
     at = knet_page()  # the pretrained spirals demo shows at once
     assert "knet-spirals" in at.session_state["knet_run_path"]
     assert "spirals" in at.subheader[0].value
+    assert "knet-spirals" in at.sidebar.selectbox(key="knet_pick").value  # the box names the run on screen
+    at.sidebar.selectbox(key="knet_pick").set_value(
+        next(o for o in at.sidebar.selectbox(key="knet_pick").options if "knet-moons" in o))
     button(at, "Load run").click()  # the saved-runs picker loads another one
     at.run()
     assert not at.exception and "knet-moons" in at.session_state["knet_run_path"]
@@ -238,9 +241,9 @@ def test_secu_page_shows_sizes_against_the_floor_and_centres():
     assert sizes["data"][0]["type"] == "bar" and len(sizes["frames"]) >= 10
     assert "floor" in sizes["frames"][-1]["layout"]["title"]["text"]
     assert any(s.get("type") == "line" for s in sizes["layout"].get("shapes", []))  # the γN/K line
-    crosses = centres["frames"][-1]["data"][-1]  # after one trace per class (the legend)
+    crosses = centres["data"][-1]  # after one trace per class (the legend)
     assert crosses["marker"]["symbol"] == "x" and crosses["name"] == "centre"
-    assert len(values(crosses["x"])) == 10  # one cross per centre
+    assert len(values(centres["frames"][-1]["data"][-1]["x"])) == 10  # one cross per centre, moving
 
 
 def test_a_shared_link_reproduces_the_selections_and_opens_the_matching_run():
@@ -297,17 +300,23 @@ def test_runs_library_lists_opens_and_deletes(runs_folder, fitted_moons):
 
 def test_dataset_page_shows_classes_map_and_baselines():
     at = open_page("dataset")
+    assert any("in the background" in i.value for i in at.info)  # the map: computed beside the page
+    wait_until_maps_are_done(at)
     figs = figures(at)
     grid = figs[0]
     assert grid["data"][0]["type"] == "image"  # one row of samples per class
     assert "Samples per class" in grid["layout"]["title"]["text"]
     raw = figs[1]
     assert {d["name"] for d in raw["data"]} == {f"class {c}" for c in range(10)}
+    assert not at.dataframe  # the baselines run only once their section is opened
+    at.session_state["data_peers_open"] = True
+    at.run()
+    wait_until_maps_are_done(at)
     assert any("KMeans" in str(df.value) or "KMeans" in list(df.value.columns) for df in at.dataframe)
     at.selectbox(key="data_ds").set_value("wine")
     at.radio(key="data_proj").set_value("PCA")
     at.run()
-    assert not at.exception
+    wait_until_maps_are_done(at)
     assert len(figures(at)) == 1  # vectors: no image grid, the map only
 
 
@@ -317,9 +326,11 @@ def test_compare_page_puts_runs_side_by_side():
     options = at.multiselect(key="cmp_runs").options
     digits = [o for o in options if "digits)" in o and ("dac" in o or "secu" in o or "jule" in o)]
     at.multiselect(key="cmp_runs").set_value(digits[:3])
+    at.session_state["cmp_peers_open"] = True
     at.run()
+    wait_until_maps_are_done(at)
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.dataframe[1].value  # the runs' metrics first, then scikit-learn's
     assert "KMeans" in " ".join(map(str, table.columns)) + " ".join(map(str, table.index))
     figs = figures(at)
     maps = figs[0]
@@ -435,12 +446,12 @@ def test_dataset_page_colours_omniglot_by_alphabet_and_waits_to_run_baselines():
     at.session_state["data_ds"] = "omniglot"
     at.session_state["data_proj"] = "PCA"
     at.run()
-    assert not at.exception
+    wait_until_maps_are_done(at)
     raw_map = figures(at)[-1]
     assert {d["name"] for d in raw_map["data"]} == {"Balinese", "Early_Aramaic", "Greek", "Japanese_(katakana)",
                                                    "Korean", "Latin", "Sanskrit", "Tagalog"}
-    assert at.checkbox(key="data_run_baselines").value is False  # 4,840 images: only when asked
-    assert not at.dataframe
+    assert "3,000 of 4,840 samples" in raw_map["layout"]["annotations"][0]["text"]  # says what is drawn
+    assert not at.dataframe  # the baselines: only when their section is opened
 
 
 def slow_knet_job(at):
@@ -448,7 +459,7 @@ def slow_knet_job(at):
     at.sidebar.selectbox(key="knet_preset").set_value("tiny")
     at.sidebar.selectbox(key="knet_ds").set_value("moons")
     at.run()
-    at.sidebar.slider(key="knet_it_tiny").set_value(100)
+    at.sidebar.slider(key="knet_max_iter_tiny").set_value(100)
     at.run()
     button(at, "Train").click()
     at.run()
@@ -491,7 +502,7 @@ def test_settings_survive_a_visit_to_another_page():
     at.sidebar.selectbox(key="jule_preset").set_value("tiny")
     at.run()
     at.sidebar.number_input(key="jule_seed").set_value(7)
-    at.sidebar.slider(key="jule_ep_tiny").set_value(3)
+    at.sidebar.slider(key="jule_epochs_per_period_tiny").set_value(3)
     at.run()
     at.switch_page("app_pages/dac.py")
     at.run()
@@ -500,7 +511,7 @@ def test_settings_survive_a_visit_to_another_page():
     assert not at.exception
     assert at.sidebar.selectbox(key="jule_preset").value == "tiny"
     assert at.sidebar.number_input(key="jule_seed").value == 7
-    assert at.sidebar.slider(key="jule_ep_tiny").value == 3
+    assert at.sidebar.slider(key="jule_epochs_per_period_tiny").value == 3
 
 
 def test_a_shared_link_without_a_saved_run_says_so_and_trains_it(runs_folder):

@@ -1,4 +1,5 @@
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,7 +156,10 @@ def test_uploads_are_stored_by_content_and_validated(tmp_path):
     buf = io.BytesIO()
     np.savez(buf, X=np.random.default_rng(0).normal(size=(30, 4)), y=np.arange(30) % 3)
     spec = save_upload("mine.npz", buf.getvalue(), tmp_path)
-    assert spec.startswith("npz:") and save_upload("again.npz", buf.getvalue(), tmp_path) == spec
+    assert spec.startswith("npz:") and spec.endswith("/mine.npz")  # the file keeps its name
+    assert save_upload("mine.npz", buf.getvalue(), tmp_path) == spec  # a re-upload is free
+    again = save_upload("again.npz", buf.getvalue(), tmp_path)  # the same content, its own name
+    assert again.endswith("/again.npz") and Path(again[4:]).parent == Path(spec[4:]).parent
     assert len(load_dataset(spec)) == 30
     bad = io.BytesIO()
     np.savez(bad, X=np.full((5, 2), np.nan))

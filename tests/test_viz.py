@@ -9,6 +9,7 @@ from PIL import Image
 from clustlib.base import Snapshot
 from clustlib.viz import (
     block_average,
+    cluster_grid,
     cluster_image_grid,
     embedding_animation,
     frame_indices,
@@ -55,7 +56,7 @@ def test_embedding_animation_zooms_per_frame_when_asked(fitted_moons):
 
 
 def _decode(src):
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
 
 
 def test_kernel_heatmap_turns_block_diagonal():
@@ -69,10 +70,11 @@ def test_kernel_heatmap_turns_block_diagonal():
     fig = kernel_heatmap_animation(snaps, track_y=y)
     assert len(fig.frames) == 3
     first, last = _decode(fig.frames[0].data[0].source), _decode(fig.frames[-1].data[0].source)
-    assert first.shape[:2] == (256, 256)  # 300 points block-averaged to 256 px
+    assert first.shape[:2] == (200, 200)  # 300 points block-averaged to 200 px (class 1 from px 75)
     # off-diagonal block: dark (similar) at the start, white (dissimilar) at the end
-    assert first[:100, 156:, 0].mean() < 200 and last[:100, 156:, 0].mean() > 250
-    assert last[:100, :100, 0].mean() < 200  # the diagonal block stays dark
+    assert first[:70, 110:, 0].mean() < 200 and last[:70, 110:, 0].mean() > 250
+    assert last[:70, :70, 0].mean() < 200  # the diagonal block stays dark
+    assert all(set(fr.data[0].to_plotly_json()) == {"type", "source"} for fr in fig.frames)  # only what changes
     with pytest.raises(ValueError, match="sigma"):
         kernel_heatmap_animation([Snapshot(0, "x", y, snaps[0].embedding, {}, {})])
 
@@ -113,11 +115,12 @@ def test_cluster_image_grid_rows_are_largest_clusters_first():
     images = np.zeros((10, 4, 4))
     images[:6] = 1.0  # cluster 2 (six bright images) is the largest
     labels = np.array([2] * 6 + [0] * 3 + [1])
-    fig = cluster_image_grid(images, labels, n_clusters=2, per_cluster=3)
-    grid = np.asarray(fig.data[0].z)
+    grid, sizes = cluster_grid(images, labels, n_clusters=2, per_cluster=3, min_px=0)
     assert grid.shape == (4 + 3 + 4, 3 * 4 + 2 * 2, 3)  # 2 rows of 3 tiles with gaps
     assert grid[:4, :4].mean() == 255 and grid[7:, :4].mean() == 0  # bright row first
-    assert "#2: 6" in fig.layout.title.text
+    fig = cluster_image_grid(images, labels, n_clusters=2, per_cluster=3)
+    assert "#2: 6" in sizes and "#2: 6" in fig.layout.title.text
+    assert fig.data[0].source.startswith("data:image/png;base64,")  # a PNG, not an array of numbers
 
 
 def test_image_montage_enlarges_small_images_by_whole_pixels_and_wraps_rows():
@@ -166,7 +169,8 @@ def test_merge_animation_keeps_one_layout_and_merge_flow_conserves_points():
     xy = np.random.default_rng(1).normal(size=(12, 2))
     fig = merge_animation(trace, xy)
     assert len(fig.frames) == 3
-    assert all(np.allclose(f.data[0].x, xy[:, 0]) for f in fig.frames)  # the points never move
+    assert np.allclose(fig.data[0].x, xy[:, 0])  # the points never move: their place is sent once,
+    assert all(f.data[0].x is None for f in fig.frames)  # each frame carries only the colours
     colours = [list(f.data[0].marker.color) for f in fig.frames]
     assert len(set(colours[-1])) == 2 and len(set(colours[0])) == 6
     assert fig.layout.xaxis.title.text.startswith("t-SNE")

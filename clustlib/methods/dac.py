@@ -135,7 +135,7 @@ class DAC(DeepClusterer):
     """
 
     ABOUT: ClassVar[About] = About(
-        name="dac", title="DAC", year=2017, icon="🟪", page_title="DAC (label-feature circle)",
+        name="dac", title="DAC", year=2017, icon=":material/donut_large:", page_title="DAC (label-feature circle)",
         description="DAC (Chang et al., ICCV 2017): pairwise same/different learning on confident pairs; "
                     "label features drift to the k vertices of a circle",
         picture="The circular label-feature map (Chang et al. 2017, suppl. Eq. 1): every sample's label "

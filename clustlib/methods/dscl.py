@@ -124,7 +124,7 @@ class DSCL(DeepClusterer):
     """
 
     ABOUT: ClassVar[About] = About(
-        name="dscl", title="DSCL", year=2017, icon="🟩", page_title="DSCL (unseen categories)",
+        name="dscl", title="DSCL", year=2017, icon=":material/scatter_plot:", page_title="DSCL (unseen categories)",
         description="DSCL (Law et al., ICML 2017): supervised spectral metric learning on seen categories; "
                     "t-SNE of categories never seen",
         picture="Categories the network never saw: 106 Omniglot characters of three alphabets held out "

@@ -90,7 +90,7 @@ class JULE(DeepClusterer):
     """
 
     ABOUT: ClassVar[About] = About(
-        name="jule", title="JULE", year=2016, icon="🟧", page_title="JULE (merge stages)",
+        name="jule", title="JULE", year=2016, icon=":material/merge:", page_title="JULE (merge stages)",
         description="JULE (Yang et al., CVPR 2016): agglomerative clustering and a CNN learned together; "
                     "clusters fall period by period",
         picture="Merge stages: the learned representation coloured by current cluster, one frame per "

@@ -104,7 +104,7 @@ class KNet(DeepClusterer):
     """
 
     ABOUT: ClassVar[About] = About(
-        name="knet", title="KNet", year=2020, icon="🟦", page_title="KNet (deep kernel)",
+        name="knet", title="KNet", year=2020, icon=":material/grid_view:", page_title="KNet (deep kernel)",
         description="KNet / KernelNet (Wu et al., SDM 2020): HSIC deep kernel; the kernel matrix turns "
                     "block-diagonal",
         picture="The learned kernel matrix, rows sorted by cluster, turning block-diagonal while "

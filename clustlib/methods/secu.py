@@ -157,7 +157,7 @@ class SeCu(DeepClusterer):
     """
 
     ABOUT: ClassVar[About] = About(
-        name="secu", title="SeCu", year=2023, icon="🟥", page_title="SeCu (size-constrained)",
+        name="secu", title="SeCu", year=2023, icon=":material/bar_chart:", page_title="SeCu (size-constrained)",
         description="SeCu (Qian, ICCV 2023): online cluster discrimination with a size constraint; "
                     "only the assigned centre moves",
         picture="Cluster sizes epoch by epoch against the γN/K floor that the dual variables enforce, "

@@ -2,10 +2,10 @@
 
 A page starts a :class:`TrainingJob` and polls its public fields from a fragment. The
 fit runs in a child process (``forkserver``: a clean process with torch already
-imported, so a job starts in well under a second) with as many torch threads as the
-machine has idle cores, so the server's threads and the training never fight over the
-same cores (a thread of the server trained 8-20x slower than the CLI). Snapshots come
-back round by round, so the page can draw the picture while it forms.
+imported, so a job starts in well under a second; a thread of the server trained 8-20x
+slower than the CLI) with the CLI's fixed thread count, so a seed trained in the app is
+the same run as from the command line. Snapshots come back round by round, so the page
+can draw the picture while it forms.
 
 At most ``$CLUSTLIB_MAX_JOBS`` (default 1) jobs train at once; the others wait in a
 queue and know their place in it. Jobs live in this server process, keyed by a random
@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ..methods import METHODS
 from ..runs import Run, list_runs
+from .access import Refused, Who, claim, max_queue, visitor_job_seconds
 
 
 def runs_dir() -> Path:
@@ -50,8 +51,12 @@ def saved_runs():
 
 
 def run_name(method: str, dataset: str) -> str:
+    """``secu-fashion.npz-20261206-101500-ab12``: method, the data's own name (an upload's
+    file name, not its server path), time, a random tail."""
+    from ..data import display_name
+
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset)[:40].strip("_") or "data"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", display_name(dataset))[:40].strip("_") or "data"
     return f"{method}-{safe}-{stamp}-{secrets.token_hex(2)}"
 
 
@@ -110,9 +115,12 @@ class TrainingJob:
     """
 
     def __init__(self, method: str, params: dict, dataset: str, unseen=(), preset: str | None = None,
-                 out_dir: Path | None = None):
+                 out_dir: Path | None = None, who: Who | None = None):
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
+        self.who = who or Who("", True)  # the library's own jobs: the host's
+        self.time_cap = None if self.who.host else visitor_job_seconds()
+        self.capped = False  # stopped at its time cap (a visitor's job)
         self.id = secrets.token_hex(8)
         self.method, self.params, self.dataset = method, dict(params), dataset
         self.unseen, self.preset = [int(c) for c in unseen], preset
@@ -136,8 +144,20 @@ class TrainingJob:
 
     # ------------------------------------------------------------------ page API
     def start(self) -> TrainingJob:
-        """Queue the job (it starts at once when no other job trains)."""
+        """Queue the job (it starts at once when no other job trains). A visitor's job is
+        refused (:class:`access.Refused`, one line) while the same session has one queued or
+        running, and when ``access.max_queue()`` jobs wait already."""
         with _LOCK:
+            if not self.who.host:
+                mine = [j for j in JOBS.values() if j.who.owner == self.who.owner and j.running]
+                if mine:
+                    where = (f"waiting at position {_WAITING.index(mine[0]) + 1}" if mine[0] in _WAITING
+                             else "training")
+                    raise Refused(f"you already have a training {where} ({METHODS[mine[0].method].ABOUT.title}); "
+                                  "one at a time per visitor: stop it or wait for it to finish.")
+                if len(_WAITING) >= max_queue():
+                    raise Refused(f"the queue is full ({len(_WAITING)} trainings waiting for the server's "
+                                  f"{max_jobs()} training slot{'s' if max_jobs() > 1 else ''}); try again in a few minutes.")
             JOBS[self.id] = self
             _WAITING.append(self)
         _schedule()
@@ -190,6 +210,9 @@ class TrainingJob:
     def _read(self) -> None:
         try:
             while True:
+                if self.time_cap and time.time() - self.started > self.time_cap and not self._stop.is_set():
+                    self.capped = True  # a visitor's time is up: stop after this round, saved
+                    self._stop.set()
                 try:
                     msg = self._queue.get(timeout=0.5)
                 except queue.Empty:
@@ -226,6 +249,7 @@ class TrainingJob:
             self.round, self.stage, self.scalars = snap.round, snap.stage, dict(snap.scalars)
         elif kind == "saved":
             self.path = Path(msg[1])
+            claim(self.path, self.who.owner)
             try:
                 self.run = Run.load(self.path)
             except Exception as err:  # noqa: BLE001
@@ -251,31 +275,30 @@ def _first_line(err: BaseException) -> str:
 
 def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Queue, stop) -> None:
     """The child process: load, fit with a callback that reports every Snapshot and
-    honours Stop, save the run, report where. Stops (and saves) when the app dies."""
-    import torch
-
-    from ..cpu import ThreadGovernor
+    honours Stop, save the run, report where. Stops (and saves) when the app dies. The
+    fit runs on the default, fixed thread count (``clustlib.cpu``): the app's run of a
+    seed is the CLI's run of that seed, however busy the server is."""
+    from ..cpu import resolve_threads
     from ..train import train_run
 
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
-    try:  # threads: the cores idle of other work (the server drawing pages does not count)
-        governor = ThreadGovernor(exclude=(parent.pid,) if parent is not None else ())
-        torch.set_num_threads(governor.threads)
+    try:
+        threads = resolve_threads(None)
 
         class Report:
             def on_start(self, est, planned):
                 y = None if est._y is None else est._y[est.track_index_].astype("int64")
-                out.put(("start", planned, y, governor.threads))
+                out.put(("start", planned, y, threads))
 
             def __call__(self, est, snap):
-                out.put(("snap", snap, governor.update()))
+                out.put(("snap", snap, threads))
                 return stop.is_set()
 
         path = Path(out_dir) / run_name(method, dataset)
         run = train_run(method, dataset, path, preset=None, params=params, unseen=list(unseen),
-                        callbacks=[Report()], extra={"preset": preset})
+                        callbacks=[Report()], extra={"preset": preset}, threads=threads)
         out.put(("saved", str(path), "stopped" if run.estimator.stopped_early_ else "done"))
     except Exception as err:  # noqa: BLE001 - reported on the page, never swallowed silently
         out.put(("failed", _first_line(err), traceback.format_exc()))

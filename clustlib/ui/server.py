@@ -19,15 +19,20 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 
 
 @contextmanager
-def serve(runs: Path, env: dict | None = None, timeout: float = 90.0):
+def serve(runs: Path, env: dict | None = None, timeout: float = 90.0, log: Path | None = None):
     """``streamlit run app.py`` as ``make app`` runs it (the repository's config: no file
-    watcher), runs saved under ``runs``; yields the URL once the server answers."""
+    watcher), runs saved under ``runs``; yields the URL once the server answers. The
+    server's output goes to ``log`` (default: ``runs/server.log``), never to a pipe that
+    nobody reads (a full pipe would stop the server)."""
     port = free_port()
+    log = Path(log) if log is not None else Path(runs) / "server.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = open(log, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "CLUSTLIB_RUNS": str(runs), **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
     try:
@@ -38,7 +43,7 @@ def serve(runs: Path, env: dict | None = None, timeout: float = 90.0):
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
                     proc.kill()
-                    raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode()[-2000:]}") from None
+                    raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}") from None
                 time.sleep(0.5)
         yield url
     finally:
@@ -47,6 +52,7 @@ def serve(runs: Path, env: dict | None = None, timeout: float = 90.0):
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        out.close()
 
 
 def idle(page, timeout: int = 90_000) -> None:

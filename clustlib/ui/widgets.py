@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ..baselines import sklearn_baselines
+from .. import external
 from ..data import (
+    UPLOADS,
     DatasetError,
     check_visitor_spec,
     data_roots,
@@ -20,9 +21,11 @@ from ..data import (
     load_dataset,
     parse_classes,
     resolve_unseen,
+    upload_home,
 )
 from ..methods import METHODS
-from ..runs import Run, RunFormatError
+from ..runs import EXTERNAL, Run, RunFormatError
+from . import access, background
 from .jobs import TrainingJob, assets_dir, find_job, runs_dir, saved_runs, warm_up
 
 
@@ -39,7 +42,7 @@ _jobs_ready()
 def cached_dataset(spec: str):
     """A dataset the page may show. Every spec here came from a visitor (the URL, the text
     box, an uploaded run), so files are read only from uploads and $CLUSTLIB_DATA_ROOTS."""
-    check_visitor_spec(spec, [runs_dir() / ".uploads", *data_roots()])
+    check_visitor_spec(spec, [runs_dir() / UPLOADS, *data_roots()])
     return load_dataset(in_memory(spec))  # a run trained from disk (lazy=1): its images in memory, bounded
 
 
@@ -51,6 +54,48 @@ def plain(text) -> str:
     (dataset specs, file names, error messages quoting them) are shown as plain text,
     never as links, images or formatting."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def data_label(spec) -> str:
+    """A dataset spec as shown on a page: an upload by its own file name (escaped)."""
+    from ..data import display_name
+
+    return plain(display_name(str(spec))) if spec else "no dataset"
+
+
+def short_run_name(run: Run, name: str, width: int = 34) -> str:
+    """'SeCu · secu-digits' -- a run's method and folder name, shortened for a chart title."""
+    title = METHODS[run.method].ABOUT.title if run.method in METHODS else run.info.get("model", run.method)
+    return f"{title} · {name if len(name) <= width else name[:width - 1] + '…'}"
+
+
+def chart(run: Run, name: str, build, where=None, **kwargs):
+    """``st.plotly_chart`` of ``build()`` -- built once per run and server (a run is shared
+    by every session that shows it; building KNet's 26 kernel frames took 0.5 s a visit).
+    ``name`` names the figure and every setting it depends on; ``where``: a column."""
+    memo = run.__dict__.setdefault("_charts", {})
+    if name not in memo:
+        memo[name] = build()
+        while len(memo) > 24:
+            memo.pop(next(iter(memo)))
+    fig = memo[name]
+    shown = (where or st).plotly_chart(fig, **{"width": "stretch", **kwargs})
+    if fig.frames:
+        export_ui(fig, f"{run.info.get('model') or run.method}-{name}", where)
+    return shown
+
+
+def export_ui(fig, name: str, where=None) -> None:
+    """Take the animation away: an HTML file that plays offline, an animated GIF for
+    slides (each made when its button is pressed)."""
+    from ..viz.export import to_gif, to_html
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "animation"
+    left, right, _ = (where or st).columns([1, 1, 3])
+    left.download_button("⤓ HTML (plays offline)", lambda: to_html(fig, safe), f"{safe}.html", "text/html",
+                         key=f"_dl_html_{safe}", on_click="ignore", width="stretch")
+    right.download_button("⤓ GIF (slides)", lambda: to_gif(fig), f"{safe}.gif", "image/gif",
+                          key=f"_dl_gif_{safe}", on_click="ignore", width="stretch")
 
 
 def run_dataset_ui(run: Run):
@@ -79,7 +124,7 @@ def available_runs(method: str) -> list[tuple[str, Path]]:
         if isinstance(info, dict) and info.get("method") == method:
             nmi = (info.get("metrics") or {}).get("nmi")
             score = f", NMI {nmi:.3f}" if isinstance(nmi, float) else ""
-            out.append((f"[{where}] {path.name} ({info.get('dataset')}{score})", path))
+            out.append((f"[{where}] {path.name} ({data_label(info.get('dataset'))}{score})", path))
     return out
 
 
@@ -90,6 +135,10 @@ def load_run_ui(method: str, key: str) -> None:
         st.sidebar.caption("No saved runs yet: train one, or run `make demo-assets`.")
         return
     labels = [label for label, _ in runs]
+    shown = st.session_state.get(f"{key}_run_path")
+    if shown != st.session_state.get(f"{key}_pick_for"):  # the box names the run on screen
+        st.session_state[f"{key}_pick_for"] = shown
+        st.session_state[f"{key}_pick"] = next((label for label, p in runs if str(p) == shown), labels[0])
     choice = st.sidebar.selectbox("Saved runs", labels, key=f"{key}_pick")
     if st.sidebar.button("Load run", key=f"{key}_load", width="stretch"):
         path = dict(runs)[choice]
@@ -101,12 +150,17 @@ def load_run_ui(method: str, key: str) -> None:
             st.sidebar.error(plain(err))
 
 
-def matching_run(method: str, spec: str, preset: str, seed: int, unseen) -> Path | None:
-    """A saved run (demo assets first) of ``method`` trained with exactly these settings."""
+def matching_run(method: str, spec: str, preset: str, seed: int, unseen, params: dict | None = None) -> Path | None:
+    """A saved run (demo assets first) of ``method`` trained with exactly these settings:
+    dataset, preset, seed, unseen classes and, when given, every one of ``params``."""
+    from ..runs import _jsonable
+
+    wanted = {k: v for k, v in _jsonable(params or {}).items() if k not in ("device", "random_state")}
     for _, path, info in saved_runs():
         if (isinstance(info, dict) and info.get("method") == method and info.get("dataset") == spec
                 and info.get("preset", "demo") == preset and info.get("seed") == seed
-                and sorted(info.get("unseen") or []) == sorted(unseen)):
+                and sorted(info.get("unseen") or []) == sorted(unseen)
+                and all((info.get("params") or {}).get(k) == v for k, v in wanted.items())):
             return path
     return None
 
@@ -119,7 +173,16 @@ def default_run_ui(key: str, name: str, method: str = "", wanted: tuple | None =
         return
     path = assets_dir() / name
     if wanted is not None and st.session_state.get(f"{key}_q_shared"):
-        path = matching_run(method, *wanted) or path
+        path = matching_run(method, *wanted, st.session_state.get(f"_{key}_params")) or path
+    linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
+        st.query_params.get("run") if method == EXTERNAL else None)
+    if linked:
+        found = [p for _, p, info in saved_runs() if p.name == linked and isinstance(info, dict)
+                 and info.get("method") == method]
+        if found:
+            path = found[0]
+        else:
+            st.warning(f"No saved {method} run is named {plain(linked[:80])}; showing the demo run.")
     try:
         st.session_state[f"{key}_run"] = load_run(path)
         st.session_state[f"{key}_run_path"] = str(path)
@@ -139,16 +202,20 @@ def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None
     and ``live(trace, track_y)`` -> figures of the latest round in place of the page
     (which then stops). Returns the run to show, or stops the page with a hint."""
     st.sidebar.header("Load")
-    load_run_ui(method, key)
     default_run_ui(key, demo, method, wanted)
     job_progress_ui(key)
+    load_run_ui(method, key)
     if busy(key):
         if live is not None:
             live_ui(st.session_state[f"{key}_job"], live)
         st.stop()  # the live view is the page while training
     run = st.session_state.get(f"{key}_run")
+    if run is not None and method == EXTERNAL and st.session_state.get(f"{key}_run_path"):
+        st.query_params["run"] = Path(st.session_state[f"{key}_run_path"]).name  # the link opens it
     if run is None:
-        st.info("No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
+        st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
+                "and open it here, or upload one in the sidebar." if method == EXTERNAL else
+                "No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
         st.stop()
     return run
 
@@ -177,13 +244,15 @@ def train_ui(key: str, method: str, params: dict, spec: str, ds, unseen, preset:
              disabled: bool = False) -> None:
     """The sidebar's Train button. A shared link whose settings have no saved run says so
     at the top of the page and offers to train exactly that run."""
+    share_state_ui(key, spec, preset, seed, unseen, int(params["n_clusters"]))
+    st.session_state[f"_{key}_params"] = params  # what a shared link's run must have been trained with
     running = busy(key)
     clicked = st.sidebar.button("Train", type="primary", disabled=running or ds is None or disabled,
                                 width="stretch", key=f"{key}_train")
     if (st.session_state.get(f"{key}_q_shared") and not running and f"{key}_job" not in st.session_state
             and not st.session_state.get(f"{key}_loaded") and ds is not None and not disabled
-            and matching_run(method, spec, preset, int(seed), unseen) is None):
-        st.info(f"No saved run matches this link ({method}, {plain(spec)}, preset {preset}, seed {int(seed)}"
+            and matching_run(method, spec, preset, int(seed), unseen, params) is None):
+        st.info(f"No saved run matches this link ({method}, {data_label(spec)}, preset {preset}, seed {int(seed)}"
                 f"{', ' + str(len(unseen)) + ' unseen classes' if unseen else ''}): the page shows "
                 "the demo run below. Train the linked run now (or press Train in the sidebar later).")
         clicked = st.button("Train the linked run", key=f"{key}_train_link") or clicked
@@ -192,7 +261,13 @@ def train_ui(key: str, method: str, params: dict, spec: str, ds, unseen, preset:
 
 
 def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
-    job = TrainingJob(method, params, dataset, unseen, preset).start()
+    """Queue a training of this session (a visitor's is refused in one line while another
+    of theirs waits or runs, or when the queue is full)."""
+    try:
+        job = TrainingJob(method, params, dataset, unseen, preset, who=access.session()).start()
+    except access.Refused as err:
+        st.error(f"Not started: {plain(err)}")
+        return
     st.session_state[f"{key}_job"] = job
     st.query_params["job"] = job.id  # a reload of this page finds the job again
 
@@ -215,8 +290,9 @@ def job_progress_ui(key: str) -> None:
             return
         if job.running:
             about = METHODS[job.method].ABOUT
-            shown = " · ".join(f"{k.upper() if k in ('nmi', 'acc', 'ari') else k.replace('_', ' ')} {job.scalars[k]:.3f}" for k in about.progress
-                               if k in job.scalars and k != "n_clusters")
+            shown = " · ".join(f"{k.upper() if k in ('nmi', 'acc', 'ari') else k.replace('_', ' ')} {job.scalars[k]:.3f}"
+                               for k in about.progress
+                               if k != "n_clusters" and np.isfinite(job.scalars.get(k, np.nan)))
             where = (f"{job.stage} · {job.rounds_done} of {job.max_rounds} rounds planned" if job.max_rounds
                      else "setting up")
             st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"
@@ -234,7 +310,9 @@ def job_progress_ui(key: str) -> None:
             st.session_state[f"{key}_loaded"] = True
             st.rerun()
         else:
-            st.success(f"Training {job.status} in {job.seconds or 0:.1f} s with {_threads(job)}: "
+            capped = (f" at its time limit of {job.time_cap / 60:.0f} minutes for a visitor's training (what it learned "
+                      "is saved)" if job.capped else "")
+            st.success(f"Training {job.status}{capped} in {job.seconds or 0:.1f} s with {_threads(job)}: "
                        f"saved to {plain(job.path)}")
 
     poll()
@@ -344,14 +422,59 @@ def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -
         st.session_state[f"{key}_q_k"] = int(q["k"]) if "k" in q else None
     except ValueError:
         st.session_state[f"{key}_q_k"] = None
+    st.session_state[f"{key}_q_settings"] = {k: str(v)[:100] for k, v in q.items() if k not in QUERY_KEYS}
+    st.session_state[f"{key}_q_run"] = q.get("run")
     st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
     job = find_job(q.get("job"), key)  # a reload during (or after) training: the same job again
     if job is not None:
         st.session_state[f"{key}_job"] = job
 
 
+QUERY_KEYS = ("data", "preset", "seed", "k", "unseen", "job", "run")  # the rest of a link: method settings
+
+
+def setting_ui(key: str, name: str, widget, label: str, default, *args, options=None, **kwargs):
+    """A method setting in the sidebar (epochs, γ, η, ...), kept in the URL like the
+    dataset and the seed (``?epochs=5``): a reload or a shared link keeps it. Each preset
+    has its own widget, starting from the preset's value; a link's value is taken once,
+    when it is one the widget can hold (else the preset's). ``widget`` is
+    ``st.sidebar.slider``, ``select_slider`` or ``radio`` (``options`` for the last two)."""
+    preset = st.session_state.get(f"{key}_preset", "demo")
+    wkey = f"{key}_{name}_{preset}"
+    linked = (st.session_state.get(f"{key}_q_settings") or {}).pop(name, None)
+    if linked is not None:
+        value = _setting_value(linked, default, args, options)
+        if value is not None:
+            st.session_state[wkey] = value
+    if options is not None:
+        kwargs["options"] = options
+    if wkey not in st.session_state:  # a default only when the state holds none (no warning)
+        if getattr(widget, "__name__", "") == "radio":
+            kwargs["index"] = list(options).index(default)
+        else:
+            kwargs["value"] = default
+    value = widget(label, *args, key=wkey, **kwargs)
+    st.session_state.setdefault(f"_{key}_link", {})[name] = value
+    return value
+
+
+def _setting_value(text: str, default, bounds: tuple, options):
+    """A link's text as a setting's value, or None when the widget cannot hold it."""
+    if options is not None:
+        return next((o for o in options if str(o) == text), None)
+    try:
+        value = type(default)(float(text)) if isinstance(default, (int, float)) else text
+    except (TypeError, ValueError):
+        return None
+    lo, hi = (bounds + (None, None))[:2]
+    if lo is not None and not lo <= value <= hi:
+        return None
+    return value
+
+
 def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen, k: int | None = None) -> None:
-    """Write the current selections to the URL query string, so the link reproduces them."""
+    """Write the current selections -- and the method settings of :func:`setting_ui` --
+    to the URL query string, so the link reproduces them."""
     state = {"data": spec, "preset": preset, "seed": str(int(seed))}
     if k is not None:
         state["k"] = str(int(k))
@@ -361,8 +484,50 @@ def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen, k: int |
     if unseen:
         state["unseen"] = (st.session_state.get(f"{key}_unseen_text")
                            or ",".join(str(int(c)) for c in unseen))
+    state.update({name: str(v) for name, v in st.session_state.pop(f"_{key}_link", {}).items()})
     if dict(st.query_params) != state:
         st.query_params.from_dict(state)
+
+
+EXTERNAL_DEMO = external.DEMO  # assets/: the example's recording
+
+
+def upload_recording_ui(key: str) -> None:
+    """Sidebar: open a recorded model -- a run zip, or an .npz of embeddings as ``clustlib
+    import`` reads it -- saved to the runs folder and shown. Checked like every visitor
+    file (sizes from the headers first, nothing unpickled); a refusal is one line."""
+    import tempfile
+
+    from ..external import import_npz
+    from ..runs import import_zip
+    from .jobs import run_name
+
+    up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
+                                  key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "
+                                  "y, images, X, epoch -- see `clustlib import --help`")
+    if up is None or st.session_state.get(f"{key}_uploaded") == up.file_id:
+        return
+    st.session_state[f"{key}_uploaded"] = up.file_id  # each upload once
+    who = access.session()
+    try:
+        access.check_upload(who, up.size, runs_dir() / UPLOADS)
+        if up.name.lower().endswith(".zip"):
+            if not who.host:
+                raise access.Refused("run zips are added by the host (Runs library); upload your recording as "
+                                     "an .npz of embeddings instead.")
+            path = import_zip(up.getvalue(), runs_dir(), Path(up.name).stem)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                source = Path(tmp) / "upload.npz"
+                source.write_bytes(up.getvalue())
+                path = runs_dir() / run_name(EXTERNAL, Path(up.name).stem)
+                import_npz(source, path, name=Path(up.name).stem)
+        access.count_upload(who, path, up.size)
+        st.session_state[f"{key}_run"] = load_run(path)
+        st.session_state[f"{key}_run_path"] = str(path)
+        st.session_state[f"{key}_loaded"] = True
+    except (RunFormatError, ValueError) as err:  # access.Refused included
+        st.sidebar.error(f"Not opened: {plain(str(err).splitlines()[0] if str(err) else err)}")
 
 
 def upload_dataset_ui(key: str) -> tuple[str, object]:
@@ -375,12 +540,27 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
     if up is None:
         return "", None
     spec = ""
+    who = access.session()
     try:
-        spec = save_upload(up.name, up.getvalue(), runs_dir() / ".uploads")
-        return spec, cached_dataset(spec)
-    except DatasetError as err:
+        first = st.session_state.get(f"{key}_upload_counted") != up.file_id  # each upload counted once
+        if first:
+            access.check_upload(who, up.size, runs_dir() / UPLOADS)  # quota and room, before anything is kept
+        spec = save_upload(up.name, up.getvalue(), runs_dir() / UPLOADS)
+        if first:
+            access.count_upload(who, upload_home(spec), up.size)
+            st.session_state[f"{key}_upload_counted"] = up.file_id
+        ds = cached_dataset(spec)
+        side = int(round(np.sqrt(ds.X.shape[1]))) if ds.kind == "vector" else 0
+        if side >= 4 and side * side == ds.X.shape[1]:  # rows of pixels: show them as images
+            pixels = bool(ds.X.min() >= 0 and side >= 16)
+            st.session_state.setdefault(f"{key}_upload_img", pixels)
+            if st.sidebar.checkbox(f"Rows are {side} × {side} images", key=f"{key}_upload_img"):
+                spec = f"{spec},shape={side}x{side}"
+                ds = cached_dataset(spec)
+        return spec, ds
+    except (DatasetError, access.Refused) as err:
         if spec:
-            discard_upload(spec, runs_dir() / ".uploads")  # a refused upload leaves nothing behind
+            discard_upload(spec, runs_dir() / UPLOADS)  # a refused upload leaves nothing behind
         st.sidebar.error(plain(err))
         return "", None
 
@@ -408,7 +588,7 @@ def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
                          f"use at least {2 * int(k)} or fewer clusters.")
         ds = None
     seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
-    share_state_ui(key, spec, preset, seed, unseen, int(k))
+    st.session_state[f"_{key}_link"] = {}  # the method's settings below add themselves
     return preset, spec, ds, unseen, int(k), int(seed)
 
 
@@ -435,98 +615,92 @@ def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
     if ds.class_groups:
         present = {ds.class_groups[c] for c in classes if c < len(ds.class_groups)}
         groups = sorted(present)
-        chosen = st.sidebar.multiselect("Unseen alphabets (held out of training)", groups,
-                                        default=sorted({ds.class_groups[c] for c in default}),
-                                        key=f"{key}_unseen_groups_{ds.name}")
+        gkey = f"{key}_unseen_groups_{ds.name}"
+        st.session_state.setdefault(gkey, sorted({ds.class_groups[c] for c in default}))  # not both (a warning)
+        chosen = st.sidebar.multiselect("Unseen alphabets (held out of training)", groups, key=gkey)
         st.session_state[f"{key}_unseen_text"] = ",".join(chosen)
         return [c for c in classes if ds.class_groups[c] in chosen]
-    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, default=default,
-                                  key=f"{key}_unseen_{ds.name}")
+    ukey = f"{key}_unseen_{ds.name}"
+    st.session_state.setdefault(ukey, default)
+    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, key=ukey)
 
 
-@st.cache_data(show_spinner="Running the scikit-learn baselines…", max_entries=16)
-def cached_baselines(spec: str, k: int) -> dict:
-    ds = cached_dataset(spec)
-    return sklearn_baselines(ds.X, ds.y, k)
+def task_ui(key: tuple, fn, *args, what: str, budget_s: float | None = None):
+    """The result of a background computation (``clustlib.ui.background``), or None: while
+    it computes, a line says so and the page reruns itself once it is ready (asking every
+    second keeps it alive; a visitor who leaves lets it go); when it was cut by its time
+    budget or failed, a line says why and offers to try again. Never waits."""
+    task = background.ask(key, fn, *args, budget_s=budget_s)
+    if task.status == "done":
+        return task.result
+    if task.finished:
+        st.caption(f"{what[:1].upper()}{what[1:]}: {plain(task.error)}.")
+        if st.button(f"Try {what} again", key=f"_retry_{abs(hash(key))}"):
+            background.retry(key)
+            st.rerun()
+        return None
+
+    @st.fragment(run_every=1.0)
+    def wait():
+        now = background.ask(key, fn, *args, budget_s=budget_s)
+        if now.finished:
+            st.rerun()
+        st.info(f"Computing {what} in the background ({now.seconds:.0f} s of at most {now.budget_s:.0f} s); "
+                "the rest of the page is ready and this part appears by itself.")
+
+    wait()
+    return None
 
 
-def baselines_ui(run: Run, label: str) -> None:
-    """The run's metrics beside scikit-learn peers on the same (fully seen) data."""
+def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:
+    """scikit-learn's peers on dataset ``spec`` (each in the background, within its time
+    budget), in one table after ``rows`` (e.g. the run's own metrics)."""
+    from ..baselines import PEERS
+
+    table = dict(rows or {})
+    waiting = []
+    for peer in PEERS:
+        task = background.ask(("baseline", spec, int(k), peer), background.baseline, spec, int(k), peer)
+        if task.status == "done":
+            table[peer] = task.result
+        elif task.finished:
+            table[peer] = {}
+            st.caption(f"{peer}: {plain(task.error)}.")
+        else:
+            waiting.append(peer)
+    if table:
+        st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in table.items()})
+    if waiting:
+        task_ui(("baseline", spec, int(k), waiting[0]), background.baseline, spec, int(k), waiting[0],
+                what=f"the baseline {waiting[0]}")
+
+
+def baselines_ui(key: str, run: Run, label: str) -> None:
+    """The run's metrics beside scikit-learn peers on the same (fully seen) data. The
+    peers run only while this section is open (or when their result is known)."""
     spec = run.info.get("dataset")
     if not spec or run.info.get("unseen"):
         return
-    with st.expander("Beside scikit-learn baselines on the same data"):
-        try:
-            peers = cached_baselines(spec, int(run.estimator.n_clusters))
-        except (DatasetError, ValueError) as err:
-            st.warning(f"Baselines unavailable: {plain(err)}")
-            return
-        if "Spectral (rbf)" not in peers:
-            st.caption("Spectral clustering baselines are left out above 5,000 samples "
-                       "(they form N x N matrices).")
-        rows = {label: run.metrics, **peers}
-        st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in rows.items()})
+    section = st.expander("Beside scikit-learn baselines on the same data", key=f"{key}_peers_open",
+                          on_change="rerun")
+    if section.open:
+        with section:
+            baselines_table_ui(spec, int(run.estimator.n_clusters), {label: run.metrics})
 
 
 PROJECTIONS = {"t-SNE": "tsne", "UMAP": "umap", "PCA": "pca"}
 
 
-def on_disk(path: str, kind: str, projection: str, compute=None) -> dict | None:
-    """A run's view from ``.views/`` beside it (the demo script makes the demo runs'),
-    else computed (None when ``compute`` is None) and kept for the next visitor and
-    server: beside the run in the runs folder, in the runs folder's ``.views/`` for a
-    demo run (assets/ stays as shipped)."""
-    from ..project import load_view, save_view, view_file
-
-    file = view_file(path, kind, projection)
-    spare = runs_dir() / ".views" / file.name
-    demo = Path(path).resolve().parent == assets_dir().resolve()
-    for candidate in (file, spare) if demo else (file,):
-        view = load_view(candidate)
-        if view is not None:
-            return view
-    if compute is None:
-        return None
-    view = compute()
-    save_view(view, spare if demo else file)
-    return view
-
-
-@st.cache_resource(show_spinner=False)
-def _view_workers():
-    """One background thread for the t-SNE / UMAP maps of this server, and their futures."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(1, thread_name_prefix="clustlib-views"), {}
-
-
-def background_view(kind: str, path: str, projection: str, compute, what: str) -> dict | None:
-    """A run's view: at once when it is on disk or already computed; else computed in a
-    background thread (once per server) while the page draws everything else, with a
-    line saying so that reruns the page when the map is ready. Errors of ``compute``
-    are raised here, on the page that asked."""
-    view = on_disk(path, kind, projection)
+def run_view_ui(kind: str, path: str, projection: str, what: str) -> dict | None:
+    """A run's view (``background.run_view``): at once when it is on disk, else computed in
+    the background while the page draws everything else."""
+    spare = str(runs_dir())
+    view = background.view_on_disk(path, kind, projection, spare)
     if view is not None:
         return view
-    pool, futures = _view_workers()
-    key = (kind, path, Path(path).stat().st_mtime, projection)
-    if key not in futures:
-        futures[key] = pool.submit(on_disk, path, kind, projection, compute)
-        while len(futures) > 16:  # finished maps are on disk; keep the memory bounded
-            futures.pop(next(iter(futures)))
-    future = futures[key]
-    if future.done():
-        return future.result()
-
-    @st.fragment(run_every=1.0)
-    def wait():
-        if future.done():
-            st.rerun()
-        st.info(f"Computing {what} in the background; the rest of the page is ready. "
-                "This part appears by itself when it is done.")
-
-    wait()
-    return None
+    mtime = Path(path, "run.json").stat().st_mtime
+    return task_ui(("view", kind, str(path), mtime, projection), background.run_view, kind, str(path),
+                   projection, spare, what=what)
 
 
 def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
@@ -545,22 +719,22 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
     name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
                     help="UMAP compiles with numba the first time it is used (tens of seconds).")
     from ..data import split_classes
-    from ..project import unseen_view
 
-    try:
-        data = split_classes(cached_dataset(run.info["dataset"]), unseen)[1]
-        view = background_view("unseen", path, PROJECTIONS[name], lambda: unseen_view(
-            run.estimator, data.X, data.y, PROJECTIONS[name], seed=0), f"the {name} maps of the unseen categories")
-    except (DatasetError, ValueError) as err:
-        st.warning(f"Unseen view unavailable: {plain(err)}")
-        return
+    data = ds = None
+    if run.method != EXTERNAL:  # a recorded model's view needs only what it recorded
+        try:
+            ds = cached_dataset(run.info["dataset"])
+            data = split_classes(ds, unseen)[1]
+        except (DatasetError, ValueError) as err:
+            st.warning(f"Unseen view unavailable: {plain(err)}")
+            return
+    view = run_view_ui("unseen", path, PROJECTIONS[name], f"the {name} maps of the unseen categories")
     if view is None:
         return
     from ..viz import glyph_maps, unseen_figure
 
     st.markdown(unseen_verdict(view["before"], view["after"]))
-    ds = cached_dataset(run.info["dataset"])
-    if ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
+    if ds is not None and ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
         images = data.X[view["index"]]
         st.caption("Each point is one drawing, coloured by its alphabet; each character is drawn "
                    "once, at the middle of its drawings. Hover a point for its character.")
@@ -597,20 +771,10 @@ def unseen_verdict(before: dict, after: dict) -> str:
 def shared_map_ui(key: str, run: Run) -> None:
     """Seen and unseen categories in one learned map (seen fitted, unseen placed into it)."""
     path = st.session_state.get(f"{key}_run_path")
-    if not run.info.get("unseen") or not path or not Path(path).exists():
+    if not run.info.get("unseen") or not path or not Path(path).exists() or run.method == EXTERNAL:
         return
-    from ..data import split_classes
-    from ..project import shared_view
-
     name = st.session_state.get(f"{key}_proj", "t-SNE")
-    try:
-        seen, unseen = split_classes(cached_dataset(run.info["dataset"]), run.info["unseen"])
-        m = background_view("shared", path, PROJECTIONS[name], lambda: shared_view(
-            run.estimator, seen.X, seen.y, unseen.X, unseen.y, PROJECTIONS[name], max_points=1500),
-            f"one {name} map of the seen and the unseen categories")
-    except (DatasetError, ValueError) as err:
-        st.warning(f"Shared map unavailable: {plain(err)}")
-        return
+    m = run_view_ui("shared", path, PROJECTIONS[name], f"one {name} map of the seen and the unseen categories")
     if m is None:
         return
     m = {**m, "unseen": [int(c) for c in m["unseen"]]}
@@ -628,41 +792,46 @@ def shared_map_ui(key: str, run: Run) -> None:
                     width="stretch")
 
 
-@st.cache_data(show_spinner="Computing the map…", max_entries=8)
-def cached_raw_map(spec: str, projection: str, max_points: int = 3000):
-    """2-D map of (a stratified subsample of) a dataset's raw features, and its labels."""
-    from ..data import stratified_subset
-    from ..project import project
+def tracked_samples(run: Run):
+    """(images or feature rows, sample ids) of a run's tracked points, in track order --
+    from the run itself for a recorded model, else from its dataset; None when the page
+    may not or cannot read them."""
+    from ..data import split_classes
 
-    ds = cached_dataset(spec)
-    i = stratified_subset(ds.y, len(ds), max_points, 0)
-    X = ds.X[i].reshape(len(i), -1)
-    if len(ds.X.shape) == 2:  # vectors: standardise so no feature dominates the map
-        X = (X - X.mean(0)) / (X.std(0) + 1e-8)
-    y = ds.y[i] if ds.y is not None else np.zeros(len(i), int)
-    return project(X, projection), y
+    est = run.estimator
+    if run.method == EXTERNAL:
+        ids = getattr(est, "dataset_index_", est.track_index_)
+        images = getattr(est, "track_images_", None)
+        return (images if images is not None else getattr(est, "track_input_", None)), ids
+    try:
+        ds = cached_dataset(run.info["dataset"])
+        if run.info.get("unseen"):
+            ds = split_classes(ds, run.info["unseen"])[0]
+    except (DatasetError, KeyError):
+        return None, None
+    if int(np.max(est.track_index_)) >= len(ds):
+        return None, None  # the dataset spec no longer gives the training data
+    return ds.X[est.track_index_], est.track_index_
 
 
 def inspect_ui(key: str, run: Run) -> None:
     """Select points (box / lasso / click) in the final learned embedding of the tracked
     points and see them: images (or feature values), true and predicted labels, and their
     nearest neighbours in the learned space (like the Embedding Projector)."""
-    from ..data import split_classes
-    from ..viz import image_montage, selectable_scatter
+    from ..viz import cluster_grid, image_montage, selectable_scatter
 
     est = run.estimator
     snap = est.trace_[-1]
-    if snap.embedding is None or not run.info.get("dataset"):
+    if snap.embedding is None:
         return
-    try:
-        ds = cached_dataset(run.info["dataset"])
-        if run.info.get("unseen"):
-            ds = split_classes(ds, run.info["unseen"])[0]
-    except DatasetError:
+    samples, ids = tracked_samples(run)
+    if samples is None:
         return
-    if int(np.max(est.track_index_)) >= len(ds):
-        return  # the dataset spec no longer gives the training data
+    images = samples.ndim >= 3
     st.subheader("Inspect points")
+    if images:
+        grid, sizes = cluster_grid(samples, snap.labels, n_clusters=12, per_cluster=12)
+        st.image(grid, caption=f"Tracked samples of the largest final clusters, one row per cluster ({sizes})")
     st.caption("Drag a box or lasso (toolbar) or click points in the learned embedding to see them "
                "and their nearest neighbours in the learned space.")
     y_true = est.track_y_ if est.track_y_ is not None else None
@@ -671,33 +840,26 @@ def inspect_ui(key: str, run: Run) -> None:
     picked = sorted({int(p["point_index"]) for p in (event.selection.get("points") or [])}) if event else []
     if not picked:
         return
-    idx = est.track_index_[picked]
-    rows = [{"sample": int(i), "cluster": int(snap.labels[p]),
-             **({"true label": int(y_true[p])} if y_true is not None else {})} for p, i in zip(picked, idx)]
+    rows = [{"sample": int(ids[p]), "cluster": int(snap.labels[p]),
+             **({"true label": int(y_true[p])} if y_true is not None else {})} for p in picked]
     st.write(f"**{len(picked)} selected** (showing up to 24)")
-    if ds.kind == "image":
-        st.image(image_montage(ds.X[idx[:24]], min_px=64, per_row=12), caption="selected samples", clamp=True)
+    if images:
+        st.image(image_montage(samples[picked[:24]], min_px=64, per_row=12), caption="selected samples", clamp=True)
     else:
-        st.dataframe(ds.X[idx[:24]].reshape(min(24, len(idx)), -1), width="stretch")
+        st.dataframe(np.asarray(samples[picked[:24]], dtype=np.float32).reshape(min(24, len(picked)), -1),
+                     width="stretch")
     st.dataframe(rows[:200], hide_index=True)
     d = ((snap.embedding - snap.embedding[picked[0]]) ** 2).sum(1)
     near = [int(j) for j in np.argsort(d)[1:9]]
-    st.write(f"Nearest neighbours of sample {int(idx[0])} in the learned space")
-    if ds.kind == "image":
-        st.image(image_montage(ds.X[est.track_index_[near]], min_px=64), caption="8 nearest", clamp=True)
-    st.dataframe([{"sample": int(est.track_index_[j]), "cluster": int(snap.labels[j]),
+    st.write(f"Nearest neighbours of sample {int(ids[picked[0]])} in the learned space")
+    if images:
+        st.image(image_montage(samples[near], min_px=64), caption="8 nearest", clamp=True)
+    st.dataframe([{"sample": int(ids[j]), "cluster": int(snap.labels[j]),
                    **({"true label": int(y_true[j])} if y_true is not None else {})} for j in near],
                  hide_index=True)
 
 
 def all_runs() -> dict[str, Path]:
     """label -> path of every valid run (demo assets first, then the runs folder)."""
-    return {f"[{where}] {path.name} ({info.get('method')}, {info.get('dataset')})": path
+    return {f"[{where}] {path.name} ({info.get('method')}, {data_label(info.get('dataset'))})": path
             for where, path, info in saved_runs() if isinstance(info, dict)}
-
-
-@st.cache_data(show_spinner="Computing the map…", max_entries=16)
-def cached_projection(Z: np.ndarray, projection: str) -> np.ndarray:
-    from ..project import project
-
-    return project(np.asarray(Z, dtype=np.float32), projection)

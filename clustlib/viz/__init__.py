@@ -6,6 +6,7 @@ from .figures import (
     circle_animation,
     circle_map,
     class_colour,
+    cluster_grid,
     cluster_image_grid,
     confusion_heatmap,
     curves_of_runs,
@@ -19,6 +20,7 @@ from .figures import (
     merge_animation,
     merge_flow,
     metric_curves,
+    png_uri,
     scatter_2d,
     selectable_scatter,
     sizes_animation,
@@ -26,6 +28,6 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["class_colour", "lineage_colours", "merge_animation", "merge_flow", "block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_image_grid", "embedding_animation", "frame_indices", "glyph_maps",
+__all__ = ["class_colour", "lineage_colours", "merge_animation", "merge_flow", "block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_grid", "cluster_image_grid", "png_uri", "embedding_animation", "frame_indices", "glyph_maps",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]

@@ -28,6 +28,42 @@ LIGHT = ["#c6dbef", "#fdd0a2", "#c7e9c0", "#fcbba1", "#dadaeb", "#d9d9d9", "#fde
          "#ffffcc", "#d0f0f0", "#bcbddc", "#fee6ce", "#c7eae5", "#f2f0f7", "#e7e1ef"]
 
 
+TEMPLATE = go.layout.Template(layout={  # plotly_white's look in 0.3 KB (its own is 8 KB in every figure)
+    "paper_bgcolor": "white", "plot_bgcolor": "white", "colorway": PALETTE, "hovermode": "closest",
+    "font": {"color": "#2a3f5f"}, "title": {"x": 0.05},
+    "xaxis": {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "automargin": True},
+    "yaxis": {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8", "automargin": True}})
+ANIM_POINTS = 500  # points an animation draws in every frame (a stratified sample of the tracked ones)
+
+
+def _discrete(colours: list[str]) -> list:
+    """A colorscale that gives integer i the colour ``colours[i]`` (with cmin=-0.5,
+    cmax=n-0.5): per-point colours sent as small integers, not as a hex string each."""
+    n = len(colours)
+    return [pair for i, c in enumerate(colours) for pair in ([i / n, c], [(i + 1) / n, c])]
+
+
+def _coloured(codes, colours: list[str], **marker) -> dict:
+    """A marker dict colouring point i with ``colours[codes[i]]``."""
+    return {**marker, "color": np.asarray(codes, dtype=np.int8 if len(colours) < 128 else np.int16),
+            "colorscale": _discrete(colours), "cmin": -0.5, "cmax": len(colours) - 0.5, "showscale": False}
+
+
+def _f32(a) -> np.ndarray:
+    """Coordinates as float32 (4 bytes a number in the figure spec, not 8 or a decimal string)."""
+    return np.asarray(a, dtype=np.float32)
+
+
+def drawn_points(m: int, cap: int = ANIM_POINTS) -> np.ndarray:
+    """Which of m tracked points an animation draws: all up to ``cap``, else ``cap`` evenly
+    spaced ones (tracked points are in dataset order, so every class keeps its share)."""
+    return np.arange(m) if m <= cap else np.unique(np.linspace(0, m - 1, cap).round().astype(int))
+
+
+def _drawn_note(m: int, keep: np.ndarray) -> str:
+    return f" · {len(keep):,} of {m:,} points drawn" if len(keep) < m else ""
+
+
 def class_colour(c) -> str:
     """The colour of class (or group) id ``c``: the same in every chart of the app."""
     return PALETTE[int(c) % len(PALETTE)]
@@ -50,13 +86,62 @@ def to_2d(embeddings: list[np.ndarray]) -> list[np.ndarray]:
     return [(e - mean) @ vt[:2].T for e in embeddings]
 
 
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    return a == b
+
+
+def _flat(trace: dict) -> dict:
+    """A trace's properties one level deep: {"x": .., ("marker", "color"): .., ...}."""
+    out = {}
+    for k, v in trace.items():
+        if isinstance(v, dict):
+            out.update({(k, sub): w for sub, w in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def _compact(fig: go.Figure) -> None:
+    """Frames that carry only the properties that change from frame to frame (the
+    coordinates, a colour per point, an image): a trace's name, legend group, marker size
+    and hover settings -- and a trace that never changes (DAC's vertices) -- are sent
+    once, in the figure's own data. Plotly merges a frame into the traces it names."""
+    if not fig.frames:
+        return
+    frames = [[_flat(t.to_plotly_json()) for t in fr.data] for fr in fig.frames]
+    base = [_flat(t.to_plotly_json()) for t in fig.data]
+    width = min(len(base), *(len(f) for f in frames))
+    varying = []
+    for i in range(width):
+        keys = set(base[i]).union(*(f[i] for f in frames)) - {"type"}
+        varying.append({k for k in keys if any(k not in f[i] or not _same(f[i][k], base[i].get(k)) for f in frames)})
+    changed = [i for i in range(width) if varying[i]]
+    slim = []
+    for fr, flat in zip(fig.frames, frames):
+        data = []
+        for i in changed:
+            d: dict = {"type": flat[i]["type"]}
+            for k in varying[i]:
+                if isinstance(k, tuple):
+                    d.setdefault(k[0], {})[k[1]] = flat[i].get(k)
+                else:
+                    d[k] = flat[i].get(k)
+            data.append(d)
+        slim.append(go.Frame(data=data, traces=changed, name=fr.name, layout=fr.layout))
+    fig.frames = slim
+
+
 def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 500) -> None:
     """Play (one frame per ``duration`` ms), Fast (4x) and Pause on the left, the frame
     slider to their right, the current frame's name above the slider; no labels under
     the slider's ticks (50 of them overlapped and the last was clipped). One frame: no
-    controls at all (a live picture of the latest round)."""
+    controls at all (a live picture of the latest round). Frames are made compact
+    (:func:`_compact`)."""
+    _compact(fig)
     if len(labels) <= 1:
-        fig.update_layout(margin={"l": 50, "r": 10, "t": 50, "b": 50})
+        fig.update_layout(margin={"l": 50, "r": 10, "t": 70, "b": 50})
         return
 
     def play(ms):
@@ -81,7 +166,7 @@ def _animation_layout(fig: go.Figure, labels: list[str], duration: int = 500) ->
                   "currentvalue": {"visible": True, "xanchor": "right", "prefix": "", "offset": 6,
                                    "font": {"size": 13, "color": "#333"}},
                   "steps": steps}],
-        margin={"l": 50, "r": 10, "t": 50, "b": 150})
+        margin={"l": 50, "r": 10, "t": 70, "b": 150})
 
 
 def _title(s, extra: str = "") -> str:
@@ -92,6 +177,16 @@ def _title(s, extra: str = "") -> str:
         if key in s.scalars:
             bits.append(f"{key.upper()} {s.scalars[key]:{fmt}}")
     return " · ".join(bits) + extra
+
+
+def _head(title: str, detail: str = "") -> str:
+    """A chart's title on one line and the frame's details (stage, clusters, NMI) on a
+    second, smaller one: one long line ran under the chart's toolbar and was cut off at
+    the chart's edge (1366 px screens, two charts side by side)."""
+    return f"<b>{title}</b>" + (f"<br><span style='font-size:12px'>{detail}</span>" if detail else "")
+
+
+LEGEND = {"font": {"size": 11}, "tracegroupgap": 0, "itemsizing": "constant"}  # no scrolling for 10-20 classes
 
 
 def _axes(points: np.ndarray) -> tuple[dict, dict]:
@@ -106,6 +201,9 @@ def _points(**kw):
     context for every chart (and every live redraw) is what a browser without a GPU --
     a projector's laptop, a headless test -- spends its CPU on."""
     n = len(kw.get("x", ()))
+    for axis in ("x", "y"):
+        if axis in kw:
+            kw[axis] = _f32(kw[axis])
     return (go.Scatter if n <= 3000 else go.Scattergl)(**kw)
 
 
@@ -128,14 +226,17 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
     snaps = [s for s in snaps if s.embedding is not None]
     if not snaps:
         raise ValueError("the trace has no embeddings to animate.")
-    pts = to_2d([s.embedding for s in snaps])
+    m = snaps[0].embedding.shape[0]
+    keep = drawn_points(m)
+    pts = [p[keep] for p in to_2d([s.embedding for s in snaps])]
     by_label = color_by == "label" and track_y is not None
-    y = np.asarray(track_y) if by_label else None
+    y = np.asarray(track_y)[keep] if by_label else None
     classes = np.unique(y) if by_label else None
     wide = snaps[-1].embedding.shape[1] > 2
+    note = _drawn_note(m, keep)
 
     def frame_layout(p, s):
-        out = {"title": {"text": f"{title}: {_title(s)}"}}
+        out = {"title": {"text": _head(title, _title(s) + note)}}
         if frame_axes:
             out["xaxis"], out["yaxis"] = _axes(p)
         return out
@@ -144,16 +245,16 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
         if by_label:
             return _class_traces(p, y, classes, names)
         return [_points(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                             marker={"size": 5, "opacity": 0.8, "color": [class_colour(v) for v in s.labels]})]
+                        marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.8))]
 
     fig = go.Figure(data=data(pts[0], snaps[0]),
                     frames=[go.Frame(data=data(p, s), name=s.stage, layout=frame_layout(p, s))
                             for p, s in zip(pts, snaps)])
     x_axis, y_axis = _axes(pts[0] if frame_axes else np.vstack(pts))
     what = "PCA axis {} of the last frame" if wide else "embedding dimension {}"
-    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=500, template="plotly_white",
+    fig.update_layout(title={"text": _head(title, _title(snaps[0]) + note)}, height=500, template=TEMPLATE,
                       xaxis={**x_axis, "title": what.format(1)}, yaxis={**y_axis, "title": what.format(2)},
-                      legend_title_text="true class" if by_label else None)
+                      legend_title_text="true class" if by_label else None, legend=LEGEND)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -191,22 +292,27 @@ def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "M
     (``xy``, e.g. a t-SNE of the last period's learned features), coloured by their
     cluster at each period with :func:`lineage_colours` -- clusters visibly absorb their
     neighbours period by period, and the frame never moves under the eye."""
-    xy = np.asarray(xy, dtype=np.float64)
+    m = len(xy)
+    keep = drawn_points(m)
+    xy = np.asarray(xy, dtype=np.float64)[keep]
     idx = [len(trace) - 1] if last_only else frame_indices(len(trace), max_frames)
     colours = lineage_colours(trace)
+    every = PALETTE + LIGHT
+    code = {c: i for i, c in enumerate(every)}
+    note = _drawn_note(m, keep)
 
     def data(i):
-        s = trace[i]
-        return [_points(x=xy[:, 0], y=xy[:, 1], mode="markers", hoverinfo="text", showlegend=False,
-                             text=[f"cluster {int(c)}" for c in s.labels],
-                             marker={"size": 8, "opacity": 0.9, "color": [colours[i][int(c)] for c in s.labels],
-                                     "line": {"width": 0.4, "color": "#777"}})]
+        labels = trace[i].labels[keep]
+        return [_points(x=xy[:, 0], y=xy[:, 1], mode="markers", showlegend=False,
+                        customdata=labels.astype(np.int16), hovertemplate="cluster %{customdata}<extra></extra>",
+                        marker=_coloured([code[colours[i][int(c)]] for c in labels], every, size=8, opacity=0.9,
+                                         line={"width": 0.4, "color": "#777"}))]
 
     fig = go.Figure(data=data(idx[0]), frames=[go.Frame(data=data(i), name=trace[i].stage,
-                                                        layout={"title": {"text": f"{title}: {_title(trace[i])}"}})
+                                                        layout={"title": {"text": _head(title, _title(trace[i]) + note)}})
                                                for i in idx])
     x_axis, y_axis = _axes(xy)
-    fig.update_layout(title={"text": f"{title}: {_title(trace[idx[0]])}"}, height=520, template="plotly_white",
+    fig.update_layout(title={"text": _head(title, _title(trace[idx[0]]) + note)}, height=520, template=TEMPLATE,
                       xaxis={**x_axis, "title": f"{layout_name}, axis 1", "showticklabels": False},
                       yaxis={**y_axis, "title": f"{layout_name}, axis 2", "showticklabels": False})
     _animation_layout(fig, [trace[i].stage for i in idx])
@@ -287,12 +393,17 @@ def kernel_rgb(values: np.ndarray) -> np.ndarray:
     return ((1 - v) * np.array([255, 255, 255]) + v * np.array([8, 48, 107])).astype(np.uint8)
 
 
-def _png(values: np.ndarray) -> str:
-    """[0, 1] values -> PNG data URI."""
+def _png(values: np.ndarray, levels: int = 64) -> str:
+    """[0, 1] values -> a palette PNG data URI of ``levels`` shades of the kernel ramp
+    (a sixth of the bytes of the RGB picture; 64 shades are more than the eye tells
+    apart on this ramp)."""
     from PIL import Image
 
+    q = np.clip(np.round(np.asarray(values) * (levels - 1)), 0, levels - 1).astype(np.uint8)
+    img = Image.fromarray(q, "P")
+    img.putpalette(kernel_rgb(np.linspace(0, 1, levels)).reshape(-1).tolist())
     buf = io.BytesIO()
-    Image.fromarray(kernel_rgb(values)).save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", compress_level=9)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
@@ -304,7 +415,7 @@ def kernel_order(final_labels: np.ndarray, track_y=None) -> np.ndarray:
     return np.lexsort(keys)
 
 
-def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, max_px: int = 256,
+def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, max_px: int = 200,
                              max_frames: int = 50, title: str = "Learned kernel",
                              by_label: bool = False) -> go.Figure:
     """The Gaussian kernel of the tracked points' embedding, rows sorted by final cluster
@@ -330,14 +441,14 @@ def kernel_heatmap_animation(trace, sigma: float | None = None, track_y=None, ma
 
     fig = go.Figure(data=[image(images[0])],
                     frames=[go.Frame(data=[image(src)], name=s.stage,
-                                     layout={"title": {"text": f"{title}: {_title(s)}"}})
+                                     layout={"title": {"text": _head(title, _title(s))}})
                             for src, s in zip(images, snaps)])
-    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=480,
+    fig.update_layout(title={"text": _head(title, _title(snaps[0]))}, height=480,
                       xaxis={"range": [0, size], "showticklabels": False, "showgrid": False, "zeroline": False,
                              "title": "tracked points, " + ("by true class" if by_label else "by final cluster")},
                       yaxis={"range": [size, 0], "scaleanchor": "x", "showticklabels": False, "showgrid": False,
                              "zeroline": False, "title": "the same points"},
-                      template="plotly_white")
+                      template=TEMPLATE)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -349,22 +460,50 @@ NAMES = {"nmi": "NMI", "acc": "ACC", "ari": "ARI", "loss": "loss", "n_clusters":
          "kernel_change": "kernel change", "u_change": "U change", "smallest_over_floor": "smallest / floor"}
 
 
-def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None = None) -> go.Figure:
-    """Line chart of scalar(s) over rounds, each named in the legend; ``x_title``
-    defaults to the rounds' own name (epoch, period, iteration)."""
+def wrap(text: str, width: int = 44) -> str:
+    """A chart title broken into lines of at most ``width`` characters (``<br>``): a long
+    one-line title ran under the chart's toolbar and past its edge at 1366 px."""
+    lines, line = [], ""
+    for word in str(text).split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join([*lines, line])
+
+
+def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None = None,
+                  right: tuple = (), levels: dict | None = None) -> go.Figure:
+    """Line chart of scalar(s) over rounds, each named in the legend; the keys in
+    ``right`` on a second y axis of their own (JULE's NMI, 0-1, beside its cluster
+    count, 1,797-10); ``levels`` (name -> value) as dashed horizontal lines, e.g. a
+    baseline's NMI. ``x_title`` defaults to the rounds' own name (epoch, period,
+    iteration). Non-finite values (a loss before the first round) are left out."""
     fig = go.Figure()
     rounds = [s.round for s in trace]
     for key in keys:
-        vals = [s.scalars.get(key, np.nan) for s in trace]
+        vals = np.array([s.scalars.get(key, np.nan) for s in trace], dtype=float)
+        vals[~np.isfinite(vals)] = np.nan
         if not np.all(np.isnan(vals)):
-            fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=NAMES.get(key, key)))
+            fig.add_trace(go.Scatter(x=rounds, y=vals, mode="lines+markers", name=NAMES.get(key, key),
+                                     yaxis="y2" if key in right else "y"))
     if x_title is None:
         named = [s.stage.split("· ")[-1].split()[0] for s in trace if s.round > 0]  # "start 2 of 4 · epoch 3"
         x_title = named[-1] if named else "round"
-    fig.update_layout(title=title, height=340, template="plotly_white", showlegend=True,
-                      xaxis_title=x_title, yaxis_title="value",
+    left = [NAMES.get(k, k) for k in keys if k not in right]
+    fig.update_layout(title=wrap(title) if title else None, height=340, template=TEMPLATE, showlegend=True,
+                      xaxis_title=x_title, yaxis_title=left[0] if len(left) == 1 else "value",
                       legend={"orientation": "h", "y": -0.25, "x": 0},
-                      margin={"l": 50, "r": 10, "t": 40, "b": 40})
+                      margin={"l": 50, "r": 50 if right else 10, "t": 60 if len(title) > 44 else 40, "b": 40})
+    for name, value in (levels or {}).items():
+        fig.add_trace(go.Scatter(x=[rounds[0], rounds[-1]], y=[value, value], mode="lines", name=name,
+                                 line={"dash": "dash", "color": "#555"}, hoverinfo="name+y"))
+    if right:
+        names = [NAMES.get(k, k) for k in right]
+        fig.update_layout(yaxis2={"title": " / ".join(names), "overlaying": "y", "side": "right",
+                                  "range": [0, 1.05] if set(right) <= {"nmi", "acc", "ari"} else None,
+                                  "showgrid": False})
     return fig
 
 
@@ -376,10 +515,9 @@ def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 2000
         keep = np.linspace(0, Z.shape[0] - 1, max_points).astype(int)
         Z, c = Z[keep], c[keep]
     p = to_2d([Z])[0]
-    fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip",
-                                 marker={"size": 4, "opacity": 0.8,
-                                         "color": [class_colour(v) for v in c]}))
-    fig.update_layout(title=title, height=420, template="plotly_white",
+    fig = go.Figure(go.Scattergl(x=_f32(p[:, 0]), y=_f32(p[:, 1]), mode="markers", hoverinfo="skip",
+                                 marker=_coloured(c % len(PALETTE), PALETTE, size=4, opacity=0.8)))
+    fig.update_layout(title=title, height=420, template=TEMPLATE,
                       xaxis_title="PCA axis 1" if Z.shape[1] > 2 else "dimension 1",
                       yaxis_title="PCA axis 2" if Z.shape[1] > 2 else "dimension 2",
                       margin={"l": 50, "r": 10, "t": 40, "b": 40})
@@ -415,10 +553,11 @@ def image_montage(images: np.ndarray, lo: float | None = None, hi: float | None 
     return (np.concatenate(rows[:-1], axis=0) * 255).astype(np.uint8)
 
 
-def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8,
-                       per_cluster: int = 10, title: str = "") -> go.Figure:
-    """Sample images of the largest clusters, one row per cluster (largest first), so a
-    class can see what got merged (JULE)."""
+def cluster_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8, per_cluster: int = 10,
+                 min_px: int = 28) -> tuple[np.ndarray, str]:
+    """Sample images of the largest clusters, one row per cluster (largest first), as one
+    RGB uint8 picture (small images enlarged by whole pixels to ``min_px``), and a line
+    naming the rows' clusters and sizes."""
     labels = np.asarray(labels)
     ids, counts = np.unique(labels, return_counts=True)
     top = ids[np.argsort(-counts, kind="stable")][:n_clusters]
@@ -430,43 +569,63 @@ def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int =
         if len(members) < per_cluster:  # pad short rows with blank tiles
             pad = np.full((per_cluster - len(members),) + sample.shape[1:], lo)
             sample = np.concatenate([sample, pad])
-        rows.append(image_montage(sample, lo, hi))
+        rows.append(image_montage(sample, lo, hi, min_px=min_px))
     gap = np.full((3,) + rows[0].shape[1:], 255, np.uint8)
     grid = np.concatenate([x for r in rows for x in (r, gap)][:-1], axis=0)
     if grid.ndim == 2:
         grid = np.repeat(grid[..., None], 3, axis=2)
-    fig = go.Figure(go.Image(z=grid, hoverinfo="skip"))
     sizes = ", ".join(f"#{int(c)}: {int(n)}" for c, n in zip(top, np.sort(counts)[::-1][:n_clusters]))
-    fig.update_layout(title=title or f"Largest clusters ({sizes})", height=60 + 40 * len(rows),
-                      xaxis={"visible": False}, yaxis={"visible": False},
+    return grid, sizes
+
+
+def png_uri(rgb: np.ndarray) -> str:
+    """An RGB uint8 picture as a PNG data URI (a tenth of the bytes of its pixel array in JSON)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def cluster_image_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8,
+                       per_cluster: int = 10, title: str = "") -> go.Figure:
+    """:func:`cluster_grid` as a figure (a PNG), so a class can see what got merged (JULE)."""
+    grid, sizes = cluster_grid(images, labels, n_clusters, per_cluster)
+    fig = go.Figure(go.Image(source=png_uri(grid), hoverinfo="skip"))
+    fig.update_layout(title=title or f"Largest clusters ({sizes})", height=60 + grid.shape[0],
+                      xaxis={"visible": False, "range": [0, grid.shape[1]]},
+                      yaxis={"visible": False, "range": [grid.shape[0], 0], "scaleanchor": "x"},
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 
 
 def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int = 440,
-                  names: dict | None = None) -> go.Figure:
-    """Side-by-side 2-D maps [(xy, labels, subplot title)], coloured by label with one
-    legend shared across panels (a class keeps its colour in every panel)."""
+                  names: dict | None = None, per_row: int | None = None) -> go.Figure:
+    """2-D maps [(xy, labels, subplot title)] side by side (``per_row`` to a row, default
+    all in one), coloured by label with one legend shared across panels (a class keeps
+    its colour in every panel)."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for _, _, t in panels],
-                        horizontal_spacing=0.04)
+    per_row = min(per_row or len(panels), len(panels))
+    rows = -(-len(panels) // per_row)
+    fig = make_subplots(rows=rows, cols=per_row, subplot_titles=[t for _, _, t in panels],
+                        horizontal_spacing=0.04, vertical_spacing=0.08 if rows > 1 else 0.0)
     classes = np.unique(np.concatenate([np.asarray(lab) for _, lab, _ in panels]))
-    for col, (xy, lab, _) in enumerate(panels, start=1):
+    for i, (xy, lab, _) in enumerate(panels):
         lab = np.asarray(lab)
         for c in classes:
             m = lab == c
             if not m.any():
                 continue
-            fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", legendgroup=str(c),
+            fig.add_trace(go.Scattergl(x=_f32(xy[m, 0]), y=_f32(xy[m, 1]), mode="markers", legendgroup=str(c),
                                        name=(names or {}).get(int(c), f"class {int(c)}"),
-                                       showlegend=col == 1, hoverinfo="name",
+                                       showlegend=i == 0, hoverinfo="name",
                                        marker={"size": 4, "opacity": 0.8,
                                                "color": class_colour(c)}),
-                          row=1, col=col)
+                          row=i // per_row + 1, col=i % per_row + 1)
     fig.update_xaxes(showticklabels=False, title_text="map axis 1", zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="map axis 2", zeroline=False)
-    fig.update_layout(height=height, template="plotly_white", legend_title_text="class",
+    fig.update_layout(height=height, template=TEMPLATE, legend_title_text="class",
                       margin={"l": 40, "r": 10, "t": 50, "b": 40})
     return fig
 
@@ -537,7 +696,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
     fig.update_xaxes(showticklabels=False, title_text="map axis 1", showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="map axis 2", showgrid=False, zeroline=False)
     fig.update_layout(images=thumbs)
-    fig.update_layout(height=height, template="plotly_white", legend_title_text="alphabet",
+    fig.update_layout(height=height, template=TEMPLATE, legend_title_text="alphabet",
                       legend={"orientation": "h", "y": -0.08}, margin={"l": 30, "r": 10, "t": 50, "b": 40})
     return fig
 
@@ -559,25 +718,26 @@ def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "La
     frame per epoch, coloured by true label (a legend entry per class; by cluster
     without labels), the k vertices marked with their cluster ids."""
     snaps = [trace[i] for i in frame_indices(len(trace), max_frames)]
-    k = snaps[0].embedding.shape[1]
+    m, k = snaps[0].embedding.shape
+    keep = drawn_points(m)
     h = np.arange(1, k + 1)
     vx, vy = np.sin(2 * np.pi * h / k), np.cos(2 * np.pi * h / k)
-    y = None if track_y is None else np.asarray(track_y)
+    y = None if track_y is None else np.asarray(track_y)[keep]
 
     def points(s):
-        o = circle_map(s.embedding)
+        o = circle_map(s.embedding[keep])
         if y is not None:
             return _class_traces(o, y, np.unique(y), names)
         return [_points(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                             marker={"size": 5, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
+                        marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.7))]
 
     def sub(s):
-        bits = [s.stage, f"{int(s.scalars.get('n_used', k))}/{k} clusters used"]
+        bits = [s.stage + _drawn_note(m, keep), f"{int(s.scalars.get('n_used', k))}/{k} clusters used"]
         if "u" in s.scalars:
             bits.append(f"u {s.scalars['u']:.3f}, l {s.scalars['l']:.3f}")
         if "nmi" in s.scalars:
             bits.append(f"NMI {s.scalars['nmi']:.3f}")
-        return f"{title}: " + " · ".join(bits)
+        return _head(title, " · ".join(bits))
 
     vertices = go.Scatter(x=vx, y=vy, mode="markers+text", text=[str(i) for i in range(k)], name="cluster vertex",
                           textposition="top center", hoverinfo="skip", showlegend=True,
@@ -585,8 +745,8 @@ def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "La
     fig = go.Figure(data=[*points(snaps[0]), vertices],
                     frames=[go.Frame(data=[*points(s), vertices], name=s.stage, layout={"title": {"text": sub(s)}})
                             for s in snaps])
-    fig.update_layout(title={"text": sub(snaps[0])}, height=540, template="plotly_white",
-                      legend_title_text="true class" if y is not None else None,
+    fig.update_layout(title={"text": sub(snaps[0])}, height=540, template=TEMPLATE,
+                      legend_title_text="true class" if y is not None else None, legend=LEGEND,
                       xaxis={"range": [-1.2, 1.2], "visible": False},
                       yaxis={"range": [-1.2, 1.2], "visible": False, "scaleanchor": "x"})
     _animation_layout(fig, [s.stage for s in snaps])
@@ -613,14 +773,14 @@ def sizes_animation(trace, floor: float | None = None, max_frames: int = 50,
         bits = [s.stage, f"smallest {int(sizes.min())}", f"largest {int(sizes.max())}"]
         if floor is not None:
             bits.append(f"floor {floor:.0f}")
-        return f"{title}: " + " · ".join(bits)
+        return _head(title, " · ".join(bits))
 
     fig = go.Figure(data=[bars(snaps[0])],
                     frames=[go.Frame(data=[bars(s)], name=s.stage, layout={"title": {"text": sub(s)}})
                             for s in snaps])
     if floor is not None:
         fig.add_hline(y=floor, line_dash="dash", line_color="#d62728", annotation_text="γN/K floor")
-    fig.update_layout(title={"text": sub(snaps[0])}, height=380, template="plotly_white",
+    fig.update_layout(title={"text": sub(snaps[0])}, height=380, template=TEMPLATE,
                       xaxis={"title": "cluster (largest first)"}, yaxis={"range": [0, top * 1.05], "title": "samples"},
                       margin={"l": 10, "r": 10, "t": 40, "b": 30})
     _animation_layout(fig, [s.stage for s in snaps])
@@ -637,31 +797,34 @@ def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "F
              if s.embedding is not None and "centres" in s.arrays]
     if not snaps:
         raise ValueError("the trace records no centres.")
-    m = snaps[0].embedding.shape[0]
-    pts = to_2d([np.vstack([s.embedding, s.arrays["centres"]]) for s in snaps])
-    y = None if track_y is None else np.asarray(track_y)
+    total = snaps[0].embedding.shape[0]
+    keep = drawn_points(total)
+    m = len(keep)
+    pts = to_2d([np.vstack([s.embedding[keep], s.arrays["centres"]]) for s in snaps])
+    y = None if track_y is None else np.asarray(track_y)[keep]
+    note = _drawn_note(total, keep)
 
     def data(p, s):
         if y is not None:
             points = _class_traces(p[:m], y, np.unique(y), names, size=4)
         else:
             points = [_points(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                                   marker={"size": 4, "opacity": 0.7, "color": [class_colour(v) for v in s.labels]})]
-        return [*points, go.Scatter(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", name="centre",
-                                    marker={"size": 12, "symbol": "x", "color": "black"})]
+                              marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=4, opacity=0.7))]
+        return [*points, _points(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", name="centre",
+                                 marker={"size": 12, "symbol": "x", "color": "black"})]
 
     def frame_layout(p, s):
         xa, ya = _axes(p)
-        return {"title": {"text": f"{title}: {_title(s)}"}, "xaxis": xa, "yaxis": ya}
+        return {"title": {"text": _head(title, _title(s) + note)}, "xaxis": xa, "yaxis": ya}
 
     fig = go.Figure(data=data(pts[0], snaps[0]),
                     frames=[go.Frame(data=data(p, s), name=s.stage, layout=frame_layout(p, s))
                             for p, s in zip(pts, snaps)])
     xa, ya = _axes(pts[0])
-    fig.update_layout(title={"text": f"{title}: {_title(snaps[0])}"}, height=500, template="plotly_white",
+    fig.update_layout(title={"text": _head(title, _title(snaps[0]) + note)}, height=500, template=TEMPLATE,
                       xaxis={**xa, "title": "PCA axis 1 of the last frame"},
                       yaxis={**ya, "title": "PCA axis 2 of the last frame"},
-                      legend_title_text="true class" if y is not None else None)
+                      legend_title_text="true class" if y is not None else None, legend=LEGEND)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -672,12 +835,12 @@ def selectable_scatter(embedding: np.ndarray, labels: np.ndarray, y_true=None, h
     ``embedding``."""
     p = to_2d([np.asarray(embedding)])[0]
     labels = np.asarray(labels)
-    text = [f"#{i} · cluster {int(c)}" + ("" if y_true is None else f" · label {int(y_true[i])}")
-            for i, c in enumerate(labels)]
-    fig = go.Figure(go.Scattergl(x=p[:, 0], y=p[:, 1], mode="markers", text=text, hoverinfo="text",
-                                 marker={"size": 6, "opacity": 0.8,
-                                         "color": [class_colour(v) for v in labels]}))
-    fig.update_layout(height=height, template="plotly_white", dragmode="lasso",
+    data = np.stack([np.arange(len(labels)), labels] + ([] if y_true is None else [np.asarray(y_true)]), axis=1)
+    hover = "#%{customdata[0]} · cluster %{customdata[1]}" + ("" if y_true is None else " · label %{customdata[2]}")
+    fig = go.Figure(go.Scattergl(x=_f32(p[:, 0]), y=_f32(p[:, 1]), mode="markers", customdata=data.astype(np.int32),
+                                 hovertemplate=hover + "<extra></extra>",
+                                 marker=_coloured(labels % len(PALETTE), PALETTE, size=6, opacity=0.8)))
+    fig.update_layout(height=height, template=TEMPLATE, dragmode="lasso",
                       title="Learned embedding (final), coloured by cluster",
                       xaxis_title="PCA axis 1", yaxis_title="PCA axis 2",
                       margin={"l": 50, "r": 10, "t": 40, "b": 40})
@@ -690,7 +853,7 @@ def confusion_heatmap(table: np.ndarray, classes, clusters, title: str = "") -> 
     fig = go.Figure(go.Heatmap(z=table, x=[f"c{int(c)}" for c in clusters], y=[str(int(c)) for c in classes],
                                colorscale="Blues", showscale=False, text=table, texttemplate="%{text}",
                                hovertemplate="class %{y}, cluster %{x}: %{z}<extra></extra>"))
-    fig.update_layout(title=title, height=360, template="plotly_white", yaxis={"autorange": "reversed"},
+    fig.update_layout(title=title, height=360, template=TEMPLATE, yaxis={"autorange": "reversed"},
                       xaxis_title="cluster (matched order)", yaxis_title="class",
                       margin={"l": 10, "r": 10, "t": 40, "b": 30})
     return fig
@@ -702,6 +865,6 @@ def curves_of_runs(traces: dict, key: str = "nmi", title: str = "") -> go.Figure
     for name, trace in traces.items():
         vals = [s.scalars.get(key, np.nan) for s in trace]
         fig.add_trace(go.Scatter(x=[s.round for s in trace], y=vals, mode="lines+markers", name=name))
-    fig.update_layout(title=title or f"{key.upper()} per round", height=340, template="plotly_white",
+    fig.update_layout(title=title or f"{key.upper()} per round", height=340, template=TEMPLATE,
                       xaxis_title="round", margin={"l": 10, "r": 10, "t": 40, "b": 30})
     return fig

@@ -1,0 +1,319 @@
+"""Work a page asks for but never waits on: scikit-learn baselines and 2-D maps.
+
+A page script must finish in a moment whatever it shows: a spectral clustering that sat
+in ARPACK for 17 minutes inside a page script kept that page (and, through the GIL and
+the cores, every other visitor's) from finishing. So each such computation is a
+:class:`Task` that runs in a process of its own (forked from the training jobs'
+forkserver, with torch and clustlib already imported, on one thread), and
+
+- has a **time budget**: past it the process is stopped and the task says so ("cut");
+- is **keyed**: visitors asking for the same thing share one task, and a finished result
+  is kept (a bounded number of them) for the next visitor;
+- is **abandoned** when nobody asks for it for ``ABANDON_S`` seconds (the visitor left the
+  page or closed the tab: a page that waits for a task asks again every second), and its
+  process is stopped;
+- runs at most ``$CLUSTLIB_MAX_TASKS`` (default 1) at a time, the others queued.
+
+No Streamlit here: the pages (``clustlib.ui.widgets``) poll :func:`ask`. The functions a
+task runs take plain arguments (a dataset spec, a run folder) and load what they need
+themselves, so nothing large crosses between the processes but the result.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .jobs import _CTX
+
+ABANDON_S = 20.0  # a task nobody asked about for this long is stopped
+KEEP_RESULTS = 64  # finished tasks kept for the next visitor (each a small dict of arrays)
+
+
+def default_budget() -> float:
+    """Seconds a task may compute ($CLUSTLIB_TASK_BUDGET_S, default 120)."""
+    try:
+        return max(1.0, float(os.environ.get("CLUSTLIB_TASK_BUDGET_S", 120)))
+    except ValueError:
+        return 120.0
+
+
+def max_tasks() -> int:
+    try:
+        return max(1, int(os.environ.get("CLUSTLIB_MAX_TASKS", 1)))
+    except ValueError:
+        return 1
+
+
+@dataclass
+class Task:
+    """One computation. ``status``: "queued", "running", "done", "cut" (over its
+    budget), "failed" (``error`` says why; a one-line message) or "abandoned"."""
+
+    key: tuple
+    fn: Callable
+    args: tuple
+    budget_s: float
+    status: str = "queued"
+    result: object = None
+    error: str = ""
+    asked: float = field(default_factory=time.monotonic)
+    started: float = 0.0
+    seconds: float = 0.0
+    _process: object = None
+    _conn: object = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "cut", "failed", "abandoned")
+
+
+_LOCK = threading.Lock()
+_TASKS: OrderedDict[tuple, Task] = OrderedDict()
+_WATCHER: list[threading.Thread] = []
+
+
+def ask(key: tuple, fn: Callable, *args, budget_s: float | None = None) -> Task:
+    """The task for ``key``: the one already known (asked again: kept alive), or a new
+    one that runs ``fn(*args)`` in its own process. A failed, cut or abandoned task is
+    tried again only when asked with ``retry``."""
+    with _LOCK:
+        task = _TASKS.get(key)
+        if task is None or task.status == "abandoned":
+            task = Task(key, fn, args, float(budget_s or default_budget()))
+            _TASKS[key] = task
+        task.asked = time.monotonic()
+        _TASKS.move_to_end(key)
+        _start_watcher()
+    _tick()
+    return task
+
+
+def retry(key: tuple) -> None:
+    """Forget a finished task (cut or failed), so the next :func:`ask` starts it again."""
+    with _LOCK:
+        task = _TASKS.get(key)
+        if task is not None and task.finished:
+            del _TASKS[key]
+
+
+def peek(key: tuple) -> Task | None:
+    """The task for ``key`` if there is one (asking nothing new)."""
+    with _LOCK:
+        return _TASKS.get(key)
+
+
+def stop_all() -> None:
+    """Stop every task and forget them (tests; a server shutting down)."""
+    with _LOCK:
+        for task in _TASKS.values():
+            if not task.finished:
+                _stop(task, "abandoned", "stopped")
+        _TASKS.clear()
+
+
+def _start_watcher() -> None:  # under _LOCK
+    if not _WATCHER or not _WATCHER[0].is_alive():
+        t = threading.Thread(target=_watch, name="clustlib-background", daemon=True)
+        _WATCHER[:] = [t]
+        t.start()
+
+
+def _watch() -> None:
+    while True:
+        time.sleep(0.2)
+        _tick()
+
+
+def _tick() -> None:
+    """Collect results, stop what is over budget or abandoned, start what may start."""
+    now = time.monotonic()
+    with _LOCK:
+        running = 0
+        for task in list(_TASKS.values()):
+            if task.status == "running":
+                _collect(task, now)
+            if task.status in ("queued", "running") and now - task.asked > ABANDON_S:
+                _stop(task, "abandoned", "nobody waited for it any more")
+            running += task.status == "running"
+        for task in list(_TASKS.values()):
+            if running >= max_tasks():
+                break
+            if task.status == "queued":
+                _launch(task)
+                running += task.status == "running"
+        finished = [k for k, t in _TASKS.items() if t.finished]
+        for k in finished[:max(0, len(finished) - KEEP_RESULTS)]:
+            del _TASKS[k]
+
+
+def _launch(task: Task) -> None:  # under _LOCK
+    parent, child = _CTX.Pipe(duplex=False)
+    task._conn = parent
+    task._process = _CTX.Process(target=_run_in_child, args=(child, task.fn, task.args),
+                                 name="clustlib-task", daemon=True)
+    try:
+        task._process.start()
+    except Exception as err:  # noqa: BLE001 - no process, no result: say so on the page
+        task.status, task.error = "failed", f"could not start a process: {err}"
+        return
+    child.close()
+    task.status, task.started = "running", time.monotonic()
+
+
+def _collect(task: Task, now: float) -> None:  # under _LOCK
+    try:
+        ready = task._conn.poll()
+    except (OSError, EOFError):
+        ready = False
+    task.seconds = now - task.started
+    if ready:
+        try:
+            ok, value = task._conn.recv()
+        except (OSError, EOFError) as err:
+            ok, value = False, f"the process ended without a result ({type(err).__name__})"
+        task.status = "done" if ok else "failed"
+        task.result, task.error = (value, "") if ok else (None, value)
+        _reap(task)
+    elif not task._process.is_alive():
+        task.status, task.error = "failed", f"the process ended unexpectedly (exit code {task._process.exitcode})"
+        _reap(task)
+    elif task.seconds > task.budget_s:
+        _stop(task, "cut", f"stopped after {task.budget_s:.0f} s (its time budget)")
+
+
+def _stop(task: Task, status: str, why: str) -> None:  # under _LOCK
+    task.status, task.error = status, why
+    if task._process is not None and task._process.is_alive():
+        task._process.kill()
+    _reap(task)
+
+
+def _reap(task: Task) -> None:
+    if task._process is not None:
+        task._process.join(1)
+    if task._conn is not None:
+        task._conn.close()
+    task._process = task._conn = None
+
+
+def _run_in_child(conn, fn, args) -> None:
+    """In the task's process: one thread (the cores belong to training), run, send."""
+    try:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(1)
+        with threadpool_limits(1):
+            value = fn(*args)
+        conn.send((True, value))
+    except Exception as err:  # noqa: BLE001 - reported on the page in one line
+        text = str(err).strip().splitlines()
+        conn.send((False, text[0][:300] if text else type(err).__name__))
+        traceback.print_exc()
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- what tasks run
+# Plain functions of plain arguments (picklable by name): each loads what it needs.
+
+
+def baseline(spec: str, k: int, peer: str, seed: int = 0) -> dict:
+    """One scikit-learn peer (``clustlib.baselines.PEERS``) on the dataset ``spec``."""
+    from ..baselines import run_peer
+    from ..data import in_memory, load_dataset
+
+    ds = load_dataset(in_memory(spec))
+    return run_peer(peer, ds.X, ds.y, k, seed)
+
+
+def raw_map(spec: str, projection: str, max_points: int = 3000) -> tuple:
+    """A 2-D map of (a stratified subsample of) a dataset's raw features: (xy, y, index)."""
+    import numpy as np
+
+    from ..data import in_memory, load_dataset, stratified_subset
+    from ..project import project
+
+    ds = load_dataset(in_memory(spec))
+    i = stratified_subset(ds.y, len(ds), max_points, 0)
+    X = np.asarray(ds.X[i], dtype=np.float32).reshape(len(i), -1)
+    if len(ds.X.shape) == 2:  # vectors: standardise so no feature dominates the map
+        X = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    y = ds.y[i] if ds.y is not None else np.zeros(len(i), int)
+    return project(X, projection), y, i
+
+
+def run_view(kind: str, path: str, projection: str, spare: str) -> dict:
+    """A view of the run in folder ``path`` (computed, or read from disk), kept on disk
+    for the next visitor and server (:func:`view_on_disk`). ``kind``: "unseen" (the
+    unseen classes before / after, DSCL supp. Fig. 2-4), "shared" (seen and unseen in one
+    map), "final" (a 2-D map of the final embedding of the tracked points)."""
+    found = view_on_disk(path, kind, projection, spare)
+    if found is not None:
+        return found
+    from ..project import save_view, view_file
+
+    view = _compute_view(kind, path, projection)
+    file = view_file(path, kind, projection)
+    save_view(view, file if _writable_run(path, spare) else _spare_file(file, spare))
+    return view
+
+
+def _compute_view(kind: str, path: str, projection: str) -> dict:
+    import numpy as np
+
+    from ..data import in_memory, load_dataset, split_classes
+    from ..project import project, shared_view, unseen_view
+    from ..runs import Run
+
+    run = Run.load(path)
+    est = run.estimator
+    if kind == "final":
+        return {"xy": project(np.asarray(run.trace[-1].embedding, dtype=np.float32), projection)}
+    if kind == "input-kmeans":  # scikit-learn's KMeans on a recorded model's input
+        from ..baselines import run_peer
+
+        return run_peer("KMeans", est.track_input_, est.track_y_, int(est.n_clusters))
+    if run.method == "external":  # recorded: the input and the last epoch of the unseen samples
+        from ..project import unseen_view_of
+
+        held = np.isin(est.track_y_, run.info["unseen"])
+        return unseen_view_of(est.track_input_[held], est.trace_[-1].embedding[held], est.track_y_[held],
+                              projection, index=np.flatnonzero(held))
+    seen, unseen = split_classes(load_dataset(in_memory(run.info["dataset"])), run.info["unseen"])
+    if kind == "unseen":
+        return unseen_view(run.estimator, unseen.X, unseen.y, projection, seed=0)
+    return shared_view(run.estimator, seen.X, seen.y, unseen.X, unseen.y, projection, max_points=1500)
+
+
+def _spare_file(file, spare: str):
+    from pathlib import Path
+
+    return Path(spare) / ".views" / Path(file).name
+
+
+def _writable_run(path: str, spare: str) -> bool:
+    """A run in the runs folder keeps its views beside it; a demo run (assets/, shipped as
+    is) keeps them in the runs folder's ``.views/``."""
+    from pathlib import Path
+
+    return Path(path).resolve().parent == Path(spare).resolve()
+
+
+def view_on_disk(path: str, kind: str, projection: str, spare: str) -> dict | None:
+    """A run's view from ``.views/`` beside it (the demo script writes the demo runs'),
+    else from the runs folder ``spare``'s ``.views/``; None when neither has it."""
+    from ..project import load_view, view_file
+
+    file = view_file(path, kind, projection)
+    for candidate in (file, _spare_file(file, spare)):
+        view = load_view(candidate)
+        if view is not None:
+            return view
+    return None

@@ -1,0 +1,93 @@
+"""Nothing a page computes blocks it: baselines and maps run in processes of their own,
+within a time budget, only when asked for, and stop when nobody waits for them."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import slow_tasks
+from streamlit.testing.v1 import AppTest
+
+from clustlib.ui import background
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def wait(task, seconds=30):
+    deadline = time.time() + seconds
+    while not task.finished and time.time() < deadline:
+        time.sleep(0.1)
+        background.ask(task.key, task.fn, *task.args)  # a page polling keeps it alive
+    return task
+
+
+def test_a_task_runs_in_its_own_process_and_is_shared_by_key():
+    key = ("test", "double", time.time())
+    task = background.ask(key, slow_tasks.double, 21)
+    assert background.ask(key, slow_tasks.double, 21) is task  # a second visitor shares it
+    assert wait(task).status == "done" and task.result == 42
+
+
+def test_a_task_over_its_budget_is_cut_and_a_failure_is_one_line():
+    cut = background.ask(("test", "forever", time.time()), slow_tasks.forever, budget_s=1.0)
+    assert wait(cut).status == "cut" and "time budget" in cut.error
+    failed = wait(background.ask(("test", "fail", time.time()), slow_tasks.fail))
+    assert failed.status == "failed" and failed.error == "this data has nothing to cluster"
+    background.retry(failed.key)  # asked again after a failure: a new try
+    assert background.peek(failed.key) is None
+
+
+def test_a_task_nobody_waits_for_is_stopped(monkeypatch):
+    monkeypatch.setattr(background, "ABANDON_S", 1.0)
+    task = background.ask(("test", "left", time.time()), slow_tasks.forever)
+    deadline = time.time() + 20
+    while task.status in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.2)  # nobody asks again: the visitor left
+    assert task.status == "abandoned"
+
+
+def _knet_page():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/knet.py")
+    at.run()
+    return at
+
+
+def test_the_baselines_never_run_in_the_page_script(monkeypatch, tmp_path):
+    """A baseline that takes forever: the page still finishes its script in under 2 s,
+    and says that the baseline computes in the background."""
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path))
+    monkeypatch.setattr(background, "baseline", slow_tasks.forever)
+    background.stop_all()
+    at = _knet_page()
+    assert not any(t.key[0] == "baseline" for t in background._TASKS.values())  # section closed: nothing runs
+    at.session_state["knet_peers_open"] = True  # the visitor opens "Beside scikit-learn baselines"
+    t0 = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - t0
+    assert not at.exception and seconds < 2.0, seconds
+    assert any("in the background" in i.value for i in at.info)
+    running = [t for t in background._TASKS.values() if t.key[0] == "baseline" and t.fn is slow_tasks.forever]
+    assert running and all(t.status in ("queued", "running") for t in running)
+    background.stop_all()
+
+
+@pytest.mark.parametrize("peer, floor", [("KMeans", 0.6), ("Spectral (rbf, median σ)", 0.45),
+                                         ("Spectral (nearest neighbours)", 0.7)])
+def test_the_baselines_say_something_on_digits(peer, floor):
+    from clustlib.baselines import run_peer
+    from clustlib.data import load_dataset
+
+    ds = load_dataset("digits")
+    assert run_peer(peer, ds.X, ds.y, 10)["nmi"] > floor  # rbf with scikit-learn's gamma=1: NMI 0.001
+
+
+def test_a_baseline_without_structure_is_skipped_with_its_reason():
+    from clustlib.baselines import Skipped, run_peer
+
+    X = np.zeros((300, 4))
+    X[:10] = np.random.default_rng(0).normal(size=(10, 4)) * 10  # 290 samples at one point
+    with pytest.raises(Skipped, match="in one cluster"):
+        run_peer("Spectral (rbf, median σ)", X, None, 3, standardize=False)
