@@ -9,7 +9,13 @@ st.caption("Two to four runs on the same dataset: metrics beside scikit-learn, t
            "embeddings (one colour per class in every map), confusion matrices and NMI per round.")
 runs = w.all_runs()
 labels = list(runs)
+if not st.session_state.get("cmp_q_done"):  # ?runs=NAME,NAME: runs by their folder names
+    st.session_state["cmp_q_done"] = True
+    wanted = [n for n in str(st.query_params.get("runs", "")).split(",") if n][:4]
+    st.session_state["cmp_runs"] = [lbl for lbl in labels if runs[lbl].name in wanted]
 picked = st.multiselect("Runs (2 to 4, same dataset)", labels, max_selections=4, key="cmp_runs", select_all=False)
+if picked:
+    st.query_params["runs"] = ",".join(runs[lbl].name for lbl in picked)
 if len(picked) < 2:
     st.info("Pick two to four runs: the demo runs on digits (JULE, DAC, SeCu) compare directly.")
     st.stop()

@@ -7,8 +7,9 @@ from clustlib.viz import cluster_image_grid, labelled_maps
 st.title("Dataset")
 st.caption("Start a lesson from the data: samples of every class, class counts, a raw 2-D map "
            "and what scikit-learn's clusterers make of it.")
-DATASETS = ["digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs"]
-spec, ds = w.dataset_ui("data", DATASETS)
+DATASETS = ["digits", "omniglot", "faces", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles",
+            "blobs"]
+spec, ds = w.dataset_ui("data", DATASETS, linked=True)
 if ds is None:
     st.stop()
 st.subheader(f"{w.data_label(ds.name)}: {len(ds)} samples of shape {tuple(ds.X.shape[1:])}"

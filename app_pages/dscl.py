@@ -34,7 +34,8 @@ def seen_map(trace, track_y, data):
         y, groups = data.by_group(track_y)
         names = dict(enumerate(groups))
     what = "Seen categories" + (" (coloured by alphabet)" if names else "")
-    return embedding_animation(trace, y, "label", title=what, frame_axes=False, names=names)
+    return embedding_animation(trace, y, "label", title=what, frame_axes=False, names=names,
+                               legend="alphabet" if names else "true class")
 
 
 def live(trace, track_y):

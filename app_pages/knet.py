@@ -62,6 +62,10 @@ if "block_contrast" in last:
                 delta=f"{last['block_contrast'] - last.get('input_contrast', first['block_contrast']):+.2f}")
     c[2].metric(f"NMI at start → end ({'k-means on ψ' if assign == 'kmeans' else assign})",
                 f"{first.get('nmi', float('nan')):.2f} → {last.get('nmi', float('nan')):.2f}")
+    if assign == "kmeans" and last.get("nmi", 1.0) < first.get("nmi", 0.0) - 0.005:
+        st.warning(f"**This run is below its k-means baseline**: k-means on the standardised input (ψ is the "
+                   f"identity at the start) gives NMI {first['nmi']:.2f} on the tracked points, the trained ψ "
+                   f"{last['nmi']:.2f}. Another seed, or σ × rule, may do better.")
 left, right = st.columns(2)
 w.chart(run, "kernel", lambda: kernel_heatmap_animation(est.trace_, track_y=est.track_y_, by_label=True,
                                                         title="Kernel of ψ(x), rows by true class"), left)

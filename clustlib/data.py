@@ -132,6 +132,9 @@ def _embedded(name: str, opts: dict) -> Dataset:
                        ["benign", "malignant"])
     if name == "omniglot":
         return _omniglot()
+    if name == "faces":
+        X, y = faces(_opt(opts, "people", int, 20), _opt(opts, "per", int, 32), seed=seed)
+        return Dataset(X, y, "image", name, X.shape[1:], [f"person {i}" for i in range(int(y.max()) + 1)])
     gen = {
         "moons": lambda n, z: skd.make_moons(n, noise=z, random_state=seed),
         "spirals": lambda n, z: spirals(n, noise=z, seed=seed),
@@ -151,6 +154,46 @@ def _embedded(name: str, opts: dict) -> Dataset:
     k = int(np.unique(y).size)
     return Dataset(X.astype(np.float32), y.astype(np.int64), "vector", name, None,
                    [str(i) for i in range(k)])
+
+
+def faces(people: int = 20, per: int = 32, size: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic faces (generated, no real person; a stand-in for the CMU face set of the
+    KNet paper, which cannot be shipped): each person a fixed face -- head shape, eye
+    spacing and size, brows, nose, mouth width, hair line, tone -- drawn ``per`` times with a
+    turned pose (features shifted sideways), a tilt, an expression (mouth curve), lighting
+    from one side and noise; (people x per, size, size) grey images in [0, 1]."""
+    from PIL import Image, ImageDraw
+
+    if not (2 <= people <= 500 and 2 <= per <= 1000):
+        raise DatasetError("faces: people= must be 2..500 and per= 2..1000.")
+    rng = np.random.default_rng(seed)
+    X, y, s = [], [], size / 32.0
+    for person in range(people):
+        p = {"w": rng.uniform(9, 13), "h": rng.uniform(12, 15), "eye": rng.uniform(4, 7), "er": rng.uniform(1.0, 2.2),
+             "brow": rng.uniform(-1.5, 1.5), "nose": rng.uniform(2, 5), "mouth": rng.uniform(3, 7),
+             "hair": rng.uniform(3, 9), "tone": rng.uniform(0.45, 0.8)}
+        for _ in range(per):
+            turn, smile = rng.uniform(-2.5, 2.5), rng.uniform(-1.5, 1.5)
+            img = Image.new("F", (size, size), 0.05)
+            d = ImageDraw.Draw(img)
+            cx, cy = size / 2 + turn * 0.4 * s, size / 2 + 1 * s
+            d.ellipse((cx - p["w"] * s, cy - p["h"] * s, cx + p["w"] * s, cy + p["h"] * s), fill=p["tone"])
+            d.rectangle((cx - p["w"] * s, cy - p["h"] * s, cx + p["w"] * s, cy - (p["h"] - p["hair"]) * s), fill=0.15)
+            fx = cx + turn * s  # the features move further than the head: a turned face
+            for side in (-1, 1):
+                ex, ey = fx + side * p["eye"] * s, cy - 3 * s
+                d.ellipse((ex - p["er"] * s, ey - p["er"] * s, ex + p["er"] * s, ey + p["er"] * s), fill=0.02)
+                d.line((ex - 2 * s, ey - 3 * s - side * p["brow"] * s / 2, ex + 2 * s, ey - 3 * s + side * p["brow"] * s / 2),
+                       fill=0.1, width=max(1, int(s)))
+            d.line((fx, cy - 1 * s, fx + 0.5 * s, cy + p["nose"] * s - 1 * s), fill=0.3, width=max(1, int(s)))
+            my = cy + (p["nose"] + 2) * s
+            d.arc((fx - p["mouth"] * s, my - 2 * s - smile * s, fx + p["mouth"] * s, my + 2 * s + smile * s),
+                  0 if smile >= 0 else 180, 180 if smile >= 0 else 360, fill=0.05, width=max(1, int(s)))
+            img = img.rotate(rng.uniform(-8, 8), resample=Image.BILINEAR, fillcolor=0.05)
+            a = np.asarray(img, dtype=np.float32) * np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.7, 1.0), size)[None]
+            X.append(np.clip(a + rng.normal(scale=0.04, size=a.shape), 0, 1).astype(np.float32))
+            y.append(person)
+    return np.stack(X), np.asarray(y, dtype=np.int64)
 
 
 OMNIGLOT_UNSEEN = ("Japanese_(katakana)", "Sanskrit", "Tagalog")
@@ -467,7 +510,8 @@ def read_image(f: Path, mode: str, size: int) -> np.ndarray:
 
 
 FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}
-EMBEDDED = ("digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs")
+EMBEDDED = ("digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs",
+            "faces")
 
 DESCRIPTIONS = {
     "digits": "8x8 handwritten digits, 1797 images, 10 classes (scikit-learn)",
@@ -481,6 +525,7 @@ DESCRIPTIONS = {
     "spirals": "three interleaved spirals, N=3000 (KNet's Spiral1)",
     "circles": "two concentric circles, N=1000",
     "blobs": "four Gaussian blobs, N=1000",
+    "faces": "synthetic faces 32x32 (generated: 20 people x 32 poses, expressions, lighting; no real person)",
     "mnist": "MNIST 28x28 digits (torchvision; root=, split=, download=1)",
     "fashion_mnist": "Fashion-MNIST 28x28 (torchvision; root=, split=, download=1)",
     "usps": "USPS 16x16 digits (torchvision; root=, split=, download=1)",

@@ -19,26 +19,33 @@ import numpy as np
 from PIL import Image
 
 
-def make(root: Path, n: int = 60_000, size: int = 28, seed: int = 0) -> Path:
+def digits(n: int = 60_000, size: int = 28, seed: int = 0):
+    """(uint8 image, label) pairs: each a digit of scikit-learn's set, upscaled, turned,
+    shifted, scaled and noised with its own random draw."""
     from sklearn.datasets import load_digits
-    from tqdm.auto import tqdm
 
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise SystemExit(f"{root} exists and is not empty; choose a new folder.")
     d = load_digits()
     rng = np.random.default_rng(seed)
-    for c in range(10):
-        (root / f"digit{c}").mkdir(parents=True, exist_ok=True)
-    for i in tqdm(range(n), unit="image", desc=f"writing {root}"):
+    for _ in range(n):
         j = int(rng.integers(len(d.target)))
         im = Image.fromarray((d.images[j] * (255 / 16)).astype(np.uint8)).resize((size, size), Image.BILINEAR)
         angle, scale = rng.uniform(-15, 15), rng.uniform(0.85, 1.1)
         dx, dy = rng.uniform(-0.1, 0.1, 2) * size
         im = im.rotate(angle, resample=Image.BILINEAR, translate=(dx, dy))
         im = im.resize((round(size * scale),) * 2, Image.BILINEAR).resize((size, size), Image.BILINEAR)
-        a = np.clip(np.asarray(im, np.float32) + rng.normal(0, 12, (size, size)), 0, 255).astype(np.uint8)
-        Image.fromarray(a).save(root / f"digit{d.target[j]}" / f"{i:06d}.png")
+        yield np.clip(np.asarray(im, np.float32) + rng.normal(0, 12, (size, size)), 0, 255).astype(np.uint8), int(d.target[j])
+
+
+def make(root: Path, n: int = 60_000, size: int = 28, seed: int = 0) -> Path:
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise SystemExit(f"{root} exists and is not empty; choose a new folder.")
+    for c in range(10):
+        (root / f"digit{c}").mkdir(parents=True, exist_ok=True)
+    for i, (a, label) in enumerate(tqdm(digits(n, size, seed), total=n, unit="image", desc=f"writing {root}")):
+        Image.fromarray(a).save(root / f"digit{label}" / f"{i:06d}.png")
     return root
 
 

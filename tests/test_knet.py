@@ -92,19 +92,19 @@ def test_delta_phase_follows_the_authors_code():
 def test_knn_sigma_is_label_free_and_stable_under_subsampling():
     X = torch.as_tensor(load_dataset("spirals").X, dtype=torch.float64)
     full = sp.knn_sigma(X)
-    part = sp.knn_sigma(X[torch.randperm(3000, generator=torch.Generator().manual_seed(0))[:300]])
-    assert part == pytest.approx(full, rel=0.15)  # a 10 % subset chooses the same width
+    part = sp.knn_sigma(X[torch.randperm(3000, generator=torch.Generator().manual_seed(0))[:600]])
+    assert part == pytest.approx(full, rel=0.15)  # a 20 % subset chooses the same width
+    small = X[:100]  # 1 % of 100 points is the 1st neighbour: the rank stays at 5
+    d = sp.sq_distances(small).sqrt().sort(dim=1).values[:, 5]
+    assert sp.knn_sigma(small) == pytest.approx(float(d.median()))
     assert 0.03 < full / sp.median_sigma(X) < 0.1  # below the paper's 0.1 x median on Spiral
-
-
-WINE = {"theta_steps": 200, "u_every": 1, "max_iter": 8, "delta_iter": 4}
 
 
 @pytest.mark.parametrize("spec,k,params,floor", [
     ("moons", 2, {}, 0.99), ("spirals", 3, {}, 0.99),
     ("moons", 2, {"sigma": "median", "sigma_ratio": 0.1}, 0.99),  # the paper's sigma (Table 6)
-    # wine with U refreshed every 200 steps (0.931 +- 0.015 over 5 seeds; the demo's 500: 0.75)
-    ("wine", 3, WINE, 0.89), ("wisconsin", 2, {}, 0.79)])
+    # the defaults: 10 seeds 0.901 mean, worst 0.866 (k-means on the same data 0.876; docs/knet.md)
+    ("wine", 3, {}, 0.86), ("wisconsin", 2, {}, 0.79)])
 @pytest.mark.parametrize("u_update", ["sma", "eig"])
 def test_quality_with_kmeans_on_psi(spec, k, params, floor, u_update):
     ds = load_dataset(spec)

@@ -71,8 +71,10 @@ class KNet(DeepClusterer):
         a number; ``"median"``, the paper's rule (Sec. 6): ``sigma_ratio`` x the median
         pairwise distance -- Table 6's Moon/Spiral widths are 0.1 x it (the authors'
         ``sigma_ratio``), its real data 1 x; or ``"knn"`` (default, label-free, not in the
-        paper): ``sigma_ratio`` x the median distance to the ceil(0.01 N)-th nearest
-        neighbour, which gives 0.05-0.07 x the median on Moon/Spiral and 0.4 x on Wine.
+        paper): ``sigma_ratio`` x the median distance to the k-th nearest neighbour, k =
+        ceil(0.01 N) but at least 5, which gives 0.05-0.07 x the median on Moon/Spiral and
+        0.6 x on Wine. Either rule is estimated on every sample given to ``fit`` (also with
+        ``train_size``).
     sigma_ratio : multiplies the rule's width.
     hidden : hidden width of psi and psi'; None = d (real data) or 20 when d <= 2 (Sec. 6).
     embed_dim : d', the output width of psi; None = d (Eq. 5.12 needs d' = d).
@@ -214,11 +216,12 @@ class KNet(DeepClusterer):
         self.embed_dim_ = int(self.embed_dim or d)
         self.net_ = KNetModule(d, self.hidden_, self.embed_dim_).to(dev)
         self._pretrain()
-        # sigma from the standardised data, fixed afterwards (Table 6)
+        # sigma from the standardised data, fixed afterwards (Table 6); from every sample given
+        # (label-free), so that training on a subset (train_size) uses the width of the whole
         if self.sigma in ("median", None):
-            self.sigma_ = sp.median_sigma(self._Xt.double(), self.sigma_ratio, generator=self._torch_gen)
+            self.sigma_ = sp.median_sigma(self._Xall.double(), self.sigma_ratio, generator=self._torch_gen)
         elif self.sigma == "knn":
-            self.sigma_ = self.sigma_ratio * sp.knn_sigma(self._Xt.double(), generator=self._torch_gen)
+            self.sigma_ = self.sigma_ratio * sp.knn_sigma(self._Xall.double(), generator=self._torch_gen)
         else:
             self.sigma_ = float(self.sigma)
         # U0 and D from X itself (Eq. 3.6; the authors' code too), not from the pre-trained

@@ -52,7 +52,7 @@ def max_tasks() -> int:
 
 @dataclass
 class Task:
-    """One computation. ``status``: "queued", "running", "done", "cut" (over its
+    """One computation. ``status``: "queued", "starting", "running", "done", "cut" (over its
     budget), "failed" (``error`` says why; a one-line message) or "abandoned"."""
 
     key: tuple
@@ -89,8 +89,7 @@ def ask(key: tuple, fn: Callable, *args, budget_s: float | None = None) -> Task:
             _TASKS[key] = task
         task.asked = time.monotonic()
         _TASKS.move_to_end(key)
-        _start_watcher()
-    _tick()
+        _start_watcher()  # which starts the process: starting one can wait seconds for the forkserver
     return task
 
 
@@ -131,7 +130,9 @@ def _watch() -> None:
 
 
 def _tick() -> None:
-    """Collect results, stop what is over budget or abandoned, start what may start."""
+    """Collect results, stop what is over budget or abandoned, start what may start (the
+    watcher thread only: starting a process may wait seconds for the forkserver, and no
+    page waits for that, nor for the lock while it happens)."""
     now = time.monotonic()
     with _LOCK:
         running = 0
@@ -140,30 +141,34 @@ def _tick() -> None:
                 _collect(task, now)
             if task.status in ("queued", "running") and now - task.asked > ABANDON_S:
                 _stop(task, "abandoned", "nobody waited for it any more")
-            running += task.status == "running"
-        for task in list(_TASKS.values()):
-            if running >= max_tasks():
+            running += task.status in ("running", "starting")
+        starting = []
+        for task in _TASKS.values():
+            if running + len(starting) >= max_tasks():
                 break
             if task.status == "queued":
-                _launch(task)
-                running += task.status == "running"
+                task.status = "starting"
+                starting.append(task)
         finished = [k for k, t in _TASKS.items() if t.finished]
         for k in finished[:max(0, len(finished) - KEEP_RESULTS)]:
             del _TASKS[k]
+    for task in starting:
+        _launch(task)
 
 
-def _launch(task: Task) -> None:  # under _LOCK
+def _launch(task: Task) -> None:
     parent, child = _CTX.Pipe(duplex=False)
-    task._conn = parent
-    task._process = _CTX.Process(target=_run_in_child, args=(child, task.fn, task.args),
-                                 name="clustlib-task", daemon=True)
+    process = _CTX.Process(target=_run_in_child, args=(child, task.fn, task.args), name="clustlib-task", daemon=True)
     try:
-        task._process.start()
+        process.start()
     except Exception as err:  # noqa: BLE001 - no process, no result: say so on the page
-        task.status, task.error = "failed", f"could not start a process: {err}"
+        with _LOCK:
+            task.status, task.error = "failed", f"could not start a process: {err}"
         return
     child.close()
-    task.status, task.started = "running", time.monotonic()
+    with _LOCK:
+        task._conn, task._process = parent, process
+        task.status, task.started = "running", time.monotonic()
 
 
 def _collect(task: Task, now: float) -> None:  # under _LOCK

@@ -29,7 +29,7 @@ def serve(runs: Path, env: dict | None = None, timeout: float = 90.0, log: Path 
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "clustlib" / "ui" / "asgi.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env={**os.environ, "CLUSTLIB_RUNS": str(runs), **(env or {})},
         stdout=out, stderr=subprocess.STDOUT)

@@ -5,7 +5,10 @@ Widget functions end in ``_ui``; data functions are cached and pure.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +41,37 @@ def _jobs_ready() -> bool:
 _jobs_ready()
 
 
-@st.cache_data(show_spinner="Loading the dataset…", max_entries=8)
+def data_cache_bytes() -> int:
+    """Memory the server keeps datasets in ($CLUSTLIB_DATA_CACHE_MB, default 1024)."""
+    try:
+        return max(1, int(float(os.environ.get("CLUSTLIB_DATA_CACHE_MB", 1024)) * 2**20))
+    except ValueError:
+        return 2**30
+
+
+@st.cache_resource(show_spinner=False)
+def _datasets():
+    """The server's datasets, shared by every session (one copy, not one per page run),
+    least recently used dropped first past :func:`data_cache_bytes`."""
+    return OrderedDict(), threading.Lock()
+
+
 def cached_dataset(spec: str):
     """A dataset the page may show. Every spec here came from a visitor (the URL, the text
     box, an uploaded run), so files are read only from uploads and $CLUSTLIB_DATA_ROOTS."""
     check_visitor_spec(spec, [runs_dir() / UPLOADS, *data_roots()])
-    return load_dataset(in_memory(spec))  # a run trained from disk (lazy=1): its images in memory, bounded
+    cache, lock = _datasets()
+    with lock:
+        if spec in cache:
+            cache.move_to_end(spec)
+            return cache[spec]
+    with st.spinner("Loading the dataset…"):
+        ds = load_dataset(in_memory(spec))  # a run trained from disk (lazy=1): its images in memory, bounded
+    with lock:
+        cache[spec] = ds
+        while len(cache) > 1 and sum(d.X.nbytes for d in cache.values()) > data_cache_bytes():
+            cache.popitem(last=False)
+    return ds
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|$~])")  # what starts markup; links need [
@@ -92,10 +120,12 @@ def export_ui(fig, name: str, where=None) -> None:
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "animation"
     left, right, _ = (where or st).columns([1, 1, 3])
-    left.download_button("⤓ HTML (plays offline)", lambda: to_html(fig, safe), f"{safe}.html", "text/html",
-                         key=f"_dl_html_{safe}", on_click="ignore", width="stretch")
-    right.download_button("⤓ GIF (slides)", lambda: to_gif(fig), f"{safe}.gif", "image/gif",
-                          key=f"_dl_gif_{safe}", on_click="ignore", width="stretch")
+    left.download_button("HTML", lambda: to_html(fig, safe), f"{safe}.html", "text/html", icon=":material/download:",
+                         key=f"_dl_html_{safe}", on_click="ignore", width="stretch",
+                         help="the animation as a web page that plays offline (plotly.js inside, about 4 MB)")
+    right.download_button("GIF", lambda: to_gif(fig), f"{safe}.gif", "image/gif", icon=":material/download:",
+                          key=f"_dl_gif_{safe}", on_click="ignore", width="stretch",
+                          help="the animation as an animated GIF, for slides")
 
 
 def run_dataset_ui(run: Run):
@@ -377,8 +407,17 @@ def metrics_row_ui(run: Run) -> None:
     cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
 
 
-def dataset_ui(key: str, options: list[str]) -> tuple[str, object]:
-    """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset."""
+def dataset_ui(key: str, options: list[str], linked: bool = False) -> tuple[str, object]:
+    """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset. With
+    ``linked`` (the Dataset page), the spec is taken from the link's ``?data=`` on the
+    first run and written back to it."""
+    if linked and not st.session_state.get(f"{key}_q_done"):
+        st.session_state[f"{key}_q_done"] = True
+        data = st.query_params.get("data")
+        if data and data not in options:
+            st.session_state[f"{key}_ds"], st.session_state[f"{key}_spec"] = "other spec…", str(data)[:500]
+        elif data:
+            st.session_state[f"{key}_ds"] = data
     choice = st.sidebar.selectbox("Dataset", options + ["upload…", "other spec…"], key=f"{key}_ds")
     spec = choice
     if choice == "upload…":
@@ -386,6 +425,8 @@ def dataset_ui(key: str, options: list[str]) -> tuple[str, object]:
     if choice == "other spec…":
         st.session_state.setdefault(f"{key}_spec", "npz:path/to/data.npz")
         spec = st.sidebar.text_input("Dataset spec", key=f"{key}_spec")
+    if linked and spec and st.query_params.get("data") != spec:
+        st.query_params["data"] = spec
     try:
         return spec, cached_dataset(spec)
     except DatasetError as err:

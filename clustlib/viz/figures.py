@@ -215,7 +215,8 @@ def _class_traces(p: np.ndarray, y: np.ndarray, classes, names: dict | None, siz
 
 
 def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_frames: int = 50,
-                        title: str = "Embedding", frame_axes: bool = True, names: dict | None = None) -> go.Figure:
+                        title: str = "Embedding", frame_axes: bool = True, names: dict | None = None,
+                        legend: str = "true class") -> go.Figure:
     """Animated scatter of the tracked points' embedding, one frame per round (one PCA,
     of the last frame, to 2-D when wider), coloured by true label (a legend entry per
     class, ``names`` for their names) or by current cluster (``color_by="cluster"``).
@@ -254,7 +255,7 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
     what = "PCA axis {} of the last frame" if wide else "embedding dimension {}"
     fig.update_layout(title={"text": _head(title, _title(snaps[0]) + note)}, height=500, template=TEMPLATE,
                       xaxis={**x_axis, "title": what.format(1)}, yaxis={**y_axis, "title": what.format(2)},
-                      legend_title_text="true class" if by_label else None, legend=LEGEND)
+                      legend_title_text=legend if by_label else None, legend=LEGEND)
     _animation_layout(fig, [s.stage for s in snaps])
     return fig
 
@@ -494,8 +495,8 @@ def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None =
     left = [NAMES.get(k, k) for k in keys if k not in right]
     fig.update_layout(title=wrap(title) if title else None, height=340, template=TEMPLATE, showlegend=True,
                       xaxis_title=x_title, yaxis_title=left[0] if len(left) == 1 else "value",
-                      legend={"orientation": "h", "y": -0.25, "x": 0},
-                      margin={"l": 50, "r": 50 if right else 10, "t": 60 if len(title) > 44 else 40, "b": 40})
+                      legend={"orientation": "h", "y": -0.3, "yanchor": "top", "x": 0},
+                      margin={"l": 50, "r": 50 if right else 10, "t": 60 if len(title) > 44 else 40, "b": 80})
     for name, value in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[rounds[0], rounds[-1]], y=[value, value], mode="lines", name=name,
                                  line={"dash": "dash", "color": "#555"}, hoverinfo="name+y"))
@@ -566,8 +567,8 @@ def cluster_grid(images: np.ndarray, labels: np.ndarray, n_clusters: int = 8, pe
     for c in top:
         members = np.flatnonzero(labels == c)[:per_cluster]
         sample = images[members]
-        if len(members) < per_cluster:  # pad short rows with blank tiles
-            pad = np.full((per_cluster - len(members),) + sample.shape[1:], lo)
+        if len(members) < per_cluster:  # pad short rows with light grey tiles (not a black image)
+            pad = np.full((per_cluster - len(members),) + sample.shape[1:], lo + 0.85 * (hi - lo))
             sample = np.concatenate([sample, pad])
         rows.append(image_montage(sample, lo, hi, min_px=min_px))
     gap = np.full((3,) + rows[0].shape[1:], 255, np.uint8)
