@@ -1,7 +1,9 @@
 import streamlit as st
 
 from clustlib.metrics import matched_confusion
+from clustlib.runs import seed_groups
 from clustlib.ui import widgets as w
+from clustlib.ui.jobs import saved_runs
 from clustlib.viz import confusion_heatmap, curves_of_runs, labelled_maps, to_2d
 
 st.title("Compare runs")
@@ -14,6 +16,16 @@ if not st.session_state.get("cmp_q_done"):  # ?runs=NAME,NAME: runs by their fol
     wanted = [n for n in str(st.query_params.get("runs", "")).split(",") if n][:4]
     st.session_state["cmp_runs"] = [lbl for lbl in labels if runs[lbl].name in wanted]
 picked = st.multiselect("Runs (2 to 4, same dataset)", labels, max_selections=4, key="cmp_runs", select_all=False)
+groups = seed_groups((path, info) for _, path, info in saved_runs())
+if groups:
+    with st.expander(f"Seeds of one setting ({len(groups)} setting{'s' if len(groups) > 1 else ''} trained with several "
+                     "seeds): how much the seed decides", expanded=not picked):
+        st.caption("Runs that differ only in their seed (`clustlib train … --seeds 0-4`, or Train with other "
+                   "seeds): mean, worst and best over the seeds.")
+        st.dataframe([{"method": g["method"], "data": w.data_label(g["dataset"]), "preset": g["preset"],
+                       "seeds": ", ".join(map(str, g["seeds"])),
+                       **{f"{m} {k}": round(v[k], 3) for m, v in g["metrics"].items() if m != "seconds"
+                          for k in ("mean", "worst", "best")}} for g in groups], hide_index=True, width="stretch")
 if picked:
     st.query_params["runs"] = ",".join(runs[lbl].name for lbl in picked)
 if len(picked) < 2:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # app_server: the app as make app starts it
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 DEFAULT_DATA = {"jule": "digits", "knet": "spirals", "dac": "digits", "dscl": "omniglot", "secu": "digits"}
@@ -35,7 +36,7 @@ def cli_seconds(method: str, out: Path) -> float:
 def app_seconds(page, url: str, method: str) -> tuple[float, float, float, str]:
     """(Train click -> the new run shown, one page rerun while training, the training
     process's own time from start to saved) in seconds, and the threads it chose."""
-    from clustlib.ui.server import idle
+    from app_server import idle
 
     page.goto(f"{url}/{method}")
     idle(page, 180_000)
@@ -84,7 +85,7 @@ def main() -> int:
     if not Path(args.chromium).exists():
         print(f"skipped: no Chromium at {args.chromium} (apt-get install chromium).")
         return 0
-    from clustlib.ui.server import CHROMIUM_ARGS, serve
+    from app_server import CHROMIUM_ARGS, serve
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "runs") as url, sync_playwright() as p:

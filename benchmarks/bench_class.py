@@ -29,10 +29,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # app_server: the app as make app starts it
 
+from app_server import CHROMIUM_ARGS, serve  # noqa: E402
 from machine import machine_line  # noqa: E402
-
-from clustlib.ui.server import CHROMIUM_ARGS, serve  # noqa: E402
 
 PAGES = ["jule", "knet", "dac", "dscl", "secu"]
 TOKEN = "bench-host"

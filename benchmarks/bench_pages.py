@@ -24,10 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # app_server: the app as make app starts it
 
+from app_server import CHROMIUM_ARGS, serve  # noqa: E402
 from machine import machine_line  # noqa: E402
-
-from clustlib.ui.server import CHROMIUM_ARGS, serve  # noqa: E402
 
 PAGES = ["", "jule", "knet", "dac", "dscl", "secu", "model", "runs", "compare", "dataset"]
 FIGURE = "[data-testid='stPlotlyChart'] .main-svg, [data-testid='stImage'] img"

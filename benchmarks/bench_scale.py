@@ -26,12 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from app_server import CHROMIUM_ARGS, serve  # noqa: E402
 from bench_class import rss_mib, server_pid  # noqa: E402
 from bench_pages import visit  # noqa: E402
 from machine import machine_line  # noqa: E402
 from make_image_folder import digits  # noqa: E402
-
-from clustlib.ui.server import CHROMIUM_ARGS, serve  # noqa: E402
 
 
 def main() -> None:

@@ -186,6 +186,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     round_name: ClassVar[str] = "round"
     max_rounds_param: ClassVar[str] = "max_iter"
     streams: ClassVar[bool] = False  # trains by mini-batch: data on disk, torch.distributed
+    small_data: ClassVar[str] = "digits:n=60"  # a dataset spec its tiny preset fits in seconds (tests)
+    sklearn_skips: ClassVar[dict] = {}  # scikit-learn estimator check -> why it does not apply
 
     # ------------------------------------------------------------------ public API
     @classmethod

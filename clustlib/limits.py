@@ -68,3 +68,48 @@ def check_npz(source, where: str, limit: int | None = None) -> None:
     if declared > limit:
         raise BudgetError(f"{where}: its arrays declare {declared / 2**20:,.0f} MiB, above the limit "
                          f"of {limit / 2**20:,.0f} MiB (set CLUSTLIB_MAX_ARRAY_MB to raise it).")
+
+
+MAX_ZIP_MEMBERS = 50_000  # files a zip may hold
+MAX_UNZIPPED_BYTES = 500 * 2**20  # what a zip's members may declare in all (guards against zip bombs)
+
+
+def unzip(data: bytes, dest, where: str, keep=lambda parts: True) -> list:
+    """The one guarded unzip of the app (run zips and dataset zips): reads the members'
+    declared count and sizes first (at most ``MAX_ZIP_MEMBERS`` and ``MAX_UNZIPPED_BYTES``),
+    refuses absolute and ``..`` paths, skips macOS's ``__MACOSX`` folders and what ``keep``
+    (the member's path parts) declines, and writes the rest under ``dest`` keeping their
+    paths. Returns the written members' path parts. Raises ValueError (one line, naming
+    ``where``); what was written stays in ``dest`` for the caller to remove."""
+    import io
+    import shutil
+    import zlib
+    from pathlib import Path, PurePosixPath
+
+    try:
+        z = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in z.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, ValueError) as err:
+        raise ValueError(f"{where} is not a zip file ({str(err)[:120]}).") from None
+    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+        raise BudgetError(f"{where}: more than {MAX_ZIP_MEMBERS:,} files or {MAX_UNZIPPED_BYTES // 2**20} MiB "
+                          "unpacked.")
+    written = []
+    for info in infos:
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        if any(p.startswith("__MACOSX") for p in parts):
+            continue
+        if info.filename.startswith("/") or ".." in parts or not parts:
+            raise ValueError(f"{where}: unsafe path {info.filename!r} in the zip.")
+        if not keep(parts):
+            continue
+        out = Path(dest).joinpath(*parts)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with z.open(info) as src, open(out, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (RuntimeError, NotImplementedError, zipfile.BadZipFile, EOFError, zlib.error) as err:
+            raise ValueError(f"{where}: {info.filename!r} cannot be unpacked ({str(err)[:80]}; encrypted, damaged "
+                             "or an unsupported compression).") from None
+        written.append(parts)
+    return written

@@ -27,7 +27,6 @@ import platform
 import shutil
 import uuid
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -484,9 +483,38 @@ def list_runs(*folders) -> list[tuple[Path, dict | str]]:
     return out
 
 
+def seed_groups(listed) -> list[dict]:
+    """Runs that differ only in their seed, grouped: the same method, dataset, unseen
+    classes and every other parameter. ``listed``: (path, info) pairs (:func:`list_runs`).
+    Each group of two or more: its setting, its runs by seed, and mean / worst / best of
+    each metric over the seeds -- seed sensitivity, shown rather than hidden."""
+    groups: dict[str, list] = {}
+    for path, info in listed:
+        if not isinstance(info, dict) or info.get("seed") is None:
+            continue
+        params = {k: v for k, v in (info.get("params") or {}).items() if k not in ("random_state", "device")}
+        key = json.dumps([info.get("method"), info.get("dataset"), sorted(info.get("unseen") or []), params],
+                         sort_keys=True, default=str)
+        groups.setdefault(key, []).append((path, info))
+    out = []
+    for members in groups.values():
+        seeds = {info["seed"]: (path, info) for path, info in members}  # one run a seed
+        if len(seeds) < 2:
+            continue
+        metrics = {}
+        for m in ("nmi", "acc", "ari", "unseen_nmi", "seconds"):
+            vals = [info["metrics"][m] for _, info in seeds.values() if isinstance((info.get("metrics") or {}).get(m), (int, float))]
+            if len(vals) == len(seeds):
+                worst, best = (max(vals), min(vals)) if m == "seconds" else (min(vals), max(vals))
+                metrics[m] = {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "worst": worst, "best": best}
+        _, first = next(iter(seeds.values()))
+        out.append({"method": first.get("method"), "dataset": first.get("dataset"), "preset": first.get("preset"),
+                    "seeds": sorted(seeds), "runs": {s: p for s, (p, _) in sorted(seeds.items())}, "metrics": metrics})
+    return out
+
+
 # --------------------------------------------------------------------------- zip / delete
-MAX_ZIP_BYTES = 100 * 2**20  # an uploaded run zip (compressed)
-MAX_UNZIPPED_BYTES = 400 * 2**20  # its contents (guards against zip bombs)
+MAX_ZIP_BYTES = 100 * 2**20  # an uploaded run zip (compressed); unpacked: limits.MAX_UNZIPPED_BYTES
 
 
 def zip_run(path) -> bytes:
@@ -506,52 +534,41 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
     """Validate an uploaded run zip exactly like :meth:`Run.load` (nothing is unpickled)
     and add it to ``folder`` under a new name. Raises RunFormatError with one line; on
     any error nothing in ``folder`` changes."""
-    import io
+    from .limits import unzip
 
     if len(data) > MAX_ZIP_BYTES:
         raise RunFormatError(f"the upload is {len(data) / 2**20:.0f} MiB; runs up to "
                              f"{MAX_ZIP_BYTES // 2**20} MiB can be uploaded (copy larger ones into the runs folder).")
-    try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-        infos = [i for i in z.infolist() if not i.is_dir()]
-    except (zipfile.BadZipFile, ValueError) as err:
-        raise RunFormatError(f"the upload is not a zip file ({_short(err)}); zip a run folder.") from None
-    by_name: dict[str, zipfile.ZipInfo] = {}
-    for info in infos:
-        parts = Path(info.filename).parts
-        if info.filename.startswith("/") or ".." in parts or len(parts) > 2:
-            raise RunFormatError(f"the zip holds {info.filename!r}; expected only {', '.join(FILES)} "
-                                 "(optionally inside one folder).")
-        if parts[-1] not in FILES:
-            raise RunFormatError(f"the zip holds {info.filename!r}, which is not part of a run "
-                                 f"({', '.join(FILES)}).")
-        by_name[parts[-1]] = info
-    missing = [f for f in files_of(EXTERNAL) if f not in by_name]  # model.pt: checked by Run.load
-    if missing:
-        raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
-    if sum(i.file_size for i in by_name.values()) > MAX_UNZIPPED_BYTES:
-        raise RunFormatError(f"the zip unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MiB.")
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".upload.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+
+    def run_file(parts) -> bool:
+        if len(parts) > 2 or parts[-1] not in FILES:
+            raise ValueError(f"the zip holds {'/'.join(parts)!r}; expected only {', '.join(FILES)} "
+                             "(optionally inside one folder).")
+        return True
+
     try:
-        for f, info in by_name.items():
-            try:
-                with z.open(info) as src, open(tmp / f, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except (RuntimeError, NotImplementedError, zipfile.BadZipFile, EOFError, zlib.error) as err:
-                raise RunFormatError(f"the zip's {info.filename!r} cannot be unpacked ({_short(err)}; "
-                                     "encrypted, damaged or an unsupported compression).") from None
-        Run.load(tmp)  # the same checks as opening a run; raises RunFormatError
-        first = Path(infos[0].filename).parts
-        base = _safe_name(name or (first[0] if len(first) == 2 else "uploaded-run"))
+        try:
+            written = unzip(data, tmp, "the upload", keep=run_file)
+        except ValueError as err:
+            raise RunFormatError(str(err)) from None
+        if len({p[0] for p in written if len(p) == 2}) > 1 or any(len(p) == 1 for p in written) and any(
+                len(p) == 2 for p in written):
+            raise RunFormatError("the zip holds files of more than one folder; zip one run folder.")
+        missing = [f for f in files_of(EXTERNAL) if not any(p[-1] == f for p in written)]  # model.pt: Run.load's
+        if missing:
+            raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
+        run_dir = tmp / written[0][0] if len(written[0]) == 2 else tmp
+        Run.load(run_dir)  # the same checks as opening a run; raises RunFormatError
+        base = _safe_name(name or (written[0][0] if len(written[0]) == 2 else "uploaded-run"))
         target = folder / base
         i = 2
         while target.exists():
             target = folder / f"{base}-{i}"
             i += 1
-        os.replace(tmp, target)
+        os.replace(run_dir, target)
         return target
     except RunFormatError as err:
         raise RunFormatError(str(err).replace(str(tmp), "the uploaded run")) from None

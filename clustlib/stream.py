@@ -27,10 +27,12 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from .dataset import DatasetError
+
 
 class LazyImages(TorchDataset):
     """An image folder read on demand (``folder:PATH,lazy=1``): item i is decoded when asked
-    for, with the same pixels as the in-memory loader (``data.read_image``). Array-like where
+    for, with the same pixels as the in-memory loader (:func:`read_image`). Array-like where
     the library needs it: ``len``, ``shape``, ``ndim``, ``X[i]`` (one image, a tensor) and
     ``X[index array]`` (the images of those indices, still on disk)."""
 
@@ -51,8 +53,6 @@ class LazyImages(TorchDataset):
 
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)):
-            from .data import read_image
-
             return torch.from_numpy(read_image(self.files[int(i)], self.mode, self.size))
         index = np.arange(len(self.files))[i]  # a slice, a mask or an index array: a subset
         return LazyImages([self.files[j] for j in np.atleast_1d(index)], self.mode, self.size, self.workers)
@@ -142,8 +142,6 @@ class Disk:
             for x in loader:
                 yield x.to(self.device, non_blocking=True)
         except ValueError as err:  # DatasetError: a worker's message ends with the original's
-            from .data import DatasetError
-
             if isinstance(err, DatasetError) and "DatasetError: " in str(err):
                 raise DatasetError(str(err).strip().splitlines()[-1].split("DatasetError: ", 1)[1]) from None
             raise
@@ -167,3 +165,21 @@ def source(X, device: torch.device, prepare=None) -> Memory | Disk:
     if is_lazy(X):
         return Disk(X, device)
     return Memory(prepare(X) if prepare else torch.as_tensor(X, dtype=torch.float32, device=device))
+
+
+def read_image(f: Path, mode: str, size: int) -> np.ndarray:
+    """One image as float32 in [0, 1]: (size, size) for "L", (3, size, size) for "RGB";
+    one-line DatasetError for an unreadable file or one above the pixel limit."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .limits import max_image_pixels
+
+    try:
+        with Image.open(f) as im:  # reads the header only
+            if im.size[0] * im.size[1] > max_image_pixels():
+                raise DatasetError(f"{f}: {im.size[0]} x {im.size[1]} pixels, above the limit of "
+                                   f"{max_image_pixels():,} (set CLUSTLIB_MAX_IMAGE_PIXELS to raise it).")
+            a = np.asarray(im.convert(mode).resize((size, size)), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as err:
+        raise DatasetError(f"{f}: not a readable image ({err}).") from None
+    return a.transpose(2, 0, 1) if a.ndim == 3 else a

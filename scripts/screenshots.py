@@ -14,9 +14,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from app_server import CHROMIUM_ARGS, idle, serve  # noqa: E402
 
 from clustlib.methods import METHODS  # noqa: E402
-from clustlib.ui.server import CHROMIUM_ARGS, idle, serve  # noqa: E402
 
 PAGES = list(METHODS)  # one shot per method page
 

@@ -1,10 +1,13 @@
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 torch.set_num_threads(2)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # app_server, the browser tests' server
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
 
 

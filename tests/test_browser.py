@@ -30,20 +30,20 @@ def _require_browser():
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     _require_browser()
-    from clustlib.ui.server import serve
+    from app_server import serve
 
     with serve(tmp_path_factory.mktemp("runs")) as url:
         yield url
 
 
 def _idle(page, timeout=90_000):
-    from clustlib.ui.server import idle
+    from app_server import idle
 
     idle(page, timeout)
 
 
 def _browser(p):
-    from clustlib.ui.server import CHROMIUM_ARGS
+    from app_server import CHROMIUM_ARGS
 
     return p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
@@ -175,7 +175,7 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser, page = _open(p, f"{app_url}/dac?data=digits&preset=demo&seed=4")
+        browser, page = _open(p, f"{app_url}/dac?data=digits:n=600&preset=demo&seed=4")
         page.get_by_role("button", name="Train", exact=True).click()
         page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
         seen, deadline = set(), time.time() + 90
@@ -185,7 +185,7 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
                 text = titles.first.text_content(timeout=2_000) if titles.count() else ""
             except Exception:  # noqa: BLE001 - redrawn between count and read
                 text = ""
-            if text.startswith("Label features:") and "epoch" in text:  # "start 1 of 4 · epoch 3"
+            if text.startswith("Label features") and "epoch" in text:  # "… start 1 of 4 · epoch 3 …"
                 seen.add(text)
             page.wait_for_timeout(300)
         assert len(seen) >= 2, seen
@@ -206,4 +206,121 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
         page.get_by_text("Training stopped in").wait_for(timeout=120_000)
         _idle(page)
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 3
+        browser.close()
+
+
+def _lasso(page, chart):
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = chart.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 300, cy - 180)
+    page.mouse.down()
+    for x, y in ((cx + 300, cy - 180), (cx + 300, cy + 180), (cx - 300, cy + 180), (cx - 300, cy - 180)):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+
+
+def _own_data(tmp_path, kind: str) -> Path:
+    """digits of 16 x 16 pixels as an .npz of images, a .csv of pixel rows, or a .zip of class folders."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    imgs = np.kron(d.images[:240] / 16.0, np.ones((2, 2)))
+    path = tmp_path / f"my digits.{kind}"
+    if kind == "npz":
+        np.savez(path, X=(imgs * 255).astype(np.uint8), y=d.target[:240])
+    elif kind == "csv":
+        rows = ["," .join([f"p{i}" for i in range(256)] + ["label"])]
+        rows += [",".join(f"{v:.3f}" for v in im.ravel()) + f",digit{t}" for im, t in zip(imgs, d.target)]
+        path.write_text("\n".join(rows))
+    else:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for i, (im, t) in enumerate(zip(imgs, d.target)):
+                png = io.BytesIO()
+                Image.fromarray((im * 255).astype(np.uint8)).save(png, "PNG")
+                z.writestr(f"digits/{t}/{i}.png", png.getvalue())
+        path.write_bytes(buf.getvalue())
+    return path
+
+
+@pytest.mark.parametrize("kind", ["npz", "csv", "zip"])
+def test_own_data_from_upload_to_inspect_points(app_url, tmp_path, kind):
+    """A new user's path: upload a file on a method page, train, and see its images in
+    Inspect points; the file's own name, never the server's path, in the page."""
+    from playwright.sync_api import sync_playwright
+
+    data = _own_data(tmp_path, kind)
+    with sync_playwright() as p:
+        browser, page = _open(p, f"{app_url}/jule?preset=tiny&seed=0", 1500, 1100)
+        sidebar = page.locator("[data-testid='stSidebar']")
+        sidebar.locator("[data-testid='stSelectbox']").nth(1).click()  # Preset, then Dataset
+        page.get_by_role("option", name="upload…").click()
+        _idle(page)
+        page.locator("input[type=file]").first.set_input_files(str(data))
+        _idle(page)
+        page.get_by_role("button", name="Train", exact=True).wait_for(timeout=60_000)
+        _train_and_wait(page)
+        body = page.inner_text("body")
+        assert "my-digits" in body and ".uploads" not in body, body[:500]
+        assert "Training failed" not in body
+        page.get_by_text("Inspect points").scroll_into_view_if_needed()
+        assert page.get_by_text("Tracked samples of the largest final clusters").count() == 1  # the grid
+        _lasso(page, page.locator("[data-testid='stPlotlyChart']").last)
+        page.get_by_text("selected samples").wait_for(timeout=60_000)
+        _idle(page)
+        assert page.locator("[data-testid='stImage'] img").count() >= 3  # grid, selection, neighbours
+        page.screenshot(path=str(ARTIFACTS / f"own_data_{kind}.png"), full_page=True)
+        browser.close()
+
+
+def test_your_model_page_plays_its_recording(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser, page = _open(p, f"{app_url}/model")
+        assert "run=external-autoencoder" in page.url  # the link opens this recording
+        play = page.locator(".updatemenu-button").filter(has_text="Play").first
+        play.wait_for(timeout=60_000)
+        title = page.locator(".js-plotly-plot .gtitle").first
+        before = title.text_content()
+        play.click()
+        page.wait_for_function("([el, b]) => el.textContent !== b", arg=[title.element_handle(), before],
+                               timeout=20_000)
+        assert "epoch" in title.text_content()
+        assert page.get_by_text("KMeans on the input (NMI)").count() >= 1
+        browser.close()
+
+
+def test_an_exported_animation_plays_offline_in_chromium(tmp_path):
+    """The HTML download of DAC's circle, opened from disk with the network off."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from clustlib.runs import Run
+    from clustlib.viz import circle_animation
+    from clustlib.viz.export import to_html
+
+    est = Run.load(ROOT / "assets" / "dac-digits").estimator
+    page_file = tmp_path / "circle.html"
+    page_file.write_text(to_html(circle_animation(est.trace_, est.track_y_), "circle"))
+    with sync_playwright() as p:
+        browser = _browser(p)
+        context = browser.new_context(offline=True)
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        play = page.locator(".updatemenu-button").filter(has_text="Play").first
+        play.wait_for(timeout=30_000)
+        title = page.locator(".gtitle").first
+        before = title.text_content()
+        play.click()
+        page.wait_for_function("([el, b]) => el.textContent !== b", arg=[title.element_handle(), before],
+                               timeout=20_000)
+        assert "epoch" in title.text_content()
         browser.close()

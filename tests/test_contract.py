@@ -11,10 +11,9 @@ test_params_fuzz.py); ``check_dtype_object`` wants ``TypeError`` for an object a
 (ours: one ``ValueError`` line, as for every bad input); ``check_pipeline_consistency``
 needs scikit-learn's callback context, which our estimators do not use (their callbacks
 are ``fit(callbacks=...)``); ``check_estimators_data_not_an_array`` is a helper, not a
-check. ``check_clustering`` (blobs, ARI > 0.4 with the defaults of its own data) does
-not apply to DSCL (it learns from labels) and SeCu (its size constraint holds every
-cluster at least 0.9 N / K, which sklearn's three unequal blobs split by K=2 do not
-satisfy).
+check. A method declares the checks that do not apply to it, with the reason
+(``sklearn_skips``: ``check_clustering`` for DSCL, which learns from labels, and SeCu, whose
+size constraint holds every cluster at least 0.9 N / K).
 """
 
 import warnings
@@ -172,14 +171,11 @@ SKLEARN_CHECKS = [
     "check_fit_idempotent", "check_estimators_dtypes", "check_estimators_pickle", "check_dict_unchanged",
     "check_fit_score_takes_y", "check_complex_data", "check_readonly_memmap_input",
     "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance"]
-NOT_APPLICABLE = {("dscl", "check_clustering"), ("dscl", "check_fit_score_takes_y"), ("secu", "check_clustering")}
-
-
 @pytest.mark.parametrize("check", SKLEARN_CHECKS)
 @pytest.mark.parametrize("name", NAMES)
 def test_scikit_learn_estimator_checks(name, check):
-    if (name, check) in NOT_APPLICABLE:
-        pytest.skip("see the module docstring")
+    if check in METHODS[name].sklearn_skips:  # declared by the method, with the reason
+        pytest.skip(METHODS[name].sklearn_skips[check])
     est = METHODS[name].from_preset("tiny", n_clusters=2, random_state=0, device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ def test_embedded_load_offline(name):
     ds = load_dataset(name)
     assert ds.X.dtype == np.float32 and len(ds) == ds.y.shape[0]
     assert np.isfinite(ds.X).all()
-    assert ds.kind == ("image" if name in ("digits", "omniglot") else "vector")
+    assert ds.kind == ("image" if name in ("digits", "omniglot", "faces") else "vector")
 
 
 def test_paper_sizes_and_seeding():

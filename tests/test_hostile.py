@@ -335,11 +335,11 @@ def test_rejected_upload_in_the_app_is_removed(tmp_path, monkeypatch):
 
 
 def test_upload_size_message_names_both_sizes(monkeypatch):
-    import clustlib.data as data
+    import clustlib.uploads as uploads
 
-    monkeypatch.setattr(data, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1000)
     with pytest.raises(DatasetError) as err:
-        data.save_upload("x.npz", b"0" * 1001, "/nonexistent-never-created")
+        uploads.save_upload("x.npz", b"0" * 1001, "/nonexistent-never-created")
     assert "1,001 bytes" in str(err.value) and "1,000 bytes" in str(err.value)
 
 
@@ -401,7 +401,7 @@ def test_many_images_sized_by_the_first_are_refused_before_decoding(tmp_path, mo
 def test_the_app_listens_on_localhost_by_default():
     root = Path(__file__).resolve().parents[1]
     app_rule = next(line for line in (root / "Makefile").read_text().splitlines()
-                    if "streamlit run app.py" in line)
+                    if "streamlit run clustlib/ui/asgi.py" in line)  # the server of app.py
     assert "--server.address $(ADDRESS)" in app_rule
     assert "ADDRESS ?= localhost" in (root / "Makefile").read_text()
     config = (root / ".streamlit" / "config.toml").read_text()

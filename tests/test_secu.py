@@ -114,13 +114,14 @@ def test_secu_soft_target_of_the_released_code_recovers_blobs(blobs3):
 
 
 def test_demo_preset_is_steady_over_seeds_on_600_digits():
-    """Issue 19: the demo preset over two seeds stays above a floor taken from its
-    10-seed measurement on this subset (docs/secu.md); training improves on the start."""
+    """Issue 19: the demo preset stays above a floor taken from its 10-seed measurement on
+    this subset (docs/secu.md); training improves on the start. One seed (1), the suite's
+    time (issue 20, and the new tests of 2026-12-06): `bench_dac_secu.py` runs the ten."""
     from clustlib import load_dataset
 
     ds = load_dataset("digits:n=600")
     scores = []
-    for seed in range(2):  # two of the three seeds once tested: the suite's time (issue 20)
+    for seed in (1,):
         est = SeCu.from_preset("demo", n_clusters=10, random_state=seed).fit(ds.X, ds.y)
         scores.append(nmi(ds.y, est.labels_))
         assert est.trace_[-1].scalars["nmi"] > est.trace_[0].scalars["nmi"]

@@ -199,3 +199,22 @@ def test_animations_have_legends_speed_control_and_per_frame_axes():
     circ = circle_animation([Snapshot(0, "epoch 0", y, np.abs(snaps[0].embedding), {}, {})], y)
     assert [t.name for t in circ.data] == ["class 0", "class 1", "class 2", "cluster vertex"]
     assert circ.data[1].marker.color == embedding_animation(snaps, y, "label").data[1].marker.color
+
+
+def test_an_animation_exports_as_a_gif_of_its_frames_and_as_an_offline_page():
+    from clustlib.viz import circle_animation, sizes_animation
+    from clustlib.viz.export import to_gif, to_html
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 20)
+    snaps = [Snapshot(r, f"epoch {r}", y, np.abs(rng.normal(size=(60, 3))) + 3 * r * np.eye(3)[y],
+                      {"u": 0.9, "l": 0.5}, {"sizes": np.bincount(y, minlength=3)}) for r in range(4)]
+    gif = Image.open(io.BytesIO(to_gif(circle_animation(snaps, y), width=320, height=240)))
+    assert gif.format == "GIF" and gif.n_frames == 4 and gif.size == (320, 240)
+    gif.seek(3)
+    last = np.asarray(gif.convert("RGB"))
+    assert (last.reshape(-1, 3) != 255).any(axis=1).mean() > 0.01  # something is drawn
+    assert Image.open(io.BytesIO(to_gif(sizes_animation(snaps, floor=15)))).n_frames == 4
+    html = to_html(circle_animation(snaps, y), "circle")
+    assert "<title>circle</title>" in html and "Plotly.newPlot" in html and "addFrames" in html
+    assert "cdn" not in html.lower().split("<body>")[0]  # plotly.js inside the page: it plays offline

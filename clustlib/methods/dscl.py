@@ -133,6 +133,8 @@ class DSCL(DeepClusterer):
         demos={"dscl-omniglot": Demo("omniglot", {"n_clusters": 136, "track_max": 408}, "default", ("tsne",)),
                "dscl-digits": Demo("digits", {"n_clusters": 5, "track_max": 400}, (5, 6, 7, 8, 9))},
         progress=("nmi", "acc", "loss"))
+    sklearn_skips: ClassVar[dict] = {"check_clustering": "it learns from labels",
+                                     "check_fit_score_takes_y": "it learns from labels"}
     PRESETS: ClassVar[dict[str, dict]] = {
         "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, epochs=60, lr=1e-4),
         # Omniglot's 136 seen characters in about 100 s on 2 CPU threads (docs/dscl.md)

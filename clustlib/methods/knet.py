@@ -142,6 +142,7 @@ class KNet(DeepClusterer):
         "train_size": Share(10**9, none=True), "standardize": Bool(),
         "kmeans_n_init": Int(1, 1000)}
     round_name: ClassVar[str] = "iteration"
+    small_data: ClassVar[str] = "moons:n=60"
 
     def __init__(self, n_clusters: int = 2, *, u_update: str = "eig", sigma: float | str = "knn",
                  sigma_ratio: float = 1.0, hidden: int | None = None, embed_dim: int | None = None,

@@ -10,7 +10,7 @@ from ..data import display_name
 from ..runs import RunFormatError, delete_run, import_zip, rename_run
 from . import access
 from .jobs import runs_dir, saved_runs
-from .widgets import load_run, plain
+from .store import load_run, plain
 
 
 def runs_table() -> list[dict]:

@@ -1,5 +1,6 @@
-"""Start the app on a free local port (for the browser tests, the screenshots script and
-the app-versus-CLI benchmark): ``with serve(runs) as url: ...``. Not used by the app."""
+"""Start the app as ``make app`` does, on a free local port, for the browser tests, the
+screenshots script and the benchmarks that drive Chromium: ``with serve(runs) as url: ...``.
+A test harness, so it lives beside the scripts, not in the library."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..distributed import free_port
+from clustlib.distributed import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 

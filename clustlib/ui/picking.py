@@ -1,0 +1,124 @@
+"""Which run a page shows: the demo run, a saved run (the sidebar's "Load"), the run a
+shared link names or matches, a training's new run, a recording someone uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ..data import UPLOADS
+from ..runs import EXTERNAL, Run, RunFormatError
+from . import access
+from .jobs import assets_dir, runs_dir, saved_runs
+from .store import available_runs, load_run, matching_run, plain
+from .training import busy, job_progress_ui, live_ui
+
+
+def load_run_ui(method: str, key: str) -> None:
+    """Sidebar: choose a saved run (demo assets first) and load it into session state."""
+    runs = available_runs(method)
+    if not runs:
+        st.sidebar.caption("No saved runs yet: train one, or run `make demo-assets`.")
+        return
+    labels = [label for label, _ in runs]
+    shown = st.session_state.get(f"{key}_run_path")
+    if shown != st.session_state.get(f"{key}_pick_for"):  # the box names the run on screen
+        st.session_state[f"{key}_pick_for"] = shown
+        st.session_state[f"{key}_pick"] = next((label for label, p in runs if str(p) == shown), labels[0])
+    choice = st.sidebar.selectbox("Saved runs", labels, key=f"{key}_pick")
+    if st.sidebar.button("Load run", key=f"{key}_load", width="stretch"):
+        path = dict(runs)[choice]
+        try:
+            st.session_state[f"{key}_run"] = load_run(path)
+            st.session_state[f"{key}_run_path"] = str(path)
+            st.session_state[f"{key}_loaded"] = True
+        except RunFormatError as err:
+            st.sidebar.error(plain(err))
+
+
+def default_run_ui(key: str, name: str, method: str = "", wanted: tuple | None = None) -> None:
+    """Show the pretrained demo run ``assets/<name>`` until the user loads or trains
+    another; a shared link (``wanted`` = spec, preset, seed, unseen) opens the saved run
+    that matches it instead, when there is one."""
+    if f"{key}_run" in st.session_state or f"{key}_job" in st.session_state:
+        return
+    path = assets_dir() / name
+    if wanted is not None and st.session_state.get(f"{key}_q_shared"):
+        path = matching_run(method, *wanted, st.session_state.get(f"_{key}_params")) or path
+    linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
+        st.query_params.get("run") if method == EXTERNAL else None)
+    if linked:
+        found = [p for _, p, info in saved_runs() if p.name == linked and isinstance(info, dict)
+                 and info.get("method") == method]
+        if found:
+            path = found[0]
+        else:
+            st.warning(f"No saved {method} run is named {plain(linked[:80])}; showing the demo run.")
+    try:
+        st.session_state[f"{key}_run"] = load_run(path)
+        st.session_state[f"{key}_run_path"] = str(path)
+    except (RunFormatError, OSError):
+        pass  # no demo assets (run `make demo-assets`): the page says how to get a run
+
+
+def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None, live=None) -> Run:
+    """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted`` =
+    spec, preset, seed, unseen) until another is chosen; while a job trains, its progress
+    and ``live(trace, track_y)`` -> figures of the latest round in place of the page
+    (which then stops). Returns the run to show, or stops the page with a hint."""
+    st.sidebar.header("Load")
+    default_run_ui(key, demo, method, wanted)
+    job_progress_ui(key)
+    load_run_ui(method, key)
+    if busy(key):
+        if live is not None:
+            live_ui(st.session_state[f"{key}_job"], live)
+        st.stop()  # the live view is the page while training
+    run = st.session_state.get(f"{key}_run")
+    if run is not None and method == EXTERNAL and st.session_state.get(f"{key}_run_path"):
+        st.query_params["run"] = Path(st.session_state[f"{key}_run_path"]).name  # the link opens it
+    if run is None:
+        st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
+                "and open it here, or upload one in the sidebar." if method == EXTERNAL else
+                "No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
+        st.stop()
+    return run
+
+
+def upload_recording_ui(key: str) -> None:
+    """Sidebar: open a recorded model -- a run zip, or an .npz of embeddings as ``clustlib
+    import`` reads it -- saved to the runs folder and shown. Checked like every visitor
+    file (sizes from the headers first, nothing unpickled); a refusal is one line."""
+    import tempfile
+
+    from ..external import import_npz
+    from ..runs import import_zip
+    from .jobs import run_name
+
+    up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
+                                  key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "
+                                  "y, images, X, epoch -- see `clustlib import --help`")
+    if up is None or st.session_state.get(f"{key}_uploaded") == up.file_id:
+        return
+    st.session_state[f"{key}_uploaded"] = up.file_id  # each upload once
+    who = access.session()
+    try:
+        access.check_upload(who, up.size, runs_dir() / UPLOADS)
+        if up.name.lower().endswith(".zip"):
+            if not who.host:
+                raise access.Refused("run zips are added by the host (Runs library); upload your recording as "
+                                     "an .npz of embeddings instead.")
+            path = import_zip(up.getvalue(), runs_dir(), Path(up.name).stem)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                source = Path(tmp) / "upload.npz"
+                source.write_bytes(up.getvalue())
+                path = runs_dir() / run_name(EXTERNAL, Path(up.name).stem)
+                import_npz(source, path, name=Path(up.name).stem)
+        access.count_upload(who, path, up.size)
+        st.session_state[f"{key}_run"] = load_run(path)
+        st.session_state[f"{key}_run_path"] = str(path)
+        st.session_state[f"{key}_loaded"] = True
+    except (RunFormatError, ValueError) as err:  # access.Refused included
+        st.sidebar.error(f"Not opened: {plain(str(err).splitlines()[0] if str(err) else err)}")

@@ -1,0 +1,71 @@
+"""A run's numbers: its metrics, which of several starts it kept, and scikit-learn's
+baselines beside it (run in the background, only while their section is open)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..runs import Run
+from . import background
+from .store import plain
+from .views import task_ui
+
+
+def starts_ui(run: Run) -> None:
+    """Which of several starts (``n_init``) the run kept, and why (no labels involved)."""
+    est = run.estimator
+    scores = getattr(est, "start_scores_", None)
+    if not scores:
+        return
+    best = est.best_start_
+    others = ", ".join(f"{v:.3f}" for i, v in enumerate(scores) if i != best)
+    st.caption(f"Kept start {best + 1} of {len(scores)}: its clusters were the best separated (cosine "
+               f"silhouette of its own labels {scores[best]:.3f}; the others {others}). Several starts "
+               "(n_init) are not in the paper: a start that merges two classes and splits a third "
+               "keeps that to the end.")
+
+
+def metrics_row_ui(run: Run) -> None:
+    m = run.metrics
+    cols = st.columns(5)
+    seen = " (seen classes)" if run.info.get("unseen") else ""  # the unseen ones: see their view
+    for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
+        if isinstance(m.get(key), (int, float)):
+            col.metric(key.upper() + seen if key != "seconds" else "seconds", f"{m[key]:.3f}")
+    cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
+
+
+def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:
+    """scikit-learn's peers on dataset ``spec`` (each in the background, within its time
+    budget), in one table after ``rows`` (e.g. the run's own metrics)."""
+    from ..baselines import PEERS
+
+    table = dict(rows or {})
+    waiting = []
+    for peer in PEERS:
+        task = background.ask(("baseline", spec, int(k), peer), background.baseline, spec, int(k), peer)
+        if task.status == "done":
+            table[peer] = task.result
+        elif task.finished:
+            table[peer] = {}
+            st.caption(f"{peer}: {plain(task.error)}.")
+        else:
+            waiting.append(peer)
+    if table:
+        st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in table.items()})
+    if waiting:
+        task_ui(("baseline", spec, int(k), waiting[0]), background.baseline, spec, int(k), waiting[0],
+                what=f"the baseline {waiting[0]}")
+
+
+def baselines_ui(key: str, run: Run, label: str) -> None:
+    """The run's metrics beside scikit-learn peers on the same (fully seen) data. The
+    peers run only while this section is open (or when their result is known)."""
+    spec = run.info.get("dataset")
+    if not spec or run.info.get("unseen"):
+        return
+    section = st.expander("Beside scikit-learn baselines on the same data", key=f"{key}_peers_open",
+                          on_change="rerun")
+    if section.open:
+        with section:
+            baselines_table_ui(spec, int(run.estimator.n_clusters), {label: run.metrics})

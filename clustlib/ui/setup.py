@@ -1,0 +1,231 @@
+"""A page's sidebar head: preset, dataset (or an upload), unseen classes, clusters, seed and
+the method's own settings -- taken from the link on a page's first run and written back to
+it, so a link opens the same view."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ..data import UPLOADS, DatasetError, parse_classes, resolve_unseen, upload_home
+from . import access
+from .jobs import find_job, runs_dir
+from .store import cached_dataset, plain
+
+
+def dataset_ui(key: str, options: list[str], linked: bool = False) -> tuple[str, object]:
+    """Sidebar: a dataset spec (presets first, or typed) and the loaded Dataset. With
+    ``linked`` (the Dataset page), the spec is taken from the link's ``?data=`` on the
+    first run and written back to it."""
+    if linked and not st.session_state.get(f"{key}_q_done"):
+        st.session_state[f"{key}_q_done"] = True
+        data = st.query_params.get("data")
+        if data and data not in options:
+            st.session_state[f"{key}_ds"], st.session_state[f"{key}_spec"] = "other spec…", str(data)[:500]
+        elif data:
+            st.session_state[f"{key}_ds"] = data
+    choice = st.sidebar.selectbox("Dataset", options + ["upload…", "other spec…"], key=f"{key}_ds")
+    spec = choice
+    if choice == "upload…":
+        return upload_dataset_ui(key)
+    if choice == "other spec…":
+        st.session_state.setdefault(f"{key}_spec", "npz:path/to/data.npz")
+        spec = st.sidebar.text_input("Dataset spec", key=f"{key}_spec")
+    if linked and spec and st.query_params.get("data") != spec:
+        st.query_params["data"] = spec
+    try:
+        return spec, cached_dataset(spec)
+    except DatasetError as err:
+        st.sidebar.error(plain(err))
+        return spec, None
+
+
+def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -> None:
+    """On a page's first run in a session, take preset, dataset, seed and unseen classes
+    from the URL query string (a shared link) and set the widgets' state from it;
+    everything else starts from the defaults. Widgets are then created without their own
+    default values (Streamlit warns when both are given)."""
+    if st.session_state.get(f"{key}_q_done"):
+        return
+    st.session_state[f"{key}_q_done"] = True
+    q = st.query_params
+    preset = q.get("preset", "demo")
+    st.session_state[f"{key}_preset"] = preset if preset in presets else "demo"
+    data = q.get("data", default)
+    if data in datasets:
+        st.session_state[f"{key}_ds"] = data
+    else:
+        st.session_state[f"{key}_ds"] = "other spec…"
+        st.session_state[f"{key}_spec"] = data
+    try:
+        st.session_state[f"{key}_seed"] = max(0, min(10_000, int(q.get("seed", 0))))
+    except ValueError:
+        st.session_state[f"{key}_seed"] = 0
+    try:
+        st.session_state[f"{key}_q_unseen"] = parse_classes(q.get("unseen")) if q.get("unseen") else None
+    except DatasetError:  # not class ids: group names (Omniglot alphabets), resolved by unseen_ui
+        st.session_state[f"{key}_q_unseen"] = str(q.get("unseen"))[:2000]
+    try:
+        st.session_state[f"{key}_q_k"] = int(q["k"]) if "k" in q else None
+    except ValueError:
+        st.session_state[f"{key}_q_k"] = None
+    st.session_state[f"{key}_q_settings"] = {k: str(v)[:100] for k, v in q.items() if k not in QUERY_KEYS}
+    st.session_state[f"{key}_q_run"] = q.get("run")
+    st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
+    job = find_job(q.get("job"), key)  # a reload during (or after) training: the same job again
+    if job is not None:
+        st.session_state[f"{key}_job"] = job
+
+
+QUERY_KEYS = ("data", "preset", "seed", "k", "unseen", "job", "run")  # the rest of a link: method settings
+
+
+def setting_ui(key: str, name: str, widget, label: str, default, *args, options=None, **kwargs):
+    """A method setting in the sidebar (epochs, γ, η, ...), kept in the URL like the
+    dataset and the seed (``?epochs=5``): a reload or a shared link keeps it. Each preset
+    has its own widget, starting from the preset's value; a link's value is taken once,
+    when it is one the widget can hold (else the preset's). ``widget`` is
+    ``st.sidebar.slider``, ``select_slider`` or ``radio`` (``options`` for the last two)."""
+    preset = st.session_state.get(f"{key}_preset", "demo")
+    wkey = f"{key}_{name}_{preset}"
+    linked = (st.session_state.get(f"{key}_q_settings") or {}).pop(name, None)
+    if linked is not None:
+        value = _setting_value(linked, default, args, options)
+        if value is not None:
+            st.session_state[wkey] = value
+    if options is not None:
+        kwargs["options"] = options
+    if wkey not in st.session_state:  # a default only when the state holds none (no warning)
+        if getattr(widget, "__name__", "") == "radio":
+            kwargs["index"] = list(options).index(default)
+        else:
+            kwargs["value"] = default
+    value = widget(label, *args, key=wkey, **kwargs)
+    st.session_state.setdefault(f"_{key}_link", {})[name] = value
+    return value
+
+
+def _setting_value(text: str, default, bounds: tuple, options):
+    """A link's text as a setting's value, or None when the widget cannot hold it."""
+    if options is not None:
+        return next((o for o in options if str(o) == text), None)
+    try:
+        value = type(default)(float(text)) if isinstance(default, (int, float)) else text
+    except (TypeError, ValueError):
+        return None
+    lo, hi = (bounds + (None, None))[:2]
+    if lo is not None and not lo <= value <= hi:
+        return None
+    return value
+
+
+def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen, k: int | None = None) -> None:
+    """Write the current selections -- and the method settings of :func:`setting_ui` --
+    to the URL query string, so the link reproduces them."""
+    state = {"data": spec, "preset": preset, "seed": str(int(seed))}
+    if k is not None:
+        state["k"] = str(int(k))
+    job = st.session_state.get(f"{key}_job")
+    if job is not None and job.running:
+        state["job"] = job.id
+    if unseen:
+        state["unseen"] = (st.session_state.get(f"{key}_unseen_text")
+                           or ",".join(str(int(c)) for c in unseen))
+    state.update({name: str(v) for name, v in st.session_state.pop(f"_{key}_link", {}).items()})
+    if dict(st.query_params) != state:
+        st.query_params.from_dict(state)
+
+
+def upload_dataset_ui(key: str) -> tuple[str, object]:
+    """Sidebar: upload your own data (.npz X/y, .csv with a 'label' column, or a .zip of
+    class folders of images); validated exactly like a dataset spec."""
+    from ..data import MAX_UPLOAD_BYTES, discard_upload, save_upload
+
+    up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
+                                  type=["npz", "csv", "zip"], key=f"{key}_upload")
+    if up is None:
+        return "", None
+    spec = ""
+    who = access.session()
+    try:
+        first = st.session_state.get(f"{key}_upload_counted") != up.file_id  # each upload counted once
+        if first:
+            access.check_upload(who, up.size, runs_dir() / UPLOADS)  # quota and room, before anything is kept
+        spec = save_upload(up.name, up.getvalue(), runs_dir() / UPLOADS)
+        if first:
+            access.count_upload(who, upload_home(spec), up.size)
+            st.session_state[f"{key}_upload_counted"] = up.file_id
+        ds = cached_dataset(spec)
+        side = int(round(np.sqrt(ds.X.shape[1]))) if ds.kind == "vector" else 0
+        if side >= 4 and side * side == ds.X.shape[1]:  # rows of pixels: show them as images
+            pixels = bool(ds.X.min() >= 0 and side >= 16)
+            st.session_state.setdefault(f"{key}_upload_img", pixels)
+            if st.sidebar.checkbox(f"Rows are {side} × {side} images", key=f"{key}_upload_img"):
+                spec = f"{spec},shape={side}x{side}"
+                ds = cached_dataset(spec)
+        return spec, ds
+    except (DatasetError, access.Refused) as err:
+        if spec:
+            discard_upload(spec, runs_dir() / UPLOADS)  # a refused upload leaves nothing behind
+        st.sidebar.error(plain(err))
+        return "", None
+
+
+def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
+                   k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False):
+    """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
+    unseen classes, the number of clusters and the seed, initialised from the URL query
+    string and written back to it. Returns (preset, spec, ds, unseen, k, seed)."""
+    query_state_ui(key, presets, datasets, default)
+    st.sidebar.header("Train")
+    preset = st.sidebar.selectbox("Preset", list(presets), key=f"{key}_preset")
+    spec, ds = dataset_ui(key, datasets)
+    unseen = unseen_ui(key, ds, unseen_half)
+    k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
+    k_key = f"{key}_k_{spec}_{len(unseen)}"
+    shared_k = st.session_state.pop(f"{key}_q_k", None)  # a link's k, once, within bounds
+    if shared_k is not None and k_key not in st.session_state:
+        st.session_state[k_key] = max(2, min(k_max, shared_k))
+    default = {} if k_key in st.session_state else {"value": min(k_default, k_max)}
+    k = st.sidebar.number_input("Clusters", 2, k_max, key=k_key, **default)
+    n_train = 0 if ds is None else len(ds) - (int(np.isin(ds.y, unseen).sum()) if unseen else 0)
+    if ds is not None and n_train < 2 * int(k):
+        st.sidebar.error(f"{n_train} training samples are too few for {int(k)} clusters; "
+                         f"use at least {2 * int(k)} or fewer clusters.")
+        ds = None
+    seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
+    st.session_state[f"_{key}_link"] = {}  # the method's settings below add themselves
+    return preset, spec, ds, unseen, int(k), int(seed)
+
+
+def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:
+    """Sidebar: classes held out of training (``upper_half``: the upper half by default;
+    a dataset with its own split, e.g. Omniglot, starts from that split). A dataset whose
+    classes come in groups (Omniglot's alphabets) is split by whole groups."""
+    if ds is None or ds.y is None:
+        return []
+    classes = sorted(int(c) for c in np.unique(ds.y))
+    if ds.default_unseen:
+        default = [c for c in ds.default_unseen if c in set(classes)]
+    else:
+        default = classes[len(classes) // 2:] if upper_half and len(classes) >= 4 else []
+    shared = st.session_state.get(f"{key}_q_unseen")
+    if shared is not None:
+        try:
+            ids = resolve_unseen(ds, shared if isinstance(shared, str) else ",".join(map(str, shared)))
+            if ids and set(ids) <= set(classes):
+                default = ids
+        except DatasetError:
+            pass
+    st.session_state.pop(f"{key}_unseen_text", None)
+    if ds.class_groups:
+        present = {ds.class_groups[c] for c in classes if c < len(ds.class_groups)}
+        groups = sorted(present)
+        gkey = f"{key}_unseen_groups_{ds.name}"
+        st.session_state.setdefault(gkey, sorted({ds.class_groups[c] for c in default}))  # not both (a warning)
+        chosen = st.sidebar.multiselect("Unseen alphabets (held out of training)", groups, key=gkey)
+        st.session_state[f"{key}_unseen_text"] = ",".join(chosen)
+        return [c for c in classes if ds.class_groups[c] in chosen]
+    ukey = f"{key}_unseen_{ds.name}"
+    st.session_state.setdefault(ukey, default)
+    return st.sidebar.multiselect("Unseen classes (held out of training)", classes, key=ukey)

@@ -1,0 +1,224 @@
+"""What a page shows of a run beyond its own animations: figures built once per run (with
+their HTML and GIF downloads), maps and baselines computed in the background, the unseen
+categories, Inspect points."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from ..data import DatasetError
+from ..runs import EXTERNAL, Run
+from . import background
+from .jobs import runs_dir
+from .store import cached_dataset, plain, run_dataset_ui, tracked_samples  # noqa: F401
+
+
+def chart(run: Run, name: str, build, where=None, **kwargs):
+    """``st.plotly_chart`` of ``build()`` -- built once per run and server (a run is shared
+    by every session that shows it; building KNet's 26 kernel frames took 0.5 s a visit).
+    ``name`` names the figure and every setting it depends on; ``where``: a column."""
+    memo = run.__dict__.setdefault("_charts", {})
+    if name not in memo:
+        memo[name] = build()
+        while len(memo) > 24:
+            memo.pop(next(iter(memo)))
+    fig = memo[name]
+    shown = (where or st).plotly_chart(fig, **{"width": "stretch", **kwargs})
+    if fig.frames:
+        export_ui(fig, f"{run.info.get('model') or run.method}-{name}", where)
+    return shown
+
+
+def export_ui(fig, name: str, where=None) -> None:
+    """Take the animation away: an HTML file that plays offline, an animated GIF for
+    slides (each made when its button is pressed)."""
+    from ..viz.export import to_gif, to_html
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "animation"
+    left, right, _ = (where or st).columns([1, 1, 3])
+    left.download_button("HTML", lambda: to_html(fig, safe), f"{safe}.html", "text/html", icon=":material/download:",
+                         key=f"_dl_html_{safe}", on_click="ignore", width="stretch",
+                         help="the animation as a web page that plays offline (plotly.js inside, about 4 MB)")
+    right.download_button("GIF", lambda: to_gif(fig), f"{safe}.gif", "image/gif", icon=":material/download:",
+                          key=f"_dl_gif_{safe}", on_click="ignore", width="stretch",
+                          help="the animation as an animated GIF, for slides")
+
+
+def task_ui(key: tuple, fn, *args, what: str, budget_s: float | None = None):
+    """The result of a background computation (``clustlib.ui.background``), or None: while
+    it computes, a line says so and the page reruns itself once it is ready (asking every
+    second keeps it alive; a visitor who leaves lets it go); when it was cut by its time
+    budget or failed, a line says why and offers to try again. Never waits."""
+    task = background.ask(key, fn, *args, budget_s=budget_s)
+    if task.status == "done":
+        return task.result
+    if task.finished:
+        st.caption(f"{what[:1].upper()}{what[1:]}: {plain(task.error)}.")
+        if st.button(f"Try {what} again", key=f"_retry_{abs(hash(key))}"):
+            background.retry(key)
+            st.rerun()
+        return None
+
+    @st.fragment(run_every=1.0)
+    def wait():
+        now = background.ask(key, fn, *args, budget_s=budget_s)
+        if now.finished:
+            st.rerun()
+        st.info(f"Computing {what} in the background ({now.seconds:.0f} s of at most {now.budget_s:.0f} s); "
+                "the rest of the page is ready and this part appears by itself.")
+
+    wait()
+    return None
+
+
+PROJECTIONS = {"t-SNE": "tsne", "UMAP": "umap", "PCA": "pca"}
+
+
+def run_view_ui(kind: str, path: str, projection: str, what: str) -> dict | None:
+    """A run's view (``background.run_view``): at once when it is on disk, else computed in
+    the background while the page draws everything else."""
+    spare = str(runs_dir())
+    view = background.view_on_disk(path, kind, projection, spare)
+    if view is not None:
+        return view
+    mtime = Path(path, "run.json").stat().st_mtime
+    return task_ui(("view", kind, str(path), mtime, projection), background.run_view, kind, str(path),
+                   projection, spare, what=what)
+
+
+def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
+    """Where the categories no model saw land: t-SNE / UMAP / PCA of the unseen classes
+    before (input) and after (learned embedding) training, with k-means NMI and R@1.
+    Works for every method (it needs only ``transform``)."""
+    unseen = run.info.get("unseen") or []
+    path = st.session_state.get(f"{key}_run_path")
+    if not unseen:
+        st.caption("Train with some *unseen classes* (sidebar) to see where categories the "
+                   "model never saw land.")
+        return
+    if len(unseen) < 2 or not path or not Path(path).exists():
+        return
+    st.subheader(f"Categories never seen in training: {unseen_names(run, unseen)}")
+    name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
+                    help="UMAP compiles with numba the first time it is used (tens of seconds).")
+    from ..data import split_classes
+
+    data = ds = None
+    if run.method != EXTERNAL:  # a recorded model's view needs only what it recorded
+        try:
+            ds = cached_dataset(run.info["dataset"])
+            data = split_classes(ds, unseen)[1]
+        except (DatasetError, ValueError) as err:
+            st.warning(f"Unseen view unavailable: {plain(err)}")
+            return
+    view = run_view_ui("unseen", path, PROJECTIONS[name], f"the {name} maps of the unseen categories")
+    if view is None:
+        return
+    from ..viz import glyph_maps, unseen_figure
+
+    st.markdown(unseen_verdict(view["before"], view["after"]))
+    if ds is not None and ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
+        images = data.X[view["index"]]
+        st.caption("Each point is one drawing, coloured by its alphabet; each character is drawn "
+                   "once, at the middle of its drawings. Hover a point for its character.")
+        st.plotly_chart(glyph_maps(view, images, ds.class_names, ds.class_groups, name), width="stretch")
+    else:
+        st.plotly_chart(unseen_figure(view, name), width="stretch")
+
+
+def unseen_names(run: Run, unseen: list[int]) -> str:
+    """'5, 6, 7' -- or, for a dataset with groups, 'the alphabets Sanskrit, Tagalog (59 characters)'."""
+    try:
+        ds = cached_dataset(run.info["dataset"])
+    except (DatasetError, ValueError):
+        ds = None
+    if ds is not None and ds.class_groups:
+        groups = sorted({ds.class_groups[int(c)] for c in unseen if int(c) < len(ds.class_groups)})
+        return f"{len(unseen)} characters of the alphabets {', '.join(groups)}"
+    text = ", ".join(map(str, unseen[:30]))
+    return text + (f" … ({len(unseen)} classes)" if len(unseen) > 30 else "")
+
+
+def unseen_verdict(before: dict, after: dict) -> str:
+    """One visible sentence: does the learned embedding cluster the unseen classes better
+    or worse than the input itself (k-means NMI, and Recall@1 when known)?"""
+    a, b = before["nmi"], after["nmi"]
+    word = "better than" if b > a + 0.005 else "worse than" if b < a - 0.005 else "about as well as"
+    r1 = ""
+    if "recall@1" in before and "recall@1" in after:
+        r1 = f", Recall@1 {before['recall@1']:.2f} → {after['recall@1']:.2f}"
+    return (f"**On the unseen classes the learned embedding clusters {word} the input**: "
+            f"k-means NMI {a:.2f} → {b:.2f}{r1}.")
+
+
+def shared_map_ui(key: str, run: Run) -> None:
+    """Seen and unseen categories in one learned map (seen fitted, unseen placed into it)."""
+    path = st.session_state.get(f"{key}_run_path")
+    if not run.info.get("unseen") or not path or not Path(path).exists() or run.method == EXTERNAL:
+        return
+    name = st.session_state.get(f"{key}_proj", "t-SNE")
+    m = run_view_ui("shared", path, PROJECTIONS[name], f"one {name} map of the seen and the unseen categories")
+    if m is None:
+        return
+    m = {**m, "unseen": [int(c) for c in m["unseen"]]}
+    from ..viz import labelled_maps
+
+    y = m["y"]
+    names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(y).tolist()}
+    ds = run_dataset_ui(run)
+    if ds is not None and ds.class_groups:  # 242 characters: colour by alphabet instead
+        unseen_groups = {ds.class_groups[c] for c in m["unseen"]}
+        y, groups = ds.by_group(y)
+        names = {i: f"{g} ({'unseen' if g in unseen_groups else 'seen'})" for i, g in enumerate(groups)}
+    st.plotly_chart(labelled_maps([(m["xy"], y, f"{name} fitted on seen categories; "
+                                   "unseen ones placed into it")], height=520, names=names),
+                    width="stretch")
+
+
+def inspect_ui(key: str, run: Run) -> None:
+    """Select points (box / lasso / click) in the final learned embedding of the tracked
+    points and see them: images (or feature values), true and predicted labels, and their
+    nearest neighbours in the learned space (like the Embedding Projector)."""
+    from ..viz import cluster_grid, image_montage, selectable_scatter
+
+    est = run.estimator
+    snap = est.trace_[-1]
+    if snap.embedding is None:
+        return
+    samples, ids = tracked_samples(run)
+    if samples is None:
+        return
+    images = samples.ndim >= 3
+    st.subheader("Inspect points")
+    if images:
+        grid, sizes = cluster_grid(samples, snap.labels, n_clusters=12, per_cluster=12)
+        st.image(grid, caption=f"Tracked samples of the largest final clusters, one row per cluster ({sizes})")
+    st.caption("Drag a box or lasso (toolbar) or click points in the learned embedding to see them "
+               "and their nearest neighbours in the learned space.")
+    y_true = est.track_y_ if est.track_y_ is not None else None
+    event = st.plotly_chart(selectable_scatter(snap.embedding, snap.labels, y_true), key=f"{key}_inspect",
+                            on_select="rerun", selection_mode=("points", "box", "lasso"), width="stretch")
+    picked = sorted({int(p["point_index"]) for p in (event.selection.get("points") or [])}) if event else []
+    if not picked:
+        return
+    rows = [{"sample": int(ids[p]), "cluster": int(snap.labels[p]),
+             **({"true label": int(y_true[p])} if y_true is not None else {})} for p in picked]
+    st.write(f"**{len(picked)} selected** (showing up to 24)")
+    if images:
+        st.image(image_montage(samples[picked[:24]], min_px=64, per_row=12), caption="selected samples", clamp=True)
+    else:
+        st.dataframe(np.asarray(samples[picked[:24]], dtype=np.float32).reshape(min(24, len(picked)), -1),
+                     width="stretch")
+    st.dataframe(rows[:200], hide_index=True)
+    d = ((snap.embedding - snap.embedding[picked[0]]) ** 2).sum(1)
+    near = [int(j) for j in np.argsort(d)[1:9]]
+    st.write(f"Nearest neighbours of sample {int(ids[picked[0]])} in the learned space")
+    if images:
+        st.image(image_montage(samples[near], min_px=64), caption="8 nearest", clamp=True)
+    st.dataframe([{"sample": int(ids[j]), "cluster": int(snap.labels[j]),
+                   **({"true label": int(y_true[j])} if y_true is not None else {})} for j in near],
+                 hide_index=True)

@@ -1,0 +1,114 @@
+"""Pages that tell the truth and stay light (AppTest: the figure specs as the browser gets them)."""
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+BUDGET = 1_000_000  # bytes of figure specs a method page may send (the standards' 1 MB)
+
+
+@pytest.fixture(autouse=True)
+def runs_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+def page(name: str, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()  # the navigation first (a page whose URL is not its file's name: Your model, /model)
+    at.switch_page(f"app_pages/{name}.py")
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text(at) -> str:
+    parts = [e.value for kind in ("title", "subheader", "caption", "markdown", "info", "warning") for e in at.get(kind)]
+    return " ".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("name", ["jule", "knet", "dac", "dscl", "secu", "external"])
+def test_a_method_page_sends_at_most_1_mb_of_figures(name):
+    at = page(name)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert specs and sum(len(s.encode()) for s in specs) <= BUDGET, sum(len(s) for s in specs)
+    for spec in map(json.loads, specs):  # a frame carries only what changes
+        for frame in spec.get("frames", []):
+            for trace in frame["data"]:
+                assert not {"name", "legendgroup", "hoverinfo"} & set(trace), trace.keys()
+
+
+def test_the_dscl_captions_describe_the_data_on_screen():
+    at = page("dscl")  # the Omniglot demo
+    words = text(at)
+    assert "alphabets" in words and "better than the input" in words
+    box = at.sidebar.selectbox(key="dscl_pick")
+    box.set_value(next(o for o in box.options if "dscl-digits" in o))
+    next(b for b in at.sidebar.button if b.label == "Load run").click()
+    at.run()
+    words = text(at)
+    assert "digits" in at.subheader[0].value and "Omniglot" not in words and "alphabet" not in words
+    assert "5, 6, 7, 8, 9" in words  # the held-out digits are named, whatever the verdict
+    assert "Saved runs" and "dscl-digits" in at.sidebar.selectbox(key="dscl_pick").value
+
+
+def test_the_seen_categories_of_omniglot_are_coloured_by_alphabet():
+    at = page("dscl")
+    seen = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "Seen categories" in json.dumps(json.loads(c.proto.spec)["layout"].get("title", {})))
+    names = [t["name"] for t in seen["data"]]
+    assert len(names) == 5 and "Latin" in names  # five seen alphabets, not 136 characters in 20 colours
+    assert seen["layout"]["legend"]["title"]["text"] == "alphabet"
+
+
+def test_a_link_keeps_the_method_settings(runs_folder):
+    at = page("secu", data="digits", preset="demo", seed="0", epochs="5", gamma="0.5")
+    assert at.sidebar.slider(key="secu_epochs_demo").value == 5 and at.sidebar.slider(key="secu_gamma_demo").value == 0.5
+    assert at.query_params["epochs"] == "5" and at.query_params["gamma"] == "0.5"
+    at.run()  # what a reload sends back: the same link
+    assert at.sidebar.slider(key="secu_epochs_demo").value == 5
+    bad = page("secu", preset="demo", epochs="100000")  # out of the slider's range: the preset's
+    assert bad.sidebar.slider(key="secu_epochs_demo").value == 60
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_an_upload_keeps_its_name_and_rows_of_pixels_become_images(runs_folder):
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    big = np.kron(d.images[:300] / 16.0, np.ones((2, 2)))  # 16 x 16 digits, as rows of 256 pixels
+    at = page("jule")
+    at.sidebar.selectbox(key="jule_ds").set_value("upload…").run()
+    at.sidebar.file_uploader(key="jule_upload").upload(
+        "my digits.npz", _npz(X=big.reshape(300, -1).astype(np.float32), y=d.target[:300])).run()
+    assert not at.exception and not at.sidebar.error
+    assert at.sidebar.checkbox(key="jule_upload_img").value  # 256 columns, none negative: images
+    spec = at.query_params["data"]
+    assert "shape=16x16" in spec and "my-digits.npz" in spec
+    assert not any(".uploads" in str(e.value) for e in at.get("info"))
+    from clustlib.data import display_name
+
+    assert display_name(spec) == "my-digits.npz (shape=16x16)"
+
+
+def test_jule_draws_its_nmi_on_its_own_axis():
+    from clustlib.runs import Run
+    from clustlib.viz import metric_curves
+
+    trace = Run.load(Path(APP).parent / "assets" / "jule-digits").trace
+    fig = metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period", right=("nmi",))
+    nmi = next(t for t in fig.data if t.name == "NMI")
+    assert nmi.yaxis == "y2" and tuple(fig.layout.yaxis2.range) == (0, 1.05)
+    loss = metric_curves(trace, ["loss"]).data[0]
+    assert np.isnan(loss.y[0]) or loss.y[0] is None  # no loss before the first period: a gap, not "nan"
