@@ -166,6 +166,9 @@ async def main_async(n: int, stagger: float) -> None:
             wall = time.perf_counter() - t0
             saved = sorted(d for d in runs.iterdir() if d.is_dir() and not d.name.startswith("."))
             uploads = list((runs / ".uploads").rglob("*.npz")) if (runs / ".uploads").exists() else []
+            log = (runs / "server.log").read_text(errors="replace")
+            noise = {w: log.count(w) for w in ("missing ScriptRunContext", "created with a default value",
+                                               "Traceback")}
             times = sorted(stats["page_s"])
             print(machine_line() + "\n")
             print("| visitors | page visits | first figure s, median | worst | trainings done | refused (queue) "
@@ -178,6 +181,7 @@ async def main_async(n: int, stagger: float) -> None:
                   f"{len(uploads)} | {len(stats['errors'])} | {wall:.0f} |")
             for e in stats["errors"][:10]:
                 print("  ", e)
+            print("\nServer log: " + ", ".join(f"{n} × '{w}'" for w, n in noise.items()))
 
 
 def main() -> None:

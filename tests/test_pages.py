@@ -112,3 +112,18 @@ def test_jule_draws_its_nmi_on_its_own_axis():
     assert nmi.yaxis == "y2" and tuple(fig.layout.yaxis2.range) == (0, 1.05)
     loss = metric_curves(trace, ["loss"]).data[0]
     assert np.isnan(loss.y[0]) or loss.y[0] is None  # no loss before the first period: a gap, not "nan"
+
+
+def test_the_readme_link_opens_a_run_that_shows_the_method():
+    """The README's example link opens the saved run it names, and that run shows DSCL's
+    point: the unseen alphabets cluster better in its embedding than in the pixels."""
+    import re
+    from urllib.parse import parse_qsl, urlsplit
+
+    readme = (Path(APP).parent / "README.md").read_text()
+    link = re.search(r"`(http://localhost:8501/dscl\?[^`]+)`", readme).group(1)
+    at = page("dscl", **dict(parse_qsl(urlsplit(link).query)))
+    assert at.session_state["dscl_run_path"].endswith("dscl-omniglot")
+    assert not any("No saved run matches" in i.value for i in at.info)
+    words = text(at)
+    assert "better than the input" in words and "alphabets" in words
