@@ -75,7 +75,7 @@ async def idle(page, timeout=180_000):
 
 async def visit(page, url: str) -> float:
     t0 = time.perf_counter()
-    await page.goto(url)
+    await page.goto(url, wait_until="commit", timeout=240_000)  # a slow page is measured, not an error
     await page.wait_for_selector("[data-testid='stPlotlyChart'] .main-svg", timeout=240_000)
     seconds = time.perf_counter() - t0
     await idle(page)
@@ -99,7 +99,7 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
         role = i % 6
         if role in (0, 3):  # a third train their page's tiny preset
             name = PAGES[i % len(PAGES)]
-            await page.goto(f"{url}/{name}?{TRAIN[name].format(s=i)}")
+            await page.goto(f"{url}/{name}?{TRAIN[name].format(s=i)}", timeout=240_000)
             await idle(page)
             await page.get_by_role("button", name="Train", exact=True).click()
             done = page.get_by_text("Training done in")
@@ -115,7 +115,7 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
             else:
                 stats["unfinished"] += 1
         elif role == 1:  # upload a small dataset on the Dataset page
-            await page.goto(f"{url}/dataset")
+            await page.goto(f"{url}/dataset", timeout=240_000)
             await idle(page)
             await page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
             await page.get_by_role("option", name="upload…").click()
@@ -126,7 +126,7 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
             await idle(page)
             stats["uploaded"] += 1
         elif role == 2:  # try to delete a demo run and another visitor's run
-            await page.goto(f"{url}/runs")
+            await page.goto(f"{url}/runs", timeout=240_000)
             await idle(page)
             text = await page.inner_text("body")
             stats["refusals_seen"] += ("cannot be deleted here" in text) + (await page.get_by_role(

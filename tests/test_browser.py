@@ -32,8 +32,13 @@ def app_url(tmp_path_factory):
     _require_browser()
     from app_server import serve
 
-    with serve(tmp_path_factory.mktemp("runs")) as url:
+    runs = tmp_path_factory.mktemp("runs")
+    with serve(runs) as url:
+        _SERVED.append(runs / "server.log")
         yield url
+
+
+_SERVED: list[Path] = []  # the module server's log, read by the last test
 
 
 def _idle(page, timeout=90_000):
@@ -324,3 +329,13 @@ def test_an_exported_animation_plays_offline_in_chromium(tmp_path):
                                timeout=20_000)
         assert "epoch" in title.text_content()
         browser.close()
+
+
+def test_the_server_log_stays_clean(app_url):
+    """After every page, trainings, uploads and background tasks above: no warnings in the
+    server's log (a child process that re-ran a page printed ~19 'missing ScriptRunContext'
+    per job), and no tracebacks."""
+    log = _SERVED[-1].read_text(errors="replace")
+    assert "clustlib: ready" in log
+    for noise in ("missing ScriptRunContext", "Traceback", "WARNING"):
+        assert noise not in log, log[log.find(noise) - 300:log.find(noise) + 300]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import multiprocessing as mp
+import multiprocessing.spawn as _spawn
 import os
 import queue
 import re
@@ -72,6 +73,25 @@ def max_jobs() -> int:
 _CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _CTX.get_start_method() == "forkserver":
     _CTX.set_forkserver_preload(["clustlib.ui.jobs"])  # torch and the methods, imported once
+
+
+def _no_main(get_preparation_data):
+    """A child of ours does not import the parent's ``__main__``. While a page script runs,
+    Streamlit's ``__main__`` is that page: multiprocessing would run the page again, bare,
+    in every job and task (a second of work and ~19 'missing ScriptRunContext' warnings
+    each). Our children need only what they import by name."""
+    def prepared(name):
+        data = get_preparation_data(name)
+        if str(name).startswith("clustlib-"):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+    prepared.clustlib = True
+    return prepared
+
+
+if not getattr(_spawn.get_preparation_data, "clustlib", False):  # the module forkserver and spawn consult
+    _spawn.get_preparation_data = _no_main(_spawn.get_preparation_data)
 
 
 
