@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import statistics
 import sys
 import tempfile
@@ -62,6 +63,15 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return one(pid), one(pid) + sum(one(c) for c in children(pid))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of the process and its finished, waited-for children."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def server_pid(port: int) -> int | None:
     import subprocess
 
@@ -93,9 +103,12 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
     await asyncio.sleep(i * stagger)
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
     page = await context.new_page()
+    where = "start"
     try:
         for name in PAGES:
+            where = f"/{name}"
             stats["page_s"].append(await visit(page, f"{url}/{name}"))
+        where = "after the pages"
         role = i % 6
         if role in (0, 3):  # a third train their page's tiny preset
             name = PAGES[i % len(PAGES)]
@@ -121,7 +134,7 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
             await page.get_by_role("option", name="upload…").click()
             await idle(page)
             await page.locator("input[type=file]").set_input_files(
-                files=[{"name": f"visitor{i}.npz", "mimeType": "application/octet-stream", "buffer": npz_bytes(i)}])
+                files=[{"name": f"visitor{i}.npz", "mimeType": "application/octet-stream", "buffer": npz_bytes(i)}], timeout=120_000)
             await page.get_by_text(f"visitor{i}.npz").first.wait_for(timeout=60_000)
             await idle(page)
             stats["uploaded"] += 1
@@ -132,7 +145,7 @@ async def visitor(i: int, browser, url: str, n: int, stats: dict, stagger: float
             stats["refusals_seen"] += ("cannot be deleted here" in text) + (await page.get_by_role(
                 "button", name="Delete").count() == 0)
     except Exception as err:  # noqa: BLE001 - counted, the class goes on
-        stats["errors"].append(f"visitor {i}: {type(err).__name__}: {str(err).splitlines()[0][:120]}")
+        stats["errors"].append(f"visitor {i} at {where}: {type(err).__name__}: {str(err).splitlines()[0][:120]}")
     finally:
         await context.close()
 
@@ -157,13 +170,14 @@ async def main_async(n: int, stagger: float) -> None:
             threading.Thread(target=watch, daemon=True).start()
             stats = {"page_s": [], "trained": 0, "refused_train": 0, "unfinished": 0, "uploaded": 0,
                      "refusals_seen": 0, "errors": []}
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), cpu_seconds(pid) if pid else 0.0
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 await asyncio.gather(*(visitor(i, browser, url, n, stats, stagger, runs) for i in range(n)))
                 await browser.close()
             stop.set()
             wall = time.perf_counter() - t0
+            server_cpu = (cpu_seconds(pid) - cpu0) if pid else float("nan")
             saved = sorted(d for d in runs.iterdir() if d.is_dir() and not d.name.startswith("."))
             uploads = list((runs / ".uploads").rglob("*.npz")) if (runs / ".uploads").exists() else []
             log = (runs / "server.log").read_text(errors="replace")
@@ -181,6 +195,8 @@ async def main_async(n: int, stagger: float) -> None:
                   f"{len(uploads)} | {len(stats['errors'])} | {wall:.0f} |")
             for e in stats["errors"][:10]:
                 print("  ", e)
+            print(f"\nThe server's own CPU: {server_cpu:.0f} s in {wall:.0f} s of wall time "
+                  f"({server_cpu / max(1, len(times)):.2f} s per page visit; trainings and tasks run in its children).")
             print("\nServer log: " + ", ".join(f"{n} × '{w}'" for w, n in noise.items()))
 
 

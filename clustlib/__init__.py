@@ -8,12 +8,12 @@ True
 """
 
 from . import metrics
-from .base import DeepClusterer, Snapshot
+from .base import Callback, DeepClusterer, Snapshot, StartListener
 from .data import Dataset, DatasetError, load_dataset, split_classes
 from .external import Recorder
 from .methods import METHODS
 from .runs import Run, RunFormatError
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "DeepClusterer", "Snapshot", "Dataset", "DatasetError", "load_dataset",
+__all__ = ["METHODS", "DeepClusterer", "Snapshot", "Callback", "StartListener", "Dataset", "DatasetError", "load_dataset",
            "split_classes", "Run", "RunFormatError", "Recorder", "metrics", "__version__"]

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -52,7 +51,22 @@ class Snapshot:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # method pictures
 
 
-Callback = Callable[["DeepClusterer", Snapshot], "bool | None"]
+class Callback(Protocol):
+    """What ``fit(callbacks=[...])`` calls after every round (any such callable is one)::
+
+        def cb(estimator, snapshot) -> bool | None: ...   # True: stop cleanly after this round
+
+    The estimator keeps what it learned when a callback stops it (``stopped_early_``)."""
+
+    def __call__(self, estimator: DeepClusterer, snapshot: Snapshot, /) -> bool | None: ...
+
+
+@runtime_checkable
+class StartListener(Protocol):
+    """A callback that also has ``on_start`` hears, once the method is set up and before
+    the first Snapshot, how many rounds it plans to run (the app's progress bar)."""
+
+    def on_start(self, estimator: DeepClusterer, planned_rounds: int, /) -> None: ...
 
 
 class Track(NamedTuple):
@@ -178,6 +192,33 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     Subclasses define ``__init__`` with explicit keyword arguments (stored unchanged),
     ``PRESETS`` and the hooks below. Common parameters: ``n_clusters``,
     ``random_state``, ``device`` and ``track_max`` (how many points Snapshots follow).
+
+    Attributes
+    ----------
+    (every method has these after ``fit``; each method's docstring lists its own)
+
+    labels_ : ndarray of shape (n_samples,)
+        The cluster of each training sample.
+    trace_ : list of Snapshot
+        One per round: labels, embedding and scalars of the tracked samples.
+    track_index_ : ndarray
+        The samples the Snapshots follow (at most ``track_max``, stratified by y).
+    track_y_ : ndarray or None
+        Their labels (y), used only to score.
+    n_rounds_ : int
+        Rounds trained (epochs, periods or iterations: ``round_name``).
+    stopped_early_ : bool
+        True when a callback or Ctrl-C stopped training before its plan.
+    fit_seconds_ : float
+        Wall time of ``fit``.
+    device_ : str
+        The torch device used.
+    input_shape_ : tuple
+        The shape of one sample; ``n_features_in_`` its size.
+    n_features_in_ : int
+        Features of one sample (scikit-learn's name).
+    start_scores_, best_start_ : list of float, int
+        With ``n_init > 1``: each start's label-free separation and the one kept.
     """
 
     ABOUT: ClassVar[About]
@@ -211,10 +252,11 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         a ``torch.distributed`` group (torchrun) these methods train data-parallel
         (``clustlib.distributed``); every rank ends with the same model.
 
-        A callback ``cb(estimator, snapshot)`` runs after every round; returning True
-        stops training cleanly, as does Ctrl-C: the estimator keeps what it learned.
-        A callback with an ``on_start(estimator, planned_rounds)`` method hears, once the
-        method is set up and before the first Snapshot, how many rounds it plans to run.
+        A callback ``cb(estimator, snapshot)`` (:class:`Callback`) runs after every round;
+        returning True stops training cleanly, as does Ctrl-C: the estimator keeps what it
+        learned. A callback with an ``on_start(estimator, planned_rounds)`` method
+        (:class:`StartListener`) hears, once the method is set up and before the first
+        Snapshot, how many rounds it plans to run.
         """
         lazy = stream.is_lazy(X)
         self._rank, self._world = distributed.world()
@@ -331,7 +373,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         if plan is not None:
             total = plan(min(self._planned_rounds(), int(getattr(self, self.max_rounds_param))))
             for cb in callbacks:
-                if hasattr(cb, "on_start"):
+                if isinstance(cb, StartListener):
                     cb.on_start(self, total)
         stop = self._record(0, prefix + "init", {}, callbacks)
         r = 0

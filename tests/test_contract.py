@@ -239,3 +239,32 @@ def test_starts_compared_early_then_the_best_repeats_its_first_rounds_exactly(na
         assert a.scalars == b.scalars and np.array_equal(a.labels, b.labels)
     if best == 0:
         np.testing.assert_array_equal(est.labels_, one.labels_)
+
+
+def _documented(cls) -> set[str]:
+    """Names listed in the Attributes sections of ``cls``'s docstring and its bases'."""
+    import re
+
+    names = set()
+    for klass in cls.__mro__:
+        doc = klass.__dict__.get("__doc__") or ""
+        if "Attributes\n" not in doc:
+            continue
+        section = doc.split("Attributes\n", 1)[1]
+        for line in section.splitlines()[1:]:
+            m = re.match(r"    ([a-z][\w, ]*_) :", line)
+            if m:
+                names |= {n.strip() for n in m.group(1).split(",")}
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_fitted_attribute_is_documented(name, tmp_path):
+    """A user can work from the docstring: every public attribute a fit (or a saved run's
+    load) sets is listed under Attributes with its type."""
+    ds, est = fitted(name)
+    Run.from_estimator(est, method=name, dataset="test", y=ds.y).save(tmp_path / "r")
+    loaded = Run.load(tmp_path / "r").estimator
+    public = {a for obj in (est, loaded) for a in vars(obj) if a.endswith("_") and not a.startswith("_")}
+    missing = public - _documented(type(est))
+    assert not missing, f"{type(est).__name__} does not document {sorted(missing)}"

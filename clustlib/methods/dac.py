@@ -132,6 +132,19 @@ class DAC(DeepClusterer):
     n_init, init_rounds : several starts from derived seeds; the start whose label features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The All-ConvNet (images) or MLP (vectors) ending in the k label features (softmax).
+    mean_, scale_ : ndarray
+        The per-feature standardisation fitted on X (vectors) or its identity (images).
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Samples per cluster of ``labels_``.
+    collapsed_ : bool
+        True when some cluster is empty (the failure the anti-collapse ``balance`` term
+        prevents).
+    Plus the common ones of :class:`~clustlib.base.DeepClusterer`.
     """
 
     ABOUT: ClassVar[About] = About(

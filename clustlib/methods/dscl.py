@@ -121,6 +121,16 @@ class DSCL(DeepClusterer):
         cosine); DSCL's are not (k-means on f(x) is the paper's protocol).
     margin : the triplet loss's margin.
     augment : strength of random affine views of images during training (0 = none).
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The encoder f (conv blocks for images, an MLP for vectors).
+    cluster_centers_ : ndarray of shape (n_clusters, embed_dim)
+        Mean embedding of each cluster of ``labels_``.
+    seen_classes_ : ndarray
+        The categories (labels of y) it was trained on; shown and recorded as "seen".
+    Plus the common ones of :class:`~clustlib.base.DeepClusterer`.
     """
 
     ABOUT: ClassVar[About] = About(

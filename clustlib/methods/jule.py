@@ -87,6 +87,20 @@ class JULE(DeepClusterer):
         BatchNorm before the L2 normalisation (the ``tiny`` preset's choice).
     max_periods : an upper bound on periods (training stops when n_clusters is reached).
     recluster : report OURS-RC (AC-GDL on the learned features) as ``labels_``.
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The CNN whose L2-normalised features the merges use.
+    n_initial_clusters_ : int
+        Clusters of the initial over-clustering (Sec. 3.2, K_s neighbours).
+    labels_sf_ : ndarray of shape (n_samples,)
+        OURS-SF: the partition the recurrent merges ended with.
+    labels_rc_ : ndarray of shape (n_samples,)
+        OURS-RC: AC-GDL run again on the learned features (``labels_`` when ``recluster``).
+    cluster_centers_ : ndarray of shape (n_clusters, n_features_out)
+        Mean feature of each cluster of ``labels_`` (``predict`` assigns to the nearest).
+    Plus the common ones of :class:`~clustlib.base.DeepClusterer`.
     """
 
     ABOUT: ClassVar[About] = About(

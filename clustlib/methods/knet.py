@@ -103,6 +103,30 @@ class KNet(DeepClusterer):
     standardize : centre and scale each feature (Sec. 6).
     kmeans_n_init : restarts of the final k-means.
     track_max, random_state, device : see :class:`~clustlib.base.DeepClusterer`.
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        psi, and psi' for the auto-encoder term (Eq. 4.8).
+    sigma_ : float
+        The kernel width used (on standardised data), from ``sigma``.
+    hidden_, embed_dim_ : int
+        The widths used (``hidden`` and ``embed_dim`` resolved).
+    mean_, scale_ : ndarray of shape (n_features,)
+        The standardisation (zeros and ones when ``standardize=False``).
+    train_index_ : ndarray
+        The samples psi was trained on (all, or the ``train_size`` subset).
+    hsic_ : float
+        HSIC(K, UU^T) (Eq. 4.7) at the end.
+    pretrain_error_ : float
+        Mean squared error of the identity pre-training (Eq. 5.12).
+    train_embedding_ : ndarray of shape (n_train, embed_dim_)
+        psi of the training samples.
+    train_labels_ : ndarray of shape (n_train,)
+        Their partition (``assign``); new points join it by ``predict``.
+    cluster_centers_ : ndarray of shape (n_clusters, embed_dim_)
+        With ``assign="kmeans"``: the k-means centres in psi space.
+    Plus the common ones of :class:`~clustlib.base.DeepClusterer`.
     """
 
     ABOUT: ClassVar[About] = About(

@@ -154,6 +154,22 @@ class SeCu(DeepClusterer):
     n_init, init_rounds : several starts from derived seeds; the start whose features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
+
+    Attributes
+    ----------
+    net_ : torch.nn.Module
+        The encoder and projection head (features on the unit sphere).
+    head_centers_ : list of ndarray, one (K_h, feat_dim) per head
+        The unit-norm cluster centres of each head (the main head first).
+    cluster_centers_ : ndarray of shape (n_clusters, feat_dim)
+        ``head_centers_[0]``.
+    assigned_ : ndarray of shape (n_samples,)
+        The constrained online assignment of the last epoch (Eq. 9-10, with the duals).
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Samples per cluster of ``labels_`` (the page's bars against the floor gamma N/K).
+    mean_, scale_ : ndarray
+        The per-feature standardisation fitted on X (vectors) or its identity (images).
+    Plus the common ones of :class:`~clustlib.base.DeepClusterer`.
     """
 
     ABOUT: ClassVar[About] = About(
