@@ -39,13 +39,13 @@ def export_ui(fig, name: str, where=None) -> None:
     from ..viz.export import to_gif, to_html
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "animation"
-    left, right, _ = (where or st).columns([1, 1, 3])
-    left.download_button("HTML", lambda: to_html(fig, safe), f"{safe}.html", "text/html", icon=":material/download:",
-                         key=f"_dl_html_{safe}", on_click="ignore", width="stretch",
-                         help="the animation as a web page that plays offline (plotly.js inside, about 4 MB)")
-    right.download_button("GIF", lambda: to_gif(fig), f"{safe}.gif", "image/gif", icon=":material/download:",
-                          key=f"_dl_gif_{safe}", on_click="ignore", width="stretch",
-                          help="the animation as an animated GIF, for slides")
+    row = (where or st).container(horizontal=True)  # buttons as wide as their words, in any column
+    row.download_button("HTML", lambda: to_html(fig, safe), f"{safe}.html", "text/html", icon=":material/download:",
+                        key=f"_dl_html_{safe}", on_click="ignore", width="content",
+                        help="the animation as a web page that plays offline (plotly.js inside, about 4 MB)")
+    row.download_button("GIF", lambda: to_gif(fig), f"{safe}.gif", "image/gif", icon=":material/download:",
+                        key=f"_dl_gif_{safe}", on_click="ignore", width="content",
+                        help="the animation as an animated GIF, for slides")
 
 
 def task_ui(key: tuple, fn, *args, what: str, budget_s: float | None = None):
