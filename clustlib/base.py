@@ -190,8 +190,22 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     """Base of every clustlib method (scikit-learn estimator + ClusterMixin).
 
     Subclasses define ``__init__`` with explicit keyword arguments (stored unchanged),
-    ``PRESETS`` and the hooks below. Common parameters: ``n_clusters``,
-    ``random_state``, ``device`` and ``track_max`` (how many points Snapshots follow).
+    ``PRESETS`` and the hooks below; each method's docstring lists its parameters with
+    their types and defaults (numpydoc).
+
+    Parameters
+    ----------
+    (every method has these)
+
+    n_clusters : int
+        The number of clusters of ``labels_`` and ``predict``.
+    track_max : int; default 2000
+        How many points the Snapshots follow (a stratified sample when y is given).
+    random_state : int or None; default None
+        The seed of every random choice. With the same thread count (``clustlib.cpu``,
+        recorded in a Run) the same seed gives the same run, however busy the machine.
+    device : str; default 'auto'
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when present).
 
     Attributes
     ----------

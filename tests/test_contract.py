@@ -268,3 +268,25 @@ def test_every_fitted_attribute_is_documented(name, tmp_path):
     public = {a for obj in (est, loaded) for a in vars(obj) if a.endswith("_") and not a.startswith("_")}
     missing = public - _documented(type(est))
     assert not missing, f"{type(est).__name__} does not document {sorted(missing)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_is_documented_with_its_type_and_default(name):
+    """numpydoc: each ``__init__`` parameter has a ``name : type; default value`` line in
+    the Parameters section that agrees with the signature (a changed default must change
+    the docstring too)."""
+    import inspect
+    import re
+
+    cls = METHODS[name]
+    section = cls.__doc__.split("Parameters\n", 1)[1].split("Attributes\n", 1)[0]
+    said = {}
+    for m in re.finditer(r"^    ([a-z_][\w, ]*?) : (.+?); default (.+)$", section, re.M):
+        names = [n.strip() for n in m.group(1).split(",")]
+        types = [t.strip() for t in m.group(2).split(",")]
+        defaults = [d.strip() for d in m.group(3).split(", ")]
+        assert len(names) == len(types) == len(defaults), m.group(0)
+        said.update(zip(names, zip(types, defaults)))
+    for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        assert p.name in said, f"{cls.__name__}: parameter {p.name} is not documented"
+        assert said[p.name] == (" or ".join(p.annotation.split(" | ")), repr(p.default)), (p.name, said[p.name])

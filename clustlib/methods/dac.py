@@ -116,22 +116,34 @@ class DAC(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : k, the size of the label features.
-    schedule : "reimpl" or "code" (see module docstring).
-    max_epochs : an upper bound (training ends when u <= l).
-    batch_size, lr : RMSProp (paper: lr 0.001, batch 32; released code 128).
-    steps_per_epoch : batches per epoch (None: one pass over the data).
-    lr_decay : "none" (the paper: a constant rate) or "cosine" over the epochs the
+    n_clusters : int; default 10
+        k, the size of the label features.
+    schedule : str; default 'reimpl'
+        "reimpl" or "code" (see module docstring).
+    max_epochs : int; default 50
+        an upper bound (training ends when u <= l).
+    batch_size, lr : int, float; default 128, 0.001
+        RMSProp (paper: lr 0.001, batch 32; released code 128).
+    steps_per_epoch : int or None; default None
+        batches per epoch (None: one pass over the data).
+    lr_decay : str; default 'none'
+        "none" (the paper: a constant rate) or "cosine" over the epochs the
         schedule needs (u meets l), which calms the epoch-to-epoch swings at the end.
-    augment : strength of the random affine views for images (0 = none).
-    balance : weight of the anti-collapse term (0 = the paper's method).
-    width : channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
+    augment : float; default 1.0
+        strength of the random affine views for images (0 = none).
+    balance : float; default 3.0
+        weight of the anti-collapse term (0 = the paper's method).
+    width : int; default 64
+        channels of the All-ConvNet (64 = the paper's; 32 is faster on a CPU).
         With torch.distributed (torchrun) ``batch_size`` is the global batch, split over
         the ranks; the label features are gathered, so the pairs are those of the whole
         global batch, as in one process.
-    n_init, init_rounds : several starts from derived seeds; the start whose label features
+    n_init, init_rounds : int, int or None; default 1, None
+        several starts from derived seeds; the start whose label features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
+    track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
+        see :class:`~clustlib.base.DeepClusterer`.
 
     Attributes
     ----------

@@ -99,28 +99,41 @@ class DSCL(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : clusters for ``labels_`` / ``predict`` (``cluster(X, k)`` takes any k).
-    embed_dim : d, the embedding size (the objective needs d >= classes per batch).
-    width : channels of the encoder's first conv block (doubling per block, up to 256).
-    hidden : units of the encoder's hidden fully connected layer for images (0: none, f is
+    n_clusters : int; default 10
+        clusters for ``labels_`` / ``predict`` (``cluster(X, k)`` takes any k).
+    embed_dim : int; default 32
+        d, the embedding size (the objective needs d >= classes per batch).
+    width : int; default 32
+        channels of the encoder's first conv block (doubling per block, up to 256).
+    hidden : int; default 256
+        units of the encoder's hidden fully connected layer for images (0: none, f is
         a linear map of the conv features) and of the MLP's layers for vectors.
-    classes_per_batch, per_class : batches hold ``per_class`` samples of each of
+    classes_per_batch, per_class : int, int; default 10, 16
+        batches hold ``per_class`` samples of each of
         ``classes_per_batch`` random seen classes (DSCL needs several of several; with
         fewer seen classes, ``per_class`` is raised so a batch has at least 2 d rows). With
         torch.distributed (torchrun) a batch is split over the ranks and the embeddings
         are gathered: Eq. 7 (and the triplet loss) is computed on the whole global batch,
         as in one process; the softmax baseline's cross-entropy per share.
-    epochs, lr, weight_decay : Adam on the encoder (the authors' toy: Adam 1e-4).
-    assign : "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
+    epochs, lr, weight_decay : int, float, float; default 25, 0.001, 1e-05
+        Adam on the encoder (the authors' toy: Adam 1e-4).
+    assign : str; default 'kmeans'
+        "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
-    rcond : pseudo-inverse cut-off.
-    loss : "spectral" (the paper, Eq. 7), or a baseline trained with the same encoder,
+    rcond : float; default 1e-06
+        pseudo-inverse cut-off.
+    loss : str; default 'spectral'
+        "spectral" (the paper, Eq. 7), or a baseline trained with the same encoder,
         batches and schedule: "softmax" (cross-entropy through a linear classifier on
         f(x), dropped after fit) or "triplet" (:func:`batch_hard_triplet`). The
         baselines' embeddings are L2-normalised by ``transform`` (their metric is the
         cosine); DSCL's are not (k-means on f(x) is the paper's protocol).
-    margin : the triplet loss's margin.
-    augment : strength of random affine views of images during training (0 = none).
+    margin : float; default 0.2
+        the triplet loss's margin.
+    augment : float; default 0.0
+        strength of random affine views of images during training (0 = none).
+    track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
+        see :class:`~clustlib.base.DeepClusterer`.
 
     Attributes
     ----------

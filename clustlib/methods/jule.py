@@ -53,40 +53,56 @@ class JULE(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : the target number of clusters.
-    eta : unrolling rate: each period merges ceil(eta x clusters) pairs (paper 0.9
+    n_clusters : int; default 10
+        the target number of clusters.
+    eta : float; default 0.9
+        unrolling rate: each period merges ceil(eta x clusters) pairs (paper 0.9
         for digits/objects, 0.2 for faces).
-    ks, kc, lam : K_s graph neighbours, K_c and lambda of Eq. 7.
-    update : affinity update after a merge: "exact" (Eq. 14), "approx" (Eq. 18).
-    epochs_per_period, batch_size, lr, momentum, weight_decay : the backward pass
+    ks, kc, lam : int, int, float; default 20, 5, 1.0
+        K_s graph neighbours, K_c and lambda of Eq. 7.
+    update : str; default 'exact'
+        affinity update after a merge: "exact" (Eq. 14), "approx" (Eq. 18).
+    epochs_per_period, batch_size, lr, momentum, weight_decay : int, int, float, float, float; default 20, 100, 0.01, 0.9, 5e-05
+        the backward pass
         (paper: 20, 100, 0.01, 0.9, 5e-5, "inv" policy lr (1 + 1e-4 it)^-0.75).
-    gamma, margin, n_neg : the weighted triplet loss (paper Table 2: 2, 0.2, 20 negatives).
-    triplets : "batch" (the authors' code: all same-cluster pairs of a random batch, so
+    gamma, margin, n_neg : float, float, int; default 2.0, 0.2, 20
+        the weighted triplet loss (paper Table 2: 2, 0.2, 20 negatives).
+    triplets : str; default 'batch'
+        "batch" (the authors' code: all same-cluster pairs of a random batch, so
         small clusters rarely form pairs) or "cluster" (each sample an anchor once an epoch,
         its positive drawn from its whole cluster: it pulls pairs of outliers together
         until the graph no longer links them; USPS paper preset 0.75 vs 0.81).
-    negatives : "nearest" (the paper, Sec. 3.5.2: the anchor's nearest batch members of
+    negatives : str; default 'nearest'
+        "nearest" (the paper, Sec. 3.5.2: the anchor's nearest batch members of
         other clusters) or "random" (the authors' code: random other-cluster members).
-    train_first : train the CNN on the initial over-clustering before the first merge, as
+    train_first : bool; default False
+        train the CNN on the initial over-clustering before the first merge, as
         the authors' code does (period 1 merges nothing; the ``paper`` preset); False merges
         on raw pixels first. Alone, with the BN head and before ``join_small``, it lost on
         MNIST-test (0.71 vs 0.86); in the code's full recipe it is part of what reaches Table 3.
-    join_small : before each round of merges, join clusters smaller than this share of
+    join_small : float; default 0.05
+        before each round of merges, join clusters smaller than this share of
         the mean cluster size to their nearest cluster (mean feature); 0 = the paper. Not
         in the paper or the authors' code: without it, pairs of outlying samples survive to
         the end (Eq. 7 rarely picks them) and the last merges join two real clusters
         instead (MNIST-test RC from the same features: 0.83-0.87 -> 0.91).
-    train_last : train the CNN once more on the final partition (Algorithm 1 read
+    train_last : bool; default False
+        train the CNN once more on the final partition (Algorithm 1 read
         literally). False (default) is the authors' code (``train.lua`` leaves its loop
         as soon as the merges reach the target): the OURS-RC features then still carry
         the structure of the last over-clustering, and RC can undo wrong final merges
         (measured in docs/jule.md).
-    conv_padding, head_bn : the CNN (:func:`clustlib.nets.jule_cnn`): "same" padded convs
+    conv_padding, head_bn : str, bool; default 'same', False
+        the CNN (:func:`clustlib.nets.jule_cnn`): "same" padded convs
         (default) or "valid" (Table 9 / the authors' code exactly); head_bn=False (default)
         is the authors' linear + L2 head with their N(0, 0.01) initialisation, True adds a
         BatchNorm before the L2 normalisation (the ``tiny`` preset's choice).
-    max_periods : an upper bound on periods (training stops when n_clusters is reached).
-    recluster : report OURS-RC (AC-GDL on the learned features) as ``labels_``.
+    max_periods : int; default 100
+        an upper bound on periods (training stops when n_clusters is reached).
+    recluster : bool; default True
+        report OURS-RC (AC-GDL on the learned features) as ``labels_``.
+    track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
+        see :class:`~clustlib.base.DeepClusterer`.
 
     Attributes
     ----------

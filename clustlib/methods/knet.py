@@ -65,44 +65,74 @@ class KNet(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : c, the number of clusters.
-    u_update : ``"eig"`` (KNet_EIG, Eq. 5.14) or ``"sma"`` (KNet_SMA, Eq. 5.15-5.17).
-    sigma : Gaussian kernel width on the standardised data, fixed after initialisation:
+    n_clusters : int; default 2
+        c, the number of clusters.
+    u_update : str; default 'eig'
+        ``"eig"`` (KNet_EIG, Eq. 5.14) or ``"sma"`` (KNet_SMA, Eq. 5.15-5.17).
+    sigma : float or str; default 'knn'
+        Gaussian kernel width on the standardised data, fixed after initialisation:
         a number; ``"median"``, the paper's rule (Sec. 6): ``sigma_ratio`` x the median
         pairwise distance -- Table 6's Moon/Spiral widths are 0.1 x it (the authors'
         ``sigma_ratio``), its real data 1 x; or ``"knn"`` (default, label-free, not in the
         paper): ``sigma_ratio`` x the median distance to the k-th nearest neighbour, k =
         ceil(0.01 N) but at least 5, which gives 0.05-0.07 x the median on Moon/Spiral and
-        0.6 x on Wine. Either rule is estimated on every sample given to ``fit`` (also with
+        0.46 x on Wine. Either rule is estimated on every sample given to ``fit`` (also with
         ``train_size``).
-    sigma_ratio : multiplies the rule's width.
-    hidden : hidden width of psi and psi'; None = d (real data) or 20 when d <= 2 (Sec. 6).
-    embed_dim : d', the output width of psi; None = d (Eq. 5.12 needs d' = d).
-    ae_weight : lambda of Eq. 4.8 (the paper selects 0).
-    lr, batch_size : Adam step and mini-batch of the theta-step (paper: 1e-3 and 5;
+    sigma_ratio : float; default 1.0
+        multiplies the rule's width.
+    hidden : int or None; default None
+        hidden width of psi and psi'; None = d (real data) or 20 when d <= 2 (Sec. 6).
+    embed_dim : int or None; default None
+        d', the output width of psi; None = d (Eq. 5.12 needs d' = d).
+    ae_weight : float; default 0.0
+        lambda of Eq. 4.8 (the paper selects 0).
+    degree : str; default 'fixed'
+        ``"fixed"`` (Alg. 1: the degree matrix D of the last U-step stays fixed during
+        the theta-step, Eq. 4.11) or ``"batch"`` (each mini-batch's kernel normalised by its
+        own degrees; not in the paper).
+    assign : str; default 'kmeans'
+        ``"kmeans"`` (k-means on psi(X), Alg. 1 step 3; new points go to the nearest
+        centre) or ``"spectral"`` (k-means on the row-normalised U of the learned kernel,
+        what the authors' code reports; new points by the learned kernel's vote).
+    eig_solver : str; default 'lanczos'
+        ``"lanczos"`` (ARPACK, only the top c eigenvectors, as the paper suggests
+        for c << N, warm-started) or ``"full"`` (a complete eigendecomposition).
+    lr, batch_size : float, int or None; default 0.001, 5
+        Adam step and mini-batch of the theta-step (paper: 1e-3 and 5;
         ``batch_size=None`` = one full batch).
-    theta_epochs : epochs of the theta-step per outer iteration (Alg. 1: one; the authors'
+    theta_epochs : int; default 1
+        epochs of the theta-step per outer iteration (Alg. 1: one; the authors'
         code: 20).
-    theta_steps : if set, the theta-step is this many Adam steps on random mini-batches
+    theta_steps : int or None; default None
+        if set, the theta-step is this many Adam steps on random mini-batches
         instead of ``theta_epochs`` epochs, so a 300-point subset trains as long as 3,000
         points (the ascent needs hundreds of steps per iteration whatever N is).
-    u_every : rounds (theta-steps) per U-step and D update (Alg. 1: 1); more rounds show
+    u_every : int; default 1
+        rounds (theta-steps) per U-step and D update (Alg. 1: 1); more rounds show
         the clusters of psi(x) contracting frame by frame while U stays fixed.
-    delta_iter : the authors' code's second phase, not in the paper (0 = Algorithm 1 only):
+    delta_iter : int; default 0
+        the authors' code's second phase, not in the paper (0 = Algorithm 1 only):
         after U settles, up to this many iterations in which Gamma is built from the one-hot
         partition of the training points, with lambda = 0. The authors take the partition
         from k-means on the row-normalised U; here it follows ``assign`` (with "kmeans",
         k-means on psi(X), which measured steadier once psi has made the clusters convex).
         Rounds, counted within ``max_iter``.
-    pretrain_steps, pretrain_lr : Adam steps of the identity pre-training (Eq. 5.12) on
+    pretrain_steps, pretrain_lr : int, float; default 1000, 0.005
+        Adam steps of the identity pre-training (Eq. 5.12) on
         mini-batches of up to 1024 (the paper uses SGD; Adam reaches the identity sooner).
-    sma_steps : Cayley steps per U-step for ``u_update="sma"``.
-    max_iter, tol : outer iterations; stop when ||K_t - K_t-1||_F / ||K_t-1||_F < tol.
-    train_size : None (all), a fraction in (0, 1] or a count: train psi on a random
+    sma_steps : int; default 5
+        Cayley steps per U-step for ``u_update="sma"``.
+    max_iter, tol : int, float; default 50, 0.001
+        outer iterations; stop when ||K_t - K_t-1||_F / ||K_t-1||_F < tol.
+    train_size : float or int or None; default None
+        None (all), a fraction in (0, 1] or a count: train psi on a random
         subset, then embed and cluster every sample (the out-of-sample protocol).
-    standardize : centre and scale each feature (Sec. 6).
-    kmeans_n_init : restarts of the final k-means.
-    track_max, random_state, device : see :class:`~clustlib.base.DeepClusterer`.
+    standardize : bool; default True
+        centre and scale each feature (Sec. 6).
+    kmeans_n_init : int; default 10
+        restarts of the final k-means.
+    track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
+        see :class:`~clustlib.base.DeepClusterer`.
 
     Attributes
     ----------

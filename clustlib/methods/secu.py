@@ -128,32 +128,53 @@ class SeCu(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : K of the main head.   extra_k : Ks of additional heads (optional).
-    constraint : "size" (lower bound gamma N/K, dual variables) or "entropy".
-    gamma, gamma_up : lower-bound ratio (paper 0.9) and optional upper-bound ratio.
-    dual_lr : eta_rho (the paper uses large values, e.g. 20 on ImageNet).
-    tau : weight of the entropy constraint.
-    temperature : lambda (paper 0.05).
-    centre_update : "sgd" (constant ``centre_lr``) or "closed" (Theorem 1 each epoch).
-    target : representation loss. "hard" -- the main paper's stable loss (Eq. 6-8): the
+    n_clusters : int; default 10
+        K of the main head.
+    extra_k : tuple; default ()
+        Ks of additional heads (optional).
+    constraint : str; default 'size'
+        "size" (lower bound gamma N/K, dual variables) or "entropy".
+    gamma, gamma_up : float, float or None; default 0.9, None
+        lower-bound ratio (paper 0.9) and optional upper-bound ratio.
+    dual_lr : float; default 20.0
+        eta_rho (the paper uses large values, e.g. 20 on ImageNet).
+    tau : float; default 1.0
+        weight of the entropy constraint.
+    temperature : float; default 0.05
+        lambda (paper 0.05).
+    centre_update : str; default 'sgd'
+        "sgd" (constant ``centre_lr``) or "closed" (Theorem 1 each epoch).
+    centre_lr : float; default 1.0
+        the centres' learning rate with ``centre_update="sgd"``.
+    target : str; default 'hard'
+        representation loss. "hard" -- the main paper's stable loss (Eq. 6-8): the
         batch's new label with the live assigned centre. "soft" -- the authors' released
         code: only the centre loss uses the live centre (features detached there); the
         representation learns against the frozen centres with the other view's soft
         prediction plus ``label_weight`` times the *previous epoch's* label.
-    label_weight : tau of the "soft" target (code default 0.2).
-    feat_dim, hidden : head output (paper 128) and widths.
-    epochs, batch_size, lr, weight_decay : SGD on the encoder (cosine decay). With
+    label_weight : float; default 0.2
+        tau of the "soft" target (code default 0.2).
+    feat_dim, hidden : int, int; default 64, 256
+        head output (paper 128) and widths.
+    epochs, batch_size, lr, weight_decay : int, int, float, float; default 40, 128, 0.05, 0.0005
+        SGD on the encoder (cosine decay). With
         torch.distributed (torchrun) the batch is the global one, split over the ranks;
         the duals see the whole batch's counts and Eq. 4 the whole epoch's sums.
-    augment : strength of the views (affine for images, noise/masking for vectors).
-    init : "kmeans" (centres from k-means of the initial features) or "random" (the paper).
-    precise_bn : after each epoch, reset the BatchNorm statistics to their exact average over
+    augment : float; default 1.0
+        strength of the views (affine for images, noise/masking for vectors).
+    init : str; default 'kmeans'
+        "kmeans" (centres from k-means of the initial features) or "random" (the paper).
+    precise_bn : bool; default True
+        after each epoch, reset the BatchNorm statistics to their exact average over
         the data (``nets.recalibrate_bn``; not in the paper). A small set has a dozen
         batches an epoch, the running averages lag the network and the eval-mode features
         -- through the BN before the L2 norm -- all drift to one side (docs/secu.md).
-    n_init, init_rounds : several starts from derived seeds; the start whose features
+    n_init, init_rounds : int, int or None; default 1, None
+        several starts from derived seeds; the start whose features
         separate its own clusters best is kept (no labels; compared after ``init_rounds`` rounds,
         or at the end): ``DeepClusterer._fit_starts``. Not in the paper (n_init=1).
+    track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
+        see :class:`~clustlib.base.DeepClusterer`.
 
     Attributes
     ----------
