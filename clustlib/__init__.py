@@ -15,5 +15,6 @@ from .methods import METHODS
 from .runs import Run, RunFormatError
 
 __version__ = "0.1.0"
-__all__ = ["METHODS", "DeepClusterer", "Snapshot", "Callback", "StartListener", "Dataset", "DatasetError", "load_dataset",
-           "split_classes", "Run", "RunFormatError", "Recorder", "metrics", "__version__"]
+__all__ = ["METHODS", "DeepClusterer", "Snapshot", "Callback", "StartListener", "Dataset",
+           "DatasetError", "load_dataset", "split_classes", "Run", "RunFormatError", "Recorder",
+           "metrics", "__version__"]

@@ -94,7 +94,6 @@ if not getattr(_spawn.get_preparation_data, "clustlib", False):  # the module fo
     _spawn.get_preparation_data = _no_main(_spawn.get_preparation_data)
 
 
-
 def warm_up() -> None:
     """Start the process that forks the jobs (it imports torch and the methods, a few
     seconds) in the background, so the first Train click does not wait for it."""
