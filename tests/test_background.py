@@ -42,7 +42,7 @@ def test_a_task_nobody_waits_for_is_stopped(monkeypatch):
     monkeypatch.setattr(background, "ABANDON_S", 1.0)
     task = background.ask(("test", "left", time.time()), slow_tasks.forever)
     deadline = time.time() + 20
-    while task.status in ("queued", "running") and time.time() < deadline:
+    while not task.finished and time.time() < deadline:  # "starting" too: a busy machine spawns slowly
         time.sleep(0.2)  # nobody asks again: the visitor left
     assert task.status == "abandoned"
 
