@@ -1,8 +1,8 @@
 import streamlit as st
 
+from clustlib.rundir import runs_dir
 from clustlib.runs import zip_run
 from clustlib.ui import library as lib
-from clustlib.ui.jobs import runs_dir
 
 st.title("Runs library")
 st.caption(f"Demo runs from `assets/` and your runs from `{runs_dir()}` (set `CLUSTLIB_RUNS` to use another folder).")

@@ -40,7 +40,7 @@ def variant(folder: str, n: int, lazy: bool, workers: int) -> dict:
     t0 = time.perf_counter()
     n = sum(len(x) for x in src.chunks(2048))
     read_rate = n / (time.perf_counter() - t0)
-    est = DAC.from_preset("tiny", n_clusters=10, max_epochs=1, steps_per_epoch=20, batch_size=128, width=16,
+    est = DAC.from_preset("tiny", n_clusters=10, max_iter=1, steps_per_epoch=20, batch_size=128, width=16,
                           augment=1.0, track_max=2000, random_state=0, device="cpu")
     t0 = time.perf_counter()
     est.fit(ds.X, ds.y)

@@ -52,7 +52,7 @@ def main() -> None:
         runs = tmp / "runs"
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "clustlib.cli", "train", "dac", "--data", spec, "--preset", "tiny",
-                        "--set", "max_epochs=1", "--out", str(runs / "dac60k"), "--quiet"], check=True)
+                        "--set", "max_iter=1", "--out", str(runs / "dac60k"), "--quiet"], check=True)
         print(f"DAC tiny, one epoch on {args.n:,}: {time.perf_counter() - t0:.0f} s")
         idx = np.sort(np.random.default_rng(0).choice(args.n, 2000, replace=False))
         emb = PCA(10, random_state=0).fit_transform(X[idx].reshape(len(idx), -1).astype(np.float32) / 255)

@@ -24,8 +24,8 @@ from clustlib.cpu import fixed_threads
 from clustlib.methods import METHODS
 from clustlib.metrics import nmi
 
-CASES = {"jule": ("digits", {}), "knet": ("spirals", {}), "dac": ("digits", {"n_init": 1, "max_epochs": 12}),
-         "secu": ("digits", {"n_init": 1, "epochs": 12}), "dscl": ("omniglot", {"epochs": 1})}
+CASES = {"jule": ("digits", {}), "knet": ("spirals", {}), "dac": ("digits", {"n_init": 1, "max_iter": 12}),
+         "secu": ("digits", {"n_init": 1, "max_iter": 12}), "dscl": ("omniglot", {"max_iter": 1})}
 
 
 def fit(name: str, threads: int):

@@ -13,8 +13,9 @@ from .data import Dataset, DatasetError, load_dataset, split_classes
 from .external import Recorder
 from .methods import METHODS
 from .runs import Run, RunFormatError
+from .train import TrainRequest
 
 __version__ = "0.1.0"
 __all__ = ["METHODS", "DeepClusterer", "Snapshot", "Callback", "StartListener", "Dataset",
            "DatasetError", "load_dataset", "split_classes", "Run", "RunFormatError", "Recorder",
-           "metrics", "__version__"]
+           "TrainRequest", "metrics", "__version__"]

@@ -23,6 +23,7 @@ final labels are computed, so a fitted estimator holds only what predicting need
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from contextlib import contextmanager
@@ -239,18 +240,52 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     PRESETS: ClassVar[dict[str, dict]] = {}
     PARAM_RULES: ClassVar[dict] = {}
     round_name: ClassVar[str] = "round"
-    max_rounds_param: ClassVar[str] = "max_iter"
+    RENAMED: ClassVar[dict[str, str]] = {}  # an old parameter name -> its name now (still accepted, warns)
     streams: ClassVar[bool] = False  # trains by mini-batch: data on disk, torch.distributed
     small_data: ClassVar[str] = "digits:n=60"  # a dataset spec its tiny preset fits in seconds (tests)
     sklearn_skips: ClassVar[dict] = {}  # scikit-learn estimator check -> why it does not apply
 
+    def __init_subclass__(cls, **kwargs):
+        """A method whose ``__init__`` takes ``**renamed`` (the old names of ``RENAMED``)
+        shows scikit-learn -- and ``inspect.signature`` -- only its real parameters."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            sig = inspect.signature(init)
+            real = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+            if len(real) < len(sig.parameters):
+                init.__signature__ = sig.replace(parameters=real)
+
     # ------------------------------------------------------------------ public API
+    @classmethod
+    def renamed(cls, params, warn: bool = True) -> dict:
+        """``params`` with the old names of renamed parameters (``RENAMED``, e.g. SeCu's
+        ``epochs`` now ``max_iter``) under their names now; warns (DeprecationWarning)
+        unless ``warn`` is False (a saved run's run.json)."""
+        old = [k for k in params if k in cls.RENAMED]
+        if old and warn:
+            warnings.warn(f"{cls.__name__}: " + ", ".join(f"{k} is now {cls.RENAMED[k]}" for k in old)
+                          + "; the old name still works but will go.", DeprecationWarning, stacklevel=3)
+        return {cls.RENAMED.get(k, k): v for k, v in params.items()}
+
+    def _take_renamed(self, given: dict) -> None:
+        """``__init__``'s old parameter names (its ``**renamed``), set under their new ones."""
+        unknown = sorted(set(given) - set(self.RENAMED))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}")
+        for name, value in self.renamed(given).items():
+            setattr(self, name, value)
+
+    def set_params(self, **params):
+        """scikit-learn's ``set_params``; old parameter names are accepted (and warn)."""
+        return super().set_params(**self.renamed(params))
+
     @classmethod
     def from_preset(cls, preset: str = "demo", **overrides) -> DeepClusterer:
         """An estimator with a preset's hyperparameters, overridden by keyword arguments."""
         if preset not in cls.PRESETS:
             raise ValueError(f"{cls.__name__} has no preset {preset!r}; presets: {', '.join(cls.PRESETS)}.")
-        params = {**cls.PRESETS[preset], **overrides}
+        params = {**cls.PRESETS[preset], **cls.renamed(overrides)}
         unknown = set(params) - set(cls._get_param_names())
         if unknown:
             raise ValueError(f"{cls.__name__} has no parameter(s) {', '.join(sorted(unknown))}; "
@@ -339,7 +374,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         if n_init == 1:
             self._fit_rounds(X, y, callbacks)
             return
-        full = int(getattr(self, self.max_rounds_param))
+        full = int(self.max_iter)
         probe = min(int(getattr(self, "init_rounds", None) or full), full)
         scores, kept = [], {}
 
@@ -383,9 +418,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             torch.manual_seed(int(np.random.SeedSequence([torch.initial_seed(), self._rank]).generate_state(1)[0]))
         elif self.streams:
             self._train_net = self.net_
-        max_rounds = int(rounds or getattr(self, self.max_rounds_param))
+        max_rounds = int(rounds or self.max_iter)
         if plan is not None:
-            total = plan(min(self._planned_rounds(), int(getattr(self, self.max_rounds_param))))
+            total = plan(min(self._planned_rounds(), int(self.max_iter)))
             for cb in callbacks:
                 if isinstance(cb, StartListener):
                     cb.on_start(self, total)
@@ -483,7 +518,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _planned_rounds(self) -> int:
         """Rounds the method will run unless it converges early (called after ``_setup``);
         a method that knows better (JULE: the merge periods down to k) says so."""
-        return int(getattr(self, self.max_rounds_param))
+        return int(self.max_iter)
 
     def _min_samples(self) -> int:
         """The fewest samples these parameters can work with (checked before any work)."""

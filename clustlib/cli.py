@@ -34,7 +34,7 @@ from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
 from .methods import METHODS
 from .runs import EXTERNAL, Run, RunFormatError
-from .train import train_run
+from .train import TrainRequest, train_run
 
 
 class UsageError(ValueError):
@@ -54,19 +54,16 @@ def _parse_sets(items: list[str]) -> dict:
     return out
 
 
-def _overrides(method: str, n_clusters: int | None, seed: int | None, device: str, sets: dict) -> dict:
-    if method not in METHODS:
-        raise UsageError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
-    overrides = dict(sets)
+def _request(args, seed: int, threads) -> TrainRequest:
+    """The CLI's flags as the request every front end trains from."""
+    if args.method not in METHODS:
+        raise UsageError(f"unknown method {args.method!r}; known: {', '.join(METHODS)}.")
+    sets = _parse_sets(args.set)
     for name, flag in (("n_clusters", "--n-clusters"), ("random_state", "--seed"), ("device", "--device")):
-        if name in overrides:
+        if name in sets:
             raise UsageError(f"set {name} with {flag}, not --set (the flag would override it).")
-    if n_clusters is not None:
-        overrides["n_clusters"] = n_clusters
-    if seed is not None:
-        overrides["random_state"] = seed
-    overrides["device"] = device
-    return overrides
+    return TrainRequest(args.method, args.data, preset=args.preset or None, params=sets, unseen=args.unseen,
+                        seed=seed, k=args.n_clusters, threads=threads, device=args.device)
 
 
 class _Progress:
@@ -175,15 +172,14 @@ def cmd_train(args) -> int:
     lines = []
     try:
         for seed in seeds:
-            params = _overrides(args.method, args.n_clusters, seed, args.device, _parse_sets(args.set))
+            request = _request(args, seed, threads)
             where = out / f"seed-{seed}" if args.seeds is not None else out
             progress = _Progress(0, args.quiet or rank > 0)
             try:
                 with warnings.catch_warnings():  # an interrupt is reported below, in one line
                     warnings.filterwarnings("ignore", message="interrupted in ")
-                    run = train_run(args.method, args.data, where, preset=args.preset or None, params=params,
-                                    unseen=args.unseen, overwrite=args.overwrite, callbacks=[progress],
-                                    threads=threads, extra={"threads_asked": args.threads or "default"})
+                    run = train_run(request, where, overwrite=args.overwrite, callbacks=[progress],
+                                    extra={"threads_asked": args.threads or "default"})
             finally:
                 progress.close()
             if rank > 0:
@@ -252,7 +248,7 @@ def cmd_import(args) -> int:
     """A Run from another tool's embeddings (.npz: embeddings, labels, y, images, X, epoch)."""
     from .data import parse_classes
     from .external import import_npz
-    from .train import claim_output
+    from .rundir import claim_output
 
     out = Path(args.out).expanduser()
     lock = claim_output(out, args.overwrite)
@@ -270,6 +266,7 @@ def cmd_reproduce(args) -> int:
     """Train a run again from what its run.json records and say whether it came out the
     same: exit 0 when the labels (and so the metrics) are identical, 3 when they are not
     (the JSON line says by how much, and what differs between the two machines)."""
+    import dataclasses
     import shutil
     import tempfile
 
@@ -287,14 +284,12 @@ def cmd_reproduce(args) -> int:
     if info.get("data_hash") and data_hash(train) != info["data_hash"]:
         raise UsageError(f"{info['dataset']} no longer gives the data {args.run} was trained on "
                          "(its content hash differs); point the spec at the same data.")
-    params = dict(info["params"])
-    params["device"] = args.device or info.get("device") or params.get("device", "auto")
+    request = TrainRequest.from_info(info)
+    request = dataclasses.replace(request, device=args.device or info.get("device") or request.device)
     out = Path(args.out).expanduser() if args.out else Path(tempfile.mkdtemp(prefix="clustlib-reproduce-")) / "run"
     try:
-        new = train_run(info["method"], info["dataset"], out, preset=None, params=params,
-                        unseen=info.get("unseen") or [], threads=info["threads"], overwrite=bool(args.out),
-                        callbacks=[_Progress(0, args.quiet)], extra={"preset": info.get("preset"),
-                                                                      "reproduces": str(args.run)})
+        new = train_run(request, out, overwrite=bool(args.out), callbacks=[_Progress(0, args.quiet)],
+                        extra={"reproduces": str(args.run)})
         report = compare_runs(old, new)
     finally:
         if not args.out:
@@ -371,7 +366,8 @@ def make_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="run directory to write")
     m.add_argument("--name", default=None, help="the model's name (default: the file's)")
     m.add_argument("--unseen", default=None, help="classes of y the model never trained on, e.g. 7,8,9")
-    m.add_argument("--dataset", default=None, help="a dataset spec the samples come from (without X: rows 0..n-1)")
+    m.add_argument("--data", "--dataset", dest="dataset", default=None,
+                   help="the dataset spec the samples come from (without X: rows 0..n-1); --dataset is its old name")
     m.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     m.set_defaults(func=cmd_import)
     r = sub.add_parser("reproduce", help="train a run again from its run.json and compare")

@@ -35,8 +35,8 @@ import torch
 
 from .base import DeepClusterer, Snapshot
 from .limits import BudgetError, check_npz
+from .rundir import FORMAT, MAX_JSON_BYTES, safe_name, save_atomically
 
-FORMAT = "clustlib.run"
 VERSION = 1
 FILES = ("run.json", "model.pt", "trace.npz", "labels.npy")
 EXTERNAL = "external"  # a model trained elsewhere and recorded (clustlib.external): no model.pt
@@ -45,7 +45,6 @@ EXTERNAL = "external"  # a model trained elsewhere and recorded (clustlib.extern
 def files_of(method: str) -> tuple[str, ...]:
     """The files a run of ``method`` holds (a recorded model has no model.pt)."""
     return tuple(f for f in FILES if not (method == EXTERNAL and f == "model.pt"))
-MAX_JSON_BYTES = 20 * 2**20
 MAX_TRACE_BYTES = 256 * 2**20  # what trace.npz may declare (a demo trace is under 1 MiB)
 
 
@@ -115,27 +114,7 @@ class Run:
         ``path`` is replaced only if it is itself a clustlib run, and the old run stays in
         place until the new one is complete (a crash in between is undone by the next save
         or :func:`recover`)."""
-        path = Path(path).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        recover(path)
-        if path.exists() and not is_run_dir(path):
-            raise RunFormatError(f"{path} exists and is not a clustlib run; refusing to replace it "
-                                 "(choose another path).")
-        tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            self._write(tmp)
-            old = None
-            if path.exists():
-                old = path.parent / f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                os.replace(path, old)
-            os.replace(tmp, path)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return save_atomically(path, self._write, refuse=RunFormatError)
 
     def _write(self, d: Path) -> None:
         est = self.estimator
@@ -303,57 +282,9 @@ def _short(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0][:160] if text else ''}"
 
 
-def is_run_dir(path) -> bool:
-    """Whether ``path`` is a directory holding a readable clustlib run.json."""
-    try:
-        return Path(path).is_dir() and bool(read_run_json(Path(path)))
-    except (RunFormatError, OSError):
-        return False
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs (a lock's or a hidden save folder's writer)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return pid > 0
-    return True
-
-
-def _writer_pid(p: Path) -> int | None:
-    """The process id in a save's hidden folder name (``.NAME.tmp-PID-xxxx``)."""
-    try:
-        return int(p.name.rsplit("-", 2)[-2])
-    except (ValueError, IndexError):
-        return None
-
-
-def recover(path) -> None:
-    """Undo what a crashed save of ``path`` left: if ``path`` is gone but the run it was
-    replacing survives as ``.NAME.old-*``, put it back; remove hidden temporary folders
-    of processes that no longer run."""
-    path = Path(path).expanduser()
-    if not path.parent.is_dir():
-        return
-    leftovers = sorted(path.parent.glob(f".{path.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if not path.exists():
-        for old in reversed(leftovers):
-            pid = _writer_pid(old)
-            busy = pid is not None and pid != os.getpid() and pid_alive(pid)
-            if not busy and is_run_dir(old):
-                os.replace(old, path)
-                leftovers.remove(old)
-                break
-    for p in [*leftovers, *path.parent.glob(f".{path.name}.tmp-*")]:
-        pid = _writer_pid(p)
-        if pid is None or not pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-
-
 def read_run_json(d: Path) -> dict:
-    """The validated run.json of directory d (cheap: for listings)."""
+    """The validated run.json of directory d (cheap: for listings); the parameters under
+    their names now (``DeepClusterer.RENAMED``), whatever version of clustlib saved it."""
     f = Path(d) / "run.json"
     if not f.is_file():
         raise RunFormatError(f"{f}: missing; not a clustlib run (or its save was interrupted).")
@@ -376,6 +307,10 @@ def read_run_json(d: Path) -> dict:
     problem = _schema_problem(doc)
     if problem:
         raise RunFormatError(f"{f}: {problem}.")
+    from .methods import METHODS
+
+    if doc["method"] in METHODS and isinstance(doc["params"], dict):  # a run saved before a parameter's rename
+        doc["params"] = METHODS[doc["method"]].renamed(doc["params"], warn=False)
     return doc
 
 
@@ -562,7 +497,7 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
             raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
         run_dir = tmp / written[0][0] if len(written[0]) == 2 else tmp
         Run.load(run_dir)  # the same checks as opening a run; raises RunFormatError
-        base = _safe_name(name or (written[0][0] if len(written[0]) == 2 else "uploaded-run"))
+        base = safe_name(name or (written[0][0] if len(written[0]) == 2 else "uploaded-run"))
         target = folder / base
         i = 2
         while target.exists():
@@ -574,31 +509,3 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
         raise RunFormatError(str(err).replace(str(tmp), "the uploaded run")) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _safe_name(name: str) -> str:
-    import re
-
-    clean = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")
-    return clean[:80] or "uploaded-run"
-
-
-def rename_run(path, name: str, folder) -> Path:
-    """Give a run directory of ``folder`` a new name (made safe; never an existing one).
-    Its views in ``.views/`` are named by the old name and content: they are recomputed."""
-    d, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
-    if d.parent != root or not (d / "run.json").is_file():
-        raise RunFormatError(f"{path}: not a run in {folder}; only runs of the runs folder can be renamed.")
-    target = root / _safe_name(name)
-    if target.exists():
-        raise RunFormatError(f"{target.name} exists already; choose another name.")
-    os.replace(d, target)
-    return target
-
-
-def delete_run(path, folder) -> None:
-    """Remove a run directory that lives directly in ``folder`` (never anything else)."""
-    d, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
-    if d.parent != root or not (d / "run.json").is_file():
-        raise RunFormatError(f"{path}: not a run in {folder}; only runs of the runs folder can be deleted.")
-    shutil.rmtree(d)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from clustlib import METHODS, Run
 from clustlib.external import DEMO as EXTERNAL_DEMO
-from clustlib.train import train_run
+from clustlib.train import TrainRequest, train_run
 from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -57,8 +57,9 @@ def main(names: list[str]) -> None:
         if names and name not in names:
             continue
         unseen = None if demo.unseen == "default" else ",".join(str(c) for c in demo.unseen) or "none"
-        run = train_run(method, demo.dataset, ASSETS / name, preset="demo", unseen=unseen,
-                        params={"random_state": 0, "device": "cpu", **demo.params}, overwrite=True)
+        request = TrainRequest.from_params(method, demo.dataset, {"random_state": 0, "device": "cpu", **demo.params},
+                                           preset="demo", unseen=unseen)
+        run = train_run(request, ASSETS / name, overwrite=True)
         est, out = run.estimator, ASSETS / name
         size = sum(f.stat().st_size for f in out.iterdir())
         print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "

@@ -16,11 +16,14 @@ check. A method declares the checks that do not apply to it, with the reason
 size constraint holds every cluster at least 0.9 N / K).
 """
 
+import dataclasses
+import json
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
@@ -29,9 +32,11 @@ from clustlib import Run, load_dataset
 from clustlib.base import Snapshot, separation
 from clustlib.data import list_datasets
 from clustlib.methods import METHODS
+from clustlib.methods.knet import KNet
 from clustlib.params import COMMON
-from clustlib.runs import is_run_dir
-from clustlib.train import OutputError, train_run
+from clustlib.rundir import is_run_dir
+from clustlib.runs import _jsonable, read_run_json
+from clustlib.train import OutputError, TrainRequest, train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = list(METHODS)
@@ -183,19 +188,57 @@ def test_scikit_learn_estimator_checks(name, check):
 
 
 def test_train_run_is_the_one_way_to_train(tmp_path):
-    """The CLI, the app's jobs and the demo-asset script all train through train_run."""
-    run = train_run("secu", "digits:n=200", tmp_path / "r", preset="tiny", unseen="8,9",
-                    params={"random_state": 0, "device": "cpu"})
+    """The CLI, the app's jobs and the demo-asset script all train a TrainRequest through train_run."""
+    request = TrainRequest("secu", "digits:n=200", preset="tiny", unseen="8,9", seed=0, device="cpu")
+    run = train_run(request, tmp_path / "r")
     assert run.info["unseen"] == [8, 9] and run.estimator.n_clusters == 8  # k = classes trained on
     assert run.info["preset"] == "tiny" and run.info["threads"] >= 1 and run.metrics["seconds"] > 0
     back = Run.load(tmp_path / "r")
     np.testing.assert_array_equal(back.estimator.labels_, run.estimator.labels_)
     with pytest.raises(OutputError, match="already exists"):
-        train_run("secu", "digits:n=200", tmp_path / "r", preset="tiny")
+        train_run(TrainRequest("secu", "digits:n=200", preset="tiny"), tmp_path / "r")
     assert Run.load(tmp_path / "r").info["unseen"] == [8, 9]  # the saved run is untouched
     with pytest.raises(ValueError, match="unknown method"):
-        train_run("kmeans", "digits:n=200", tmp_path / "x")
+        train_run(TrainRequest("kmeans", "digits:n=200"), tmp_path / "x")
     assert not (tmp_path / "x").exists()
+    # the run knows the request it came from: read back, it trains the same estimator
+    again = TrainRequest.from_info(back.info)
+    assert again.unseen == (8, 9) and again.matches(back.info)  # "8,9" was recorded as the ids it meant
+    assert _jsonable(again.estimator().get_params()) == _jsonable(back.estimator.get_params())
+    assert TrainRequest.from_info(read_run_json(tmp_path / "r")).unseen == (8, 9)
+    # the older call still trains the same run, and says it is deprecated
+    with pytest.warns(DeprecationWarning, match="TrainRequest"):
+        old = train_run("secu", "digits:n=200", tmp_path / "old", preset="tiny", unseen="8,9",
+                        params={"random_state": 0, "device": "cpu"})
+    np.testing.assert_array_equal(old.estimator.labels_, run.estimator.labels_)
+
+
+def test_a_request_is_its_share_link():
+    """to_query / from_query round-trip (the app's links); a visitor's link is read leniently;
+    matches() finds a run by every parameter the preset and the page decide."""
+    request = TrainRequest("knet", "moons", preset="tiny", params={"max_iter": 5, "sigma": "median"},
+                           unseen=(), seed=4, k=2)
+    query = request.to_query()
+    assert query == {"data": "moons", "preset": "tiny", "seed": "4", "k": "2", "max_iter": "5", "sigma": "median"}
+    back = TrainRequest.from_query("knet", query, "spirals")
+    assert (back.data, back.preset, back.seed, back.k) == ("moons", "tiny", 4, 2)
+    assert dict(back.params) == {"max_iter": "5", "sigma": "median"}  # text: the page's widgets check it
+    odd = TrainRequest.from_query("knet", {"preset": "nonsense", "seed": "x", "k": "y", "unseen": "Latin",
+                                           "n_clusters": "9"}, "spirals")
+    assert (odd.data, odd.preset, odd.seed, odd.k, odd.unseen, dict(odd.params)) == ("spirals", "demo", 0, None,
+                                                                                  "Latin", {})
+    info = {"method": "knet", "dataset": "moons", "preset": "tiny", "seed": 4, "unseen": [],
+            "params": {**KNet.PRESETS["tiny"], "max_iter": 5, "sigma": "median", "n_clusters": 2,
+                       "random_state": 4, "device": "cpu"}}
+    assert request.matches(info)
+    assert not request.with_params(max_iter=6).matches(info)
+    assert not dataclasses.replace(request, seed=5).matches(info)
+    with pytest.raises(ValueError, match="n_clusters as k="):
+        TrainRequest("knet", "moons", params={"n_clusters": 3})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.seed = 1
+    with pytest.raises(TypeError):
+        request.params["max_iter"] = 1
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "n_init" in METHODS[n]._get_param_names()])
@@ -290,3 +333,50 @@ def test_every_parameter_is_documented_with_its_type_and_default(name):
     for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
         assert p.name in said, f"{cls.__name__}: parameter {p.name} is not documented"
         assert said[p.name] == (" or ".join(p.annotation.split(" | ")), repr(p.default)), (p.name, said[p.name])
+
+
+def test_one_name_per_idea_and_the_old_names_still_work(tmp_path):
+    """Every method caps its rounds with max_iter; a renamed parameter's old name still
+    works everywhere a user or a saved run gives it -- and warns -- and is read under the
+    new name from a run saved with it."""
+    from clustlib.methods.secu import SeCu
+
+    assert all("max_iter" in cls._get_param_names() for cls in METHODS.values())
+    for cls in METHODS.values():
+        assert not set(cls.RENAMED) & set(cls._get_param_names())  # an old name is not a parameter
+        assert set(cls.RENAMED.values()) <= set(cls._get_param_names())
+    with pytest.warns(DeprecationWarning, match="epochs is now max_iter"):
+        est = SeCu(epochs=3, feat_dim=8, centre_update="closed", centre_lr=0.5)
+    assert (est.max_iter, est.embed_dim, est.center_update, est.center_lr) == (3, 8, "closed", 0.5)
+    assert "epochs" not in est.get_params() and clone(est).max_iter == 3
+    with pytest.warns(DeprecationWarning):
+        assert est.set_params(epochs=4).max_iter == 4
+    with pytest.warns(DeprecationWarning):
+        assert SeCu.from_preset("tiny", epochs=2).max_iter == 2
+    with pytest.warns(DeprecationWarning):
+        assert dict(TrainRequest("dac", "digits", params={"max_epochs": 2}).params) == {"max_iter": 2}
+    assert dict(TrainRequest.from_query("dscl", {"epochs": "5"}, "digits").params) == {"max_iter": "5"}  # old links
+    with pytest.raises(TypeError, match="unexpected keyword argument 'epoch'"):
+        SeCu(epoch=3)
+    # a run saved before the renames: its run.json has the old names
+    run = train_run(TrainRequest("secu", "digits:n=200", preset="tiny", seed=0, params={"max_iter": 2}), tmp_path / "r")
+    doc = json.loads((tmp_path / "r" / "run.json").read_text())
+    params = doc["params"]
+    params["epochs"], params["feat_dim"], params["centre_update"] = (params.pop("max_iter"), params.pop("embed_dim"),
+                                                                     params.pop("center_update"))
+    (tmp_path / "r" / "run.json").write_text(json.dumps(doc))
+    tensors = torch.load(tmp_path / "r" / "model.pt", weights_only=True)
+    tensors["centres.0"] = tensors.pop("centers.0")  # and its centres under their old key
+    torch.save(tensors, tmp_path / "r" / "model.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # reading an old run is not the user's doing
+        back = Run.load(tmp_path / "r")
+        assert read_run_json(tmp_path / "r")["params"]["max_iter"] == 2
+    assert back.estimator.max_iter == 2 and back.info["params"]["embed_dim"] == run.estimator.embed_dim
+    np.testing.assert_array_equal(back.estimator.predict(load_dataset("digits:n=200").X[:50]),
+                                  run.estimator.predict(load_dataset("digits:n=200").X[:50]))
+    assert TrainRequest.from_info(back.info).with_params().matches(read_run_json(tmp_path / "r"))
+    import clustlib.viz as viz
+
+    with pytest.warns(DeprecationWarning, match="class_color"):
+        assert viz.class_colour(3) == viz.class_color(3)

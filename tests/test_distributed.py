@@ -28,17 +28,17 @@ from clustlib.runs import Run
 # one process does (tested on its own below), and over epochs that noise is as large as a
 # missing reduction's effect.
 EXACT = {
-    "secu-closed": ("secu", dict(n_clusters=4, epochs=3, batch_size=100, augment=0.0, n_init=1, track_max=100,
-                                 temperature=0.15, lr=0.01, centre_update="closed", precise_bn=False)),
-    "secu-sgd": ("secu", dict(n_clusters=4, epochs=3, batch_size=100, augment=0.0, n_init=1, track_max=100,
-                              temperature=0.15, lr=0.01, centre_update="sgd", centre_lr=0.5, precise_bn=False)),
-    "dac-pairs": ("dac", dict(n_clusters=4, max_epochs=8, batch_size=100, augment=0.0, n_init=1, track_max=100)),
-    "dscl-eq7": ("dscl", dict(n_clusters=4, epochs=3, classes_per_batch=4, per_class=10, augment=0.0, track_max=100)),
+    "secu-closed": ("secu", dict(n_clusters=4, max_iter=3, batch_size=100, augment=0.0, n_init=1, track_max=100,
+                                 temperature=0.15, lr=0.01, center_update="closed", precise_bn=False)),
+    "secu-sgd": ("secu", dict(n_clusters=4, max_iter=3, batch_size=100, augment=0.0, n_init=1, track_max=100,
+                              temperature=0.15, lr=0.01, center_update="sgd", center_lr=0.5, precise_bn=False)),
+    "dac-pairs": ("dac", dict(n_clusters=4, max_iter=8, batch_size=100, augment=0.0, n_init=1, track_max=100)),
+    "dscl-eq7": ("dscl", dict(n_clusters=4, max_iter=3, classes_per_batch=4, per_class=10, augment=0.0, track_max=100)),
 }
 SYNCED = {  # with BatchNorm and views: the ranks must still end with one model
-    "secu": ("secu", dict(n_clusters=10, epochs=2, batch_size=100, track_max=100)),
-    "dac": ("dac", dict(n_clusters=10, max_epochs=6, batch_size=100, augment=1.0, n_init=2, track_max=100)),
-    "dscl": ("dscl", dict(n_clusters=10, epochs=2, per_class=16, augment=1.0, track_max=100, loss="softmax")),
+    "secu": ("secu", dict(n_clusters=10, max_iter=2, batch_size=100, track_max=100)),
+    "dac": ("dac", dict(n_clusters=10, max_iter=6, batch_size=100, augment=1.0, n_init=2, track_max=100)),
+    "dscl": ("dscl", dict(n_clusters=10, max_iter=2, per_class=16, augment=1.0, track_max=100, loss="softmax")),
 }
 
 
@@ -70,7 +70,7 @@ def _fit(case: dict, name: str, no_bn: bool):
 def _dump(est, path):
     arrays = {f"w.{k}": v.detach().numpy() for k, v in est.net_.state_dict().items()}
     if hasattr(est, "cluster_centers_"):
-        arrays["centres"] = np.asarray(est.cluster_centers_)
+        arrays["centers"] = np.asarray(est.cluster_centers_)
     rho = est.trace_[-1].arrays.get("rho", np.zeros(0))  # SeCu's dual variables after the last round
     np.savez(path, labels=est.labels_, rounds=est.n_rounds_, stopped=est.stopped_early_, rho=rho, **arrays)
 
@@ -167,7 +167,7 @@ def test_two_ranks_train_as_one_process_with_the_same_global_batch(exact, name):
     for k, w in one.items():
         np.testing.assert_allclose(two[k], w, rtol=0, atol=tol, err_msg=k)
     if name.startswith("secu"):
-        np.testing.assert_allclose(two["centres"], est.cluster_centers_, atol=1e-5)
+        np.testing.assert_allclose(two["centers"], est.cluster_centers_, atol=1e-5)
         np.testing.assert_allclose(two["rho"], est.trace_[-1].arrays["rho"], atol=1e-6)
     assert abs(nmi(y, two["labels"]) - nmi(y, est.labels_)) <= 0.01  # near-ties may flip a few labels
     assert np.unique(est.labels_).size >= 3  # a real partition, not one cluster
@@ -206,7 +206,7 @@ def test_cli_ctrl_c_stops_every_rank_and_saves(tmp_path):
     out = tmp_path / "run"
     err = open(tmp_path / "stderr", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "clustlib.cli", "train", "secu", "--data", "digits:n=300",
-                             "--preset", "tiny", "--set", "epochs=500", "--device", "cpu", "--nproc", "2",
+                             "--preset", "tiny", "--set", "max_iter=500", "--device", "cpu", "--nproc", "2",
                              "--out", str(out)], stdout=subprocess.PIPE, stderr=err, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and "epoch 3" not in open(tmp_path / "stderr").read():

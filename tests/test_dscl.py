@@ -55,7 +55,7 @@ def digits_split():
     rng = np.random.default_rng(0)
     train = np.sort(rng.choice(len(seen), len(seen) // 2, replace=False))
     held = np.setdiff1d(np.arange(len(seen)), train)
-    est = DSCL.from_preset("demo", n_clusters=5, epochs=10, random_state=0).fit(seen.X[train], seen.y[train])
+    est = DSCL.from_preset("demo", n_clusters=5, max_iter=10, random_state=0).fit(seen.X[train], seen.y[train])
     return seen, unseen, train, held, est
 
 

@@ -130,7 +130,8 @@ def test_an_unwritable_out_fails_before_training(tmp_path, capsys):
 def test_a_crash_between_the_renames_of_an_overwrite_is_recovered(tmp_path, fitted_moons, monkeypatch):
     import os
 
-    from clustlib.runs import Run, recover
+    from clustlib.rundir import recover
+    from clustlib.runs import Run
 
     ds, est = fitted_moons
     run = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y)

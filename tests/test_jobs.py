@@ -3,13 +3,14 @@ import time
 import pytest
 
 from clustlib.runs import Run
+from clustlib.train import TrainRequest
 from clustlib.ui.jobs import TrainingJob
 
 
 def test_stop_keeps_what_was_learned_and_saves(tmp_path):
     params = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12,
               "batch_size": 64, "pretrain_steps": 50, "random_state": 0}
-    job = TrainingJob("knet", params, "moons:n=300", out_dir=tmp_path).start()
+    job = TrainingJob(knet_request(params), out_dir=tmp_path).start()
     deadline = time.time() + 60
     while job.round < 2 and time.time() < deadline and job.running:
         time.sleep(0.05)
@@ -22,7 +23,7 @@ def test_stop_keeps_what_was_learned_and_saves(tmp_path):
 
 
 def test_failure_is_reported_not_raised(tmp_path):
-    job = TrainingJob("knet", {"n_clusters": 2}, "nosuch", out_dir=tmp_path).start()
+    job = TrainingJob(knet_request({"n_clusters": 2}, "nosuch"), out_dir=tmp_path).start()
     job.join(30)
     assert job.status == "failed" and "unknown dataset" in job.error
     assert not any(tmp_path.iterdir())
@@ -32,10 +33,15 @@ SLOW_KNET = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12, "batch_size": 64, "
              "random_state": 0}
 
 
+def knet_request(params: dict | None = None, data: str = "moons:n=300") -> TrainRequest:
+    """KNet with these parameters (the constructor's defaults for the rest: no preset)."""
+    return TrainRequest.from_params("knet", data, SLOW_KNET if params is None else params, preset=None)
+
+
 def test_jobs_train_in_their_own_process_and_report_every_round(tmp_path):
     import os
 
-    job = TrainingJob("knet", {**SLOW_KNET, "max_iter": 3}, "moons:n=300", out_dir=tmp_path).start()
+    job = TrainingJob(knet_request({**SLOW_KNET, "max_iter": 3}), out_dir=tmp_path).start()
     job.join(90)
     assert job.status == "done", job.error
     assert job._process.pid != os.getpid() and job._process.exitcode == 0
@@ -47,9 +53,9 @@ def test_jobs_train_in_their_own_process_and_report_every_round(tmp_path):
 
 def test_second_job_waits_in_the_queue_and_a_queued_job_can_be_cancelled(tmp_path, monkeypatch):
     monkeypatch.setenv("CLUSTLIB_MAX_JOBS", "1")
-    first = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
-    second = TrainingJob("knet", {**SLOW_KNET, "max_iter": 2}, "moons:n=300", out_dir=tmp_path).start()
-    third = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
+    first = TrainingJob(knet_request(), out_dir=tmp_path).start()
+    second = TrainingJob(knet_request({**SLOW_KNET, "max_iter": 2}), out_dir=tmp_path).start()
+    third = TrainingJob(knet_request(), out_dir=tmp_path).start()
     assert second.status == "queued" and second.position == 1 and third.position == 2
     third.stop()  # leaves the queue, never trains
     assert third.status == "cancelled" and second.position == 1
@@ -65,7 +71,7 @@ def test_second_job_waits_in_the_queue_and_a_queued_job_can_be_cancelled(tmp_pat
 
 
 def test_a_killed_training_process_is_reported(tmp_path):
-    job = TrainingJob("knet", SLOW_KNET, "moons:n=300", out_dir=tmp_path).start()
+    job = TrainingJob(knet_request(), out_dir=tmp_path).start()
     deadline = time.time() + 60
     while job.round < 1 and time.time() < deadline:
         time.sleep(0.05)
@@ -77,7 +83,7 @@ def test_a_killed_training_process_is_reported(tmp_path):
 def test_find_job_by_id_and_method(tmp_path):
     from clustlib.ui.jobs import find_job
 
-    job = TrainingJob("knet", {**SLOW_KNET, "max_iter": 1}, "moons:n=300", out_dir=tmp_path).start()
+    job = TrainingJob(knet_request({**SLOW_KNET, "max_iter": 1}), out_dir=tmp_path).start()
     assert find_job(job.id, "knet") is job and find_job(job.id, "dac") is None
     assert find_job("nosuchjob", "knet") is None and find_job(None) is None
     job.join(60)

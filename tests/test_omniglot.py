@@ -132,7 +132,7 @@ def test_dscl_on_a_few_alphabets_clusters_an_unseen_alphabet_better_than_pixels(
     groups = np.array(omni.class_groups)
     seen = np.isin(omni.y, np.flatnonzero(np.isin(groups, ["Balinese", "Early_Aramaic"])))
     new = np.isin(omni.y, np.flatnonzero(groups == "Tagalog"))
-    est = DSCL.from_preset("demo", n_clusters=46, random_state=0, epochs=8, width=16, classes_per_batch=32,
+    est = DSCL.from_preset("demo", n_clusters=46, random_state=0, max_iter=8, width=16, classes_per_batch=32,
                            embed_dim=32, track_max=100).fit(omni.X[seen], omni.y[seen])
     raw = embedding_scores(omni.X[new].reshape(new.sum(), -1), omni.y[new])["nmi"]
     learned = embedding_scores(est.transform(omni.X[new]), omni.y[new])["nmi"]

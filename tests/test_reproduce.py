@@ -11,7 +11,7 @@ import pytest
 from clustlib.cli import main
 from clustlib.cpu import default_threads
 from clustlib.runs import Run
-from clustlib.train import train_run
+from clustlib.train import TrainRequest, train_run
 
 # each method's tiny preset on small seeded data (a few seconds each)
 CASES = {"jule": ("digits:n=300", {}), "knet": ("moons:n=300", {}), "dac": ("digits:n=300", {}),
@@ -32,16 +32,16 @@ def spinning():
 @pytest.mark.parametrize("method", list(CASES))
 def test_a_seeded_fit_gives_the_same_labels_on_a_busy_machine(method, tmp_path, spinning):
     data, params = CASES[method]
-    quiet = train_run(method, data, tmp_path / "quiet", preset="tiny", params={"random_state": 3, **params})
+    quiet = train_run(TrainRequest(method, data, preset="tiny", params=params, seed=3), tmp_path / "quiet")
     spinning()
-    busy = train_run(method, data, tmp_path / "busy", preset="tiny", params={"random_state": 3, **params})
+    busy = train_run(TrainRequest(method, data, preset="tiny", params=params, seed=3), tmp_path / "busy")
     assert np.array_equal(quiet.estimator.labels_, busy.estimator.labels_)
     assert [s.scalars.get("nmi") for s in quiet.trace] == [s.scalars.get("nmi") for s in busy.trace]
     assert quiet.info["threads"] == busy.info["threads"] == default_threads()  # fixed, not the idle cores
 
 
 def test_run_json_records_what_repeating_a_run_takes(tmp_path):
-    run = train_run("knet", "moons:n=200", tmp_path / "r", preset="tiny", params={"random_state": 1})
+    run = train_run(TrainRequest("knet", "moons:n=200", preset="tiny", seed=1), tmp_path / "r")
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     for field in ("threads", "processes", "device", "data_hash", "machine", "versions", "params", "dataset", "seed"):
         assert field in info, field

@@ -130,7 +130,8 @@ def _zip(files: dict) -> bytes:
 def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
     import pickle
 
-    from clustlib.runs import FILES, RunFormatError, delete_run, import_zip, zip_run
+    from clustlib.rundir import OutputError, delete_run
+    from clustlib.runs import FILES, RunFormatError, import_zip, zip_run
 
     ds, est = fitted_moons
     src = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(tmp_path / "a")
@@ -162,6 +163,6 @@ def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
     assert not (tmp_path / "pwned").exists()
     delete_run(first, runs)
     assert not first.exists()
-    with pytest.raises(RunFormatError, match="only runs of the runs folder"):
+    with pytest.raises(OutputError, match="only runs of the runs folder"):
         delete_run(src, runs)  # outside the folder
     assert src.exists()

@@ -5,7 +5,7 @@ import torch
 from clustlib.methods.secu import (
     SeCu,
     assign,
-    closed_form_centres,
+    closed_form_centers,
     dual_step,
     soft_target_loss,
     stable_loss,
@@ -59,7 +59,7 @@ def test_closed_form_centre_is_the_gradient_step_with_learning_rate_one():
     W = torch.nn.functional.normalize(torch.randn(3, 5, generator=g, dtype=torch.float64), dim=1)
     y = torch.tensor([0, 1] * 20)  # cluster 2 has no members
     P = torch.softmax(X @ W.T / lam, 1)
-    closed = closed_form_centres(X, y, P, W)
+    closed = closed_form_centers(X, y, P, W)
     w1 = 1 - P[:, 1]
     grad = W[1] - (w1[y == 1, None] * X[y == 1]).sum(0) / w1[y == 1].sum()
     step = torch.nn.functional.normalize(W[1] - 1.0 * grad, dim=0)
@@ -94,14 +94,14 @@ def test_soft_target_loss_matches_a_hand_computation():
     assert soft_target_loss(x, xo, W, prev, lam, 1.0).item() == pytest.approx(ce.item(), rel=1e-10)
 
 
-@pytest.mark.parametrize("centre_update", ["closed", "sgd"])
-def test_secu_recovers_blobs(blobs3, centre_update):
+@pytest.mark.parametrize("center_update", ["closed", "sgd"])
+def test_secu_recovers_blobs(blobs3, center_update):
     X, y = blobs3
-    est = SeCu.from_preset("tiny", n_clusters=3, centre_update=centre_update, random_state=0).fit(X, y)
+    est = SeCu.from_preset("tiny", n_clusters=3, center_update=center_update, random_state=0).fit(X, y)
     assert nmi(y, est.labels_) >= 0.95
     last = est.trace_[-1]
-    assert last.arrays["centres"].shape == (3, 32)
-    assert np.allclose(np.linalg.norm(last.arrays["centres"], axis=1), 1, atol=1e-5)
+    assert last.arrays["centers"].shape == (3, 32)
+    assert np.allclose(np.linalg.norm(last.arrays["centers"], axis=1), 1, atol=1e-5)
     assert last.arrays["sizes"].min() >= 0.9 * 300 / 3 * 0.8  # near or above the floor
 
 

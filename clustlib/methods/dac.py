@@ -120,8 +120,9 @@ class DAC(DeepClusterer):
         k, the size of the label features.
     schedule : str; default 'reimpl'
         "reimpl" or "code" (see module docstring).
-    max_epochs : int; default 50
-        an upper bound (training ends when u <= l).
+    max_iter : int; default 50
+        the most epochs (was ``max_epochs``; one round is one epoch): an upper bound,
+        training ends when u <= l.
     batch_size, lr : int, float; default 128, 0.001
         RMSProp (paper: lr 0.001, batch 32; released code 128).
     steps_per_epoch : int or None; default None
@@ -168,34 +169,34 @@ class DAC(DeepClusterer):
         demos={"dac-digits": Demo("digits", {"n_clusters": 10, "track_max": 500})},
         progress=("nmi", "acc", "loss", "selected", "n_clusters"))
     PRESETS: ClassVar[dict[str, dict]] = {
-        "paper": dict(schedule="reimpl", max_epochs=100, batch_size=32, lr=1e-3, lr_decay="none",
+        "paper": dict(schedule="reimpl", max_iter=100, batch_size=32, lr=1e-3, lr_decay="none",
                       augment=1.0, balance=0.0, width=64),
         # the paper's lr 1e-3 with a cosine decay; the best separated of four starts of the
         # half-width net (each about a third of the paper's width 64 in time; docs/dac.md)
-        "demo": dict(schedule="reimpl", max_epochs=50, batch_size=128, lr=1e-3, lr_decay="cosine",
+        "demo": dict(schedule="reimpl", max_iter=50, batch_size=128, lr=1e-3, lr_decay="cosine",
                      augment=1.0, balance=3.0, width=32, n_init=4),
-        "tiny": dict(schedule="reimpl", max_epochs=3, batch_size=64, lr=1e-3, lr_decay="none",
+        "tiny": dict(schedule="reimpl", max_iter=3, batch_size=64, lr=1e-3, lr_decay="none",
                      augment=0.0, balance=1.0, width=16),
     }
     round_name: ClassVar[str] = "epoch"
-    max_rounds_param: ClassVar[str] = "max_epochs"
+    RENAMED: ClassVar[dict[str, str]] = {"max_epochs": "max_iter"}  # old names, still accepted
     streams: ClassVar[bool] = True
 
     PARAM_RULES: ClassVar[dict] = {
-        "schedule": Choice(*SCHEDULES), "max_epochs": Int(1, 100_000), "batch_size": Int(2, 100_000),
+        "schedule": Choice(*SCHEDULES), "max_iter": Int(1, 100_000), "batch_size": Int(2, 100_000),
         "lr": Real(0, 10, lo_open=True), "steps_per_epoch": Int(1, 10**6, none=True),
         "lr_decay": Choice("none", "cosine"), "augment": Real(0, 100), "balance": Real(0, 1e6),
         "width": Int(1, 1024), "n_init": Int(1, 100), "init_rounds": Int(1, 100_000, none=True)}
 
-    def __init__(self, n_clusters: int = 10, *, schedule: str = "reimpl", max_epochs: int = 50,
+    def __init__(self, n_clusters: int = 10, *, schedule: str = "reimpl", max_iter: int = 50,
                  batch_size: int = 128, lr: float = 1e-3, steps_per_epoch: int | None = None,
                  lr_decay: str = "none",
                  augment: float = 1.0, balance: float = 3.0, width: int = 64, n_init: int = 1, init_rounds: int | None = None,
                  track_max: int = 2000,
-                 random_state: int | None = None, device: str = "auto"):
+                 random_state: int | None = None, device: str = "auto", **renamed):
         self.n_clusters = n_clusters
         self.schedule = schedule
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.lr = lr
         self.lr_decay = lr_decay
@@ -208,6 +209,7 @@ class DAC(DeepClusterer):
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
+        self._take_renamed(renamed)
 
     # ------------------------------------------------------------------ helpers
     def _net(self) -> nn.Sequential:
@@ -239,7 +241,7 @@ class DAC(DeepClusterer):
     def _fit_round(self, r: int) -> tuple[dict, bool]:
         u, lo = thresholds(self.schedule, r - 1)
         if self.lr_decay == "cosine":
-            total = min(self._end, int(self.max_epochs))
+            total = min(self._end, int(self.max_iter))
             for g in self._opt.param_groups:
                 g["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * (r - 1) / total))
         self._u, self._l = u, lo

@@ -115,8 +115,9 @@ class DSCL(DeepClusterer):
         torch.distributed (torchrun) a batch is split over the ranks and the embeddings
         are gathered: Eq. 7 (and the triplet loss) is computed on the whole global batch,
         as in one process; the softmax baseline's cross-entropy per share.
-    epochs, lr, weight_decay : int, float, float; default 25, 0.001, 1e-05
-        Adam on the encoder (the authors' toy: Adam 1e-4).
+    max_iter, lr, weight_decay : int, float, float; default 25, 0.001, 1e-05
+        Adam on the encoder for ``max_iter`` epochs (was ``epochs``; one round is one
+        epoch; the authors' toy: Adam 1e-4).
     assign : str; default 'kmeans'
         "kmeans" (k-means on f(x)) or "spectral" (k-means on the normalised left
         singular vectors of F).
@@ -159,35 +160,35 @@ class DSCL(DeepClusterer):
     sklearn_skips: ClassVar[dict] = {"check_clustering": "it learns from labels",
                                      "check_fit_score_takes_y": "it learns from labels"}
     PRESETS: ClassVar[dict[str, dict]] = {
-        "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, epochs=60, lr=1e-4),
+        "paper": dict(embed_dim=64, classes_per_batch=10, per_class=20, max_iter=60, lr=1e-4),
         # Omniglot's 136 seen characters in about 100 s on 2 CPU threads (docs/dscl.md)
-        "demo": dict(embed_dim=64, hidden=0, classes_per_batch=64, per_class=4, augment=1.0, epochs=20,
+        "demo": dict(embed_dim=64, hidden=0, classes_per_batch=64, per_class=4, augment=1.0, max_iter=20,
                      lr=1e-3),
-        "tiny": dict(embed_dim=16, classes_per_batch=5, per_class=8, epochs=3, lr=1e-3),
+        "tiny": dict(embed_dim=16, classes_per_batch=5, per_class=8, max_iter=3, lr=1e-3),
     }
     round_name: ClassVar[str] = "epoch"
-    max_rounds_param: ClassVar[str] = "epochs"
+    RENAMED: ClassVar[dict[str, str]] = {"epochs": "max_iter"}  # old names, still accepted
     streams: ClassVar[bool] = True
 
     PARAM_RULES: ClassVar[dict] = {
         "embed_dim": Int(1, 4096), "width": Int(1, 256), "hidden": Int(0, 65_536), "classes_per_batch": Int(1, 10_000), "per_class": Int(1, 10_000),
-        "epochs": Int(1, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
+        "max_iter": Int(1, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
         "assign": Choice("kmeans", "spectral"), "rcond": Real(0, 1), "augment": Real(0, 100),
         "loss": Choice("spectral", "softmax", "triplet"), "margin": Real(0, 10)}
 
     def __init__(self, n_clusters: int = 10, *, embed_dim: int = 32, width: int = 32, hidden: int = 256,
                  classes_per_batch: int = 10,
-                 per_class: int = 16, epochs: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,
+                 per_class: int = 16, max_iter: int = 25, lr: float = 1e-3, weight_decay: float = 1e-5,
                  assign: str = "kmeans", rcond: float = 1e-6, augment: float = 0.0, loss: str = "spectral",
                  margin: float = 0.2, track_max: int = 2000,
-                 random_state: int | None = None, device: str = "auto"):
+                 random_state: int | None = None, device: str = "auto", **renamed):
         self.n_clusters = n_clusters
         self.embed_dim = embed_dim
         self.width = width
         self.hidden = hidden
         self.classes_per_batch = classes_per_batch
         self.per_class = per_class
-        self.epochs = epochs
+        self.max_iter = max_iter
         self.lr = lr
         self.weight_decay = weight_decay
         self.assign = assign
@@ -198,6 +199,7 @@ class DSCL(DeepClusterer):
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
+        self._take_renamed(renamed)
 
     # ------------------------------------------------------------------ clustering
     def cluster(self, X, n_clusters: int | None = None, random_state: int = 0) -> np.ndarray:

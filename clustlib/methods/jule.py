@@ -97,8 +97,9 @@ class JULE(DeepClusterer):
         (default) or "valid" (Table 9 / the authors' code exactly); head_bn=False (default)
         is the authors' linear + L2 head with their N(0, 0.01) initialisation, True adds a
         BatchNorm before the L2 normalisation (the ``tiny`` preset's choice).
-    max_periods : int; default 100
-        an upper bound on periods (training stops when n_clusters is reached).
+    max_iter : int; default 100
+        the most periods (was ``max_periods``; one round is one period): an upper bound,
+        training stops when n_clusters is reached.
     recluster : bool; default True
         report OURS-RC (AC-GDL on the learned features) as ``labels_``.
     track_max, random_state, device : int, int or None, str; default 2000, None, 'auto'
@@ -149,7 +150,7 @@ class JULE(DeepClusterer):
     # before a period's merges the authors' code joins clusters that the graph links to no
     # other cluster to their nearest one, while there are more than 20 x the target
     join_isolated_above: ClassVar[int] = 20
-    max_rounds_param: ClassVar[str] = "max_periods"
+    RENAMED: ClassVar[dict[str, str]] = {"max_periods": "max_iter"}  # old names, still accepted
 
     PARAM_RULES: ClassVar[dict] = {
         "eta": Real(0, 1, lo_open=True), "ks": Int(1, 1000), "kc": Int(1, 1000), "lam": Real(0, 1e6),
@@ -159,7 +160,7 @@ class JULE(DeepClusterer):
         "n_neg": Int(1, 10_000), "triplets": Choice("batch", "cluster"),
         "negatives": Choice("nearest", "random"), "train_first": Bool(),
         "conv_padding": Choice("same", "valid"), "head_bn": Bool(), "join_small": Real(0, 1, hi_open=True),
-        "train_last": Bool(), "max_periods": Int(1, 100_000), "recluster": Bool()}
+        "train_last": Bool(), "max_iter": Int(1, 100_000), "recluster": Bool()}
 
     def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, ks: int = 20, kc: int = 5,
                  lam: float = 1.0, update: str = "exact", epochs_per_period: int = 20,
@@ -168,9 +169,9 @@ class JULE(DeepClusterer):
                  n_neg: int = 20, triplets: str = "batch", negatives: str = "nearest",
                  train_first: bool = False, conv_padding: str = "same", head_bn: bool = False,
                  join_small: float = 0.05, train_last: bool = False,
-                 max_periods: int = 100,
+                 max_iter: int = 100,
                  recluster: bool = True,
-                 track_max: int = 2000, random_state: int | None = None, device: str = "auto"):
+                 track_max: int = 2000, random_state: int | None = None, device: str = "auto", **renamed):
         self.n_clusters = n_clusters
         self.eta = eta
         self.ks = ks
@@ -192,11 +193,12 @@ class JULE(DeepClusterer):
         self.join_small = join_small
         self.train_last = train_last
         self.head_bn = head_bn
-        self.max_periods = max_periods
+        self.max_iter = max_iter
         self.recluster = recluster
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
+        self._take_renamed(renamed)
 
     # ------------------------------------------------------------------ helpers
     def _cnn(self) -> torch.nn.Module:

@@ -16,10 +16,10 @@ Per mini-batch (two augmented views per sample):
    x_i^T w_{y_i} (the live centre) and x_i^T w~_k for k != y_i, where w~ are the centres
    frozen at the start of the epoch, so only the assigned centre gets gradient while
    the representation learns against all centres (main paper Eq. 6-8).
-3. *centres*: by SGD with a constant learning rate (``centre_update="sgd"``) and
+3. *centres*: by SGD with a constant learning rate (``center_update="sgd"``) and
    projection to the sphere, or by the closed form of Theorem 1 (supplementary Eq. 4) at
    the end of each epoch, w_j = Pi(sum_{y_i=j} (1 - p_ij) x_i / sum_{y_i=j} (1 - p_ij)),
-   which is the gradient step with learning rate 1 (``centre_update="closed"``).
+   which is the gradient step with learning rate 1 (``center_update="closed"``).
 
 The authors' released code trains the representation differently (``target="soft"``):
 the centre loss above sees detached features, and the features learn against the frozen
@@ -107,17 +107,17 @@ def soft_target_loss(x: torch.Tensor, x_other: torch.Tensor, W_frozen: torch.Ten
     return -(torch.log_softmax(logits, 1) * target).sum(1).mean()
 
 
-def closed_form_centres(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+def closed_form_centers(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Theorem 1, Eq. 4: w_j = Pi(sum_{i: y_i=j} (1 - p_ij) x_i / sum (1 - p_ij)); a
     cluster with no members keeps its centre."""
     k = W.shape[0]
     weight = 1 - P.gather(1, y[:, None]).squeeze(1)  # (n,)
     num = torch.zeros_like(W).index_add_(0, y, weight[:, None] * X)
     den = torch.zeros(k, dtype=X.dtype, device=X.device).index_add_(0, y, weight)
-    return centres_from_sums(num, den, W)
+    return centers_from_sums(num, den, W)
 
 
-def centres_from_sums(num: torch.Tensor, den: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+def centers_from_sums(num: torch.Tensor, den: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Eq. 4 from its sums: Pi(num_j / den_j), the old centre where a cluster had no weight."""
     mean = num / den.clamp_min(1e-12)[:, None]
     return torch.where((den > 0)[:, None], nn.functional.normalize(mean, dim=1), W)
@@ -142,10 +142,11 @@ class SeCu(DeepClusterer):
         weight of the entropy constraint.
     temperature : float; default 0.05
         lambda (paper 0.05).
-    centre_update : str; default 'sgd'
-        "sgd" (constant ``centre_lr``) or "closed" (Theorem 1 each epoch).
-    centre_lr : float; default 1.0
-        the centres' learning rate with ``centre_update="sgd"``.
+    center_update : str; default 'sgd'
+        "sgd" (constant ``center_lr``) or "closed" (Theorem 1 each epoch). Was
+        ``centre_update`` (still accepted).
+    center_lr : float; default 1.0
+        the centres' learning rate with ``center_update="sgd"`` (was ``centre_lr``).
     target : str; default 'hard'
         representation loss. "hard" -- the main paper's stable loss (Eq. 6-8): the
         batch's new label with the live assigned centre. "soft" -- the authors' released
@@ -154,10 +155,11 @@ class SeCu(DeepClusterer):
         prediction plus ``label_weight`` times the *previous epoch's* label.
     label_weight : float; default 0.2
         tau of the "soft" target (code default 0.2).
-    feat_dim, hidden : int, int; default 64, 256
-        head output (paper 128) and widths.
-    epochs, batch_size, lr, weight_decay : int, int, float, float; default 40, 128, 0.05, 0.0005
-        SGD on the encoder (cosine decay). With
+    embed_dim, hidden : int, int; default 64, 256
+        head output (paper 128; was ``feat_dim``) and widths.
+    max_iter, batch_size, lr, weight_decay : int, int, float, float; default 40, 128, 0.05, 0.0005
+        SGD on the encoder for ``max_iter`` epochs (was ``epochs``; one round is one
+        epoch) with cosine decay. With
         torch.distributed (torchrun) the batch is the global one, split over the ranks;
         the duals see the whole batch's counts and Eq. 4 the whole epoch's sums.
     augment : float; default 1.0
@@ -180,9 +182,9 @@ class SeCu(DeepClusterer):
     ----------
     net_ : torch.nn.Module
         The encoder and projection head (features on the unit sphere).
-    head_centers_ : list of ndarray, one (K_h, feat_dim) per head
+    head_centers_ : list of ndarray, one (K_h, embed_dim) per head
         The unit-norm cluster centres of each head (the main head first).
-    cluster_centers_ : ndarray of shape (n_clusters, feat_dim)
+    cluster_centers_ : ndarray of shape (n_clusters, embed_dim)
         ``head_centers_[0]``.
     assigned_ : ndarray of shape (n_samples,)
         The constrained online assignment of the last epoch (Eq. 9-10, with the duals).
@@ -204,22 +206,23 @@ class SeCu(DeepClusterer):
     PRESETS: ClassVar[dict[str, dict]] = {
         # CIFAR settings of the released code: its dual rate 0.1 acts on cosines, ours on
         # log-probabilities (cosine / lambda), i.e. 0.1 / 0.05 = 2; SGD centres at 1.2
-        "paper": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.05, centre_update="sgd",
-                      centre_lr=1.2, feat_dim=128, epochs=400, batch_size=128, lr=0.2, weight_decay=1e-4,
+        "paper": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.05, center_update="sgd",
+                      center_lr=1.2, embed_dim=128, max_iter=400, batch_size=128, lr=0.2, weight_decay=1e-4,
                       augment=1.0, init="random", precise_bn=False),
         # CPU-sized (docs/secu.md): k-means start, closed-form centres, temperature 0.15 (0.05-0.1
         # pull the features to wrong centres on digits), a small encoder rate, precise BN; five
         # starts compared after 10 epochs, the best separated one trained to the end
-        "demo": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.15, centre_update="closed",
-                     centre_lr=1.0, feat_dim=64, epochs=60, batch_size=128, lr=0.005, augment=1.0,
+        "demo": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.15, center_update="closed",
+                     center_lr=1.0, embed_dim=64, max_iter=60, batch_size=128, lr=0.005, augment=1.0,
                      n_init=5, init_rounds=10),
         # a few seconds (tests, a first look): five epochs, no BN recalibration
-        "tiny": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.1, centre_update="closed",
-                     centre_lr=1.0, feat_dim=32, epochs=5, batch_size=64, lr=0.005, augment=0.5,
+        "tiny": dict(constraint="size", gamma=0.9, dual_lr=2.0, temperature=0.1, center_update="closed",
+                     center_lr=1.0, embed_dim=32, max_iter=5, batch_size=64, lr=0.005, augment=0.5,
                      precise_bn=False),
     }
     round_name: ClassVar[str] = "epoch"
-    max_rounds_param: ClassVar[str] = "epochs"
+    RENAMED: ClassVar[dict[str, str]] = {"epochs": "max_iter", "feat_dim": "embed_dim",  # old names, still accepted
+                                         "centre_update": "center_update", "centre_lr": "center_lr"}
     streams: ClassVar[bool] = True
     sklearn_skips: ClassVar[dict] = {"check_clustering": "its size floor (0.9 N / K) cannot hold scikit-learn's "
                                                          "three unequal blobs split by K=2"}
@@ -227,21 +230,21 @@ class SeCu(DeepClusterer):
     PARAM_RULES: ClassVar[dict] = {
         "extra_k": IntTuple(2, 100_000), "constraint": Choice("size", "entropy"), "gamma": Real(0, 1),
         "gamma_up": Real(1, 1e6, none=True), "dual_lr": Real(0, 1e6), "tau": Real(0, 1e6, lo_open=True),
-        "temperature": Real(0, 1e3, lo_open=True), "centre_update": Choice("sgd", "closed"),
-        "centre_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
-        "feat_dim": Int(1, 4096), "hidden": Int(1, 8192), "epochs": Int(1, 100_000),
+        "temperature": Real(0, 1e3, lo_open=True), "center_update": Choice("sgd", "closed"),
+        "center_lr": Real(0, 1e6), "target": Choice("hard", "soft"), "label_weight": Real(0, 1e6),
+        "embed_dim": Int(1, 4096), "hidden": Int(1, 8192), "max_iter": Int(1, 100_000),
         "batch_size": Int(2, 100_000), "lr": Real(0, 10, lo_open=True), "weight_decay": Real(0, 1),
         "augment": Real(0, 100), "init": Choice("kmeans", "random"), "precise_bn": Bool(), "n_init": Int(1, 100), "init_rounds": Int(1, 100_000, none=True)}
 
     def __init__(self, n_clusters: int = 10, *, extra_k: tuple = (), constraint: str = "size",
                  gamma: float = 0.9, gamma_up: float | None = None, dual_lr: float = 20.0,
-                 tau: float = 1.0, temperature: float = 0.05, centre_update: str = "sgd",
-                 centre_lr: float = 1.0, target: str = "hard", label_weight: float = 0.2,
-                 feat_dim: int = 64, hidden: int = 256, epochs: int = 40,
+                 tau: float = 1.0, temperature: float = 0.05, center_update: str = "sgd",
+                 center_lr: float = 1.0, target: str = "hard", label_weight: float = 0.2,
+                 embed_dim: int = 64, hidden: int = 256, max_iter: int = 40,
                  batch_size: int = 128, lr: float = 0.05, weight_decay: float = 5e-4,
                  augment: float = 1.0, init: str = "kmeans", precise_bn: bool = True, n_init: int = 1, init_rounds: int | None = None,
                  track_max: int = 2000,
-                 random_state: int | None = None, device: str = "auto"):
+                 random_state: int | None = None, device: str = "auto", **renamed):
         self.n_clusters = n_clusters
         self.extra_k = extra_k
         self.constraint = constraint
@@ -250,13 +253,13 @@ class SeCu(DeepClusterer):
         self.dual_lr = dual_lr
         self.tau = tau
         self.temperature = temperature
-        self.centre_update = centre_update
-        self.centre_lr = centre_lr
+        self.center_update = center_update
+        self.center_lr = center_lr
         self.target = target
         self.label_weight = label_weight
-        self.feat_dim = feat_dim
+        self.embed_dim = embed_dim
         self.hidden = hidden
-        self.epochs = epochs
+        self.max_iter = max_iter
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -268,6 +271,7 @@ class SeCu(DeepClusterer):
         self.track_max = track_max
         self.random_state = random_state
         self.device = device
+        self._take_renamed(renamed)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -277,8 +281,8 @@ class SeCu(DeepClusterer):
     def _net(self) -> nn.Sequential:
         h = int(self.hidden)
         return nn.Sequential(encoder(self.input_shape_, h, hidden=h), nn.BatchNorm1d(h), nn.ReLU(),
-                             mlp([h, h, int(self.feat_dim)], batch_norm=True),
-                             nn.BatchNorm1d(int(self.feat_dim)), L2Norm())  # BN: centred features
+                             mlp([h, h, int(self.embed_dim)], batch_norm=True),
+                             nn.BatchNorm1d(int(self.embed_dim)), L2Norm())  # BN: centred features
 
     def _scaled(self, X: np.ndarray) -> torch.Tensor:
         if len(self.input_shape_) == 1:
@@ -295,7 +299,7 @@ class SeCu(DeepClusterer):
         self._X = self._source(X, self._scaled)
         self.net_ = self._net().to(self.device_)
         self._recalibrate_bn()  # so the k-means start sees the features training will see
-        self._centres = [self._init_centres(k) for k in self.ks_]
+        self._centers = [self._init_centers(k) for k in self.ks_]
         self._rho = [torch.zeros(k, device=self.device_) for k in self.ks_]
         self._rho_up = [torch.zeros(k, device=self.device_) if self.gamma_up else None for k in self.ks_]
         self._q = [torch.full((k,), 1.0 / k, device=self.device_) for k in self.ks_]
@@ -303,7 +307,7 @@ class SeCu(DeepClusterer):
             noise_views(0.2 * float(self.augment), 0.1 * float(self.augment))
         self._opt = torch.optim.SGD(self.net_.parameters(), lr=self.lr, momentum=0.9,
                                     weight_decay=self.weight_decay)
-        steps = int(self.epochs) * math.ceil(n / min(int(self.batch_size), n))
+        steps = int(self.max_iter) * math.ceil(n / min(int(self.batch_size), n))
         self._sched = torch.optim.lr_scheduler.LambdaLR(
             self._opt, lambda it: 0.5 * (1 + math.cos(math.pi * min(it / steps, 1.0))))
         self._assigned = np.full(n, -1, dtype=np.int64)
@@ -314,11 +318,11 @@ class SeCu(DeepClusterer):
         n = self._X.n
         bs = min(int(self.batch_size), n)
         lam = float(self.temperature)
-        frozen = [W.clone() for W in self._centres]  # w~: centres at the start of the epoch
-        live = [W.clone().requires_grad_(self.centre_update == "sgd") for W in self._centres]
-        copt = torch.optim.SGD([W for W in live if W.requires_grad], lr=self.centre_lr) \
-            if self.centre_update == "sgd" else None
-        sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self._centres]
+        frozen = [W.clone() for W in self._centers]  # w~: centres at the start of the epoch
+        live = [W.clone().requires_grad_(self.center_update == "sgd") for W in self._centers]
+        copt = torch.optim.SGD([W for W in live if W.requires_grad], lr=self.center_lr) \
+            if self.center_update == "sgd" else None
+        sums = [(torch.zeros_like(W), torch.zeros(W.shape[0], device=W.device)) for W in self._centers]
         perm = torch.randperm(n, generator=self._torch_gen)
         batches = [self._local(b) for b in perm.split(bs) if b.numel() >= 2 * self._world]  # the rank's share
         self.net_.train()
@@ -344,7 +348,7 @@ class SeCu(DeepClusterer):
                     for z, zo in ((z1, z2), (z2, z1)):
                         loss = loss + 0.5 * (stable_loss(z.detach(), live[h], frozen[h], yb, lam)
                                              + soft_target_loss(z, zo.detach(), frozen[h], prev, lam, tau))
-                if self.centre_update == "closed":
+                if self.center_update == "closed":
                     with torch.no_grad():  # accumulate Eq. 4 over the epoch
                         zm = nn.functional.normalize(z1.detach() + z2.detach(), dim=1)
                         w = 1 - logp.exp().gather(1, yb[:, None]).squeeze(1)
@@ -367,12 +371,12 @@ class SeCu(DeepClusterer):
             tot += float(loss.detach())
             steps += 1
         self._recalibrate_bn()
-        if self.centre_update == "closed":
+        if self.center_update == "closed":
             for num, den in sums:  # Eq. 4 sums over the whole epoch: every rank's share
                 distributed.all_sum(num, den)
-            self._centres = [centres_from_sums(num, den, W) for (num, den), W in zip(sums, self._centres)]
+            self._centers = [centers_from_sums(num, den, W) for (num, den), W in zip(sums, self._centers)]
         else:
-            self._centres = [W.detach().clone() for W in live]
+            self._centers = [W.detach().clone() for W in live]
         if self._world > 1:  # this epoch's assignments of every rank's share (each index is one rank's)
             mine = torch.full((n,), -1, dtype=torch.long, device=self.device_)
             if steps:
@@ -391,11 +395,11 @@ class SeCu(DeepClusterer):
             perm = torch.randperm(self._X.n, generator=self._torch_gen)
             recalibrate_bn(self.net_, self._X.batches(perm.split(256)))
 
-    def _init_centres(self, k: int) -> torch.Tensor:
+    def _init_centers(self, k: int) -> torch.Tensor:
         """Random unit vectors (``init="random"``, the paper) or k-means centres of the
         initial network's features (``init="kmeans"``: on small data and few epochs the
         random start lets the constraint fit a partition unrelated to the data)."""
-        d = int(self.feat_dim)
+        d = int(self.embed_dim)
         if self.init == "random":
             return nn.functional.normalize(torch.randn(k, d, generator=self._torch_gen), dim=1).to(self.device_)
         from sklearn.cluster import KMeans
@@ -426,7 +430,7 @@ class SeCu(DeepClusterer):
 
     def _track(self):
         feats = self._feature_tensor(self._X.take(self.track_index_))
-        W = self._centres[0]
+        W = self._centers[0]
         labels = (feats @ W.T).argmax(1).cpu().numpy()
         k = int(self.n_clusters)
         assigned = self._assigned[self._assigned >= 0]
@@ -437,16 +441,16 @@ class SeCu(DeepClusterer):
         floor = float(self.gamma) * self._X.n / k
         extra = {**self._last, "smallest": float(sizes.min()), "floor": floor,
                  "smallest_over_floor": float(sizes.min() / floor) if floor > 0 else float("nan")}
-        arrays = {"sizes": sizes.astype(np.int64), "centres": W.cpu().numpy().astype(np.float32),
+        arrays = {"sizes": sizes.astype(np.int64), "centers": W.cpu().numpy().astype(np.float32),
                   "rho": self._rho[0].cpu().numpy().astype(np.float32)}
         return Track(labels, feats.cpu().numpy(), extra, arrays)
 
     def _finish(self) -> np.ndarray:
         feats = self._feature_tensor(self._X)
-        labels = (feats @ self._centres[0].T).argmax(1).cpu().numpy()
+        labels = (feats @ self._centers[0].T).argmax(1).cpu().numpy()
         self.cluster_sizes_ = np.bincount(labels, minlength=int(self.n_clusters))
         self.assigned_ = self._assigned.copy()  # the constrained online assignment of the last epoch
-        self.head_centers_ = [W.cpu().numpy() for W in self._centres]  # (K_h, d) unit rows per head
+        self.head_centers_ = [W.cpu().numpy() for W in self._centers]  # (K_h, d) unit rows per head
         self.cluster_centers_ = self.head_centers_[0]
         return labels
 
@@ -461,13 +465,14 @@ class SeCu(DeepClusterer):
     # ------------------------------------------------------------------ runs
     def _state(self):
         tensors = net_tensors(self.net_)
-        tensors.update({f"centres.{h}": W for h, W in enumerate(self.head_centers_)})
+        tensors.update({f"centers.{h}": W for h, W in enumerate(self.head_centers_)})
         tensors.update(mean=self.mean_, scale=self.scale_, sizes=self.cluster_sizes_)
         return tensors, {"heads": len(self.head_centers_)}
 
     def _load_state(self, tensors, meta) -> None:
         self.net_ = load_net_tensors(self._net(), tensors, self.device_)
-        self.head_centers_ = [tensors[f"centres.{h}"] for h in range(int(meta["heads"]))]
+        old = "centres" if "centres.0" in tensors else "centers"  # runs saved before the rename
+        self.head_centers_ = [tensors[f"{old}.{h}"] for h in range(int(meta["heads"]))]
         self.cluster_centers_ = self.head_centers_[0]
         self.mean_, self.scale_ = tensors["mean"], tensors["scale"]
         self.cluster_sizes_ = tensors["sizes"]

@@ -17,12 +17,10 @@ and saves when its parent disappears).
 
 from __future__ import annotations
 
-import datetime as _dt
 import multiprocessing as mp
 import multiprocessing.spawn as _spawn
 import os
 import queue
-import re
 import secrets
 import threading
 import time
@@ -30,13 +28,10 @@ import traceback
 from pathlib import Path
 
 from ..methods import METHODS
+from ..rundir import run_name, runs_dir
 from ..runs import Run, list_runs
+from ..train import TrainRequest, train_run
 from .access import Refused, Who, claim, max_queue, visitor_job_seconds
-
-
-def runs_dir() -> Path:
-    """Where the app saves runs: $CLUSTLIB_RUNS or ./runs."""
-    return Path(os.environ.get("CLUSTLIB_RUNS", "runs")).expanduser()
 
 
 def assets_dir() -> Path:
@@ -49,16 +44,6 @@ def saved_runs():
     for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
         for path, info in list_runs(folder):
             yield where, path, info
-
-
-def run_name(method: str, dataset: str) -> str:
-    """``secu-fashion.npz-20261206-101500-ab12``: method, the data's own name (an upload's
-    file name, not its server path), time, a random tail."""
-    from ..data import display_name
-
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", display_name(dataset))[:40].strip("_") or "data"
-    return f"{method}-{safe}-{stamp}-{secrets.token_hex(2)}"
 
 
 def max_jobs() -> int:
@@ -124,7 +109,7 @@ def _schedule() -> None:
 
 
 class TrainingJob:
-    """Train ``method`` with ``params`` on ``dataset`` (minus ``unseen`` classes).
+    """Train what a :class:`~clustlib.train.TrainRequest` asks for, in a process of its own.
 
     Fields read by the page: ``status`` ("queued", "running", "done", "stopped",
     "cancelled", "failed"), ``position`` (in the queue, 0 once started), ``round``,
@@ -133,16 +118,12 @@ class TrainingJob:
     start so far), ``track_y``, ``threads``, ``error``, ``run`` and ``path`` (when saved).
     """
 
-    def __init__(self, method: str, params: dict, dataset: str, unseen=(), preset: str | None = None,
-                 out_dir: Path | None = None, who: Who | None = None):
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}.")
+    def __init__(self, request: TrainRequest, out_dir: Path | None = None, who: Who | None = None):
         self.who = who or Who("", True)  # the library's own jobs: the host's
         self.time_cap = None if self.who.host else visitor_job_seconds()
         self.capped = False  # stopped at its time cap (a visitor's job)
         self.id = secrets.token_hex(8)
-        self.method, self.params, self.dataset = method, dict(params), dataset
-        self.unseen, self.preset = [int(c) for c in unseen], preset
+        self.request, self.method = request, request.method
         self.out_dir = Path(out_dir) if out_dir is not None else runs_dir()
         self.status, self.round, self.rounds_done, self.stage = "queued", 0, 0, "waiting"
         self.max_rounds = 0  # the rounds the method plans, known once it has set up
@@ -215,8 +196,7 @@ class TrainingJob:
         self.status, self.stage, self.started = "running", "starting", time.time()
         self._queue = _CTX.Queue()
         self._process = _CTX.Process(target=_train_in_child, name=f"clustlib-{self.method}", daemon=True,
-                                     args=(self.method, self.params, self.dataset, self.unseen, self.preset,
-                                           str(self.out_dir), self._queue, self._stop))
+                                     args=(self.request, str(self.out_dir), self._queue, self._stop))
         try:
             self._process.start()
         except Exception as err:  # noqa: BLE001 - no process, no job: say so on the page
@@ -292,19 +272,20 @@ def _first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Queue, stop) -> None:
+def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None:
     """The child process: load, fit with a callback that reports every Snapshot and
     honours Stop, save the run, report where. Stops (and saves) when the app dies. The
     fit runs on the default, fixed thread count (``clustlib.cpu``): the app's run of a
     seed is the CLI's run of that seed, however busy the server is."""
+    import dataclasses
+
     from ..cpu import resolve_threads
-    from ..train import train_run
 
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
     try:
-        threads = resolve_threads(None)
+        threads = resolve_threads(request.threads)
 
         class Report:
             def on_start(self, est, planned):
@@ -315,9 +296,8 @@ def _train_in_child(method, params, dataset, unseen, preset, out_dir, out: mp.Qu
                 out.put(("snap", snap, threads))
                 return stop.is_set()
 
-        path = Path(out_dir) / run_name(method, dataset)
-        run = train_run(method, dataset, path, preset=None, params=params, unseen=list(unseen),
-                        callbacks=[Report()], extra={"preset": preset}, threads=threads)
+        path = Path(out_dir) / run_name(request.method, request.data)
+        run = train_run(dataclasses.replace(request, threads=threads), path, callbacks=[Report()])
         out.put(("saved", str(path), "stopped" if run.estimator.stopped_early_ else "done"))
     except Exception as err:  # noqa: BLE001 - reported on the page, never swallowed silently
         out.put(("failed", _first_line(err), traceback.format_exc()))

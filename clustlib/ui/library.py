@@ -7,9 +7,10 @@ from pathlib import Path
 import streamlit as st
 
 from ..data import display_name
-from ..runs import RunFormatError, delete_run, import_zip, rename_run
+from ..rundir import OutputError, delete_run, rename_run, runs_dir
+from ..runs import RunFormatError, import_zip
 from . import access
-from .jobs import runs_dir, saved_runs
+from .jobs import saved_runs
 from .store import load_run, plain
 
 
@@ -76,7 +77,7 @@ def delete_ui(row: dict) -> None:
             if not access.may_delete(access.session(), row["path"]):  # checked again at the click
                 raise access.Refused("only the host, or the session that made it, can delete this run.")
             delete_run(row["path"], runs_dir())
-        except (RunFormatError, OSError, access.Refused) as err:
+        except (OutputError, OSError, access.Refused) as err:
             st.error(f"Not deleted: {plain(err)}")
             return
         st.session_state.pop("lib_pick", None)
@@ -91,7 +92,7 @@ def rename_ui(row: dict) -> None:
     if new != row["run"] and st.button("Rename", key="lib_rename"):
         try:
             path = rename_run(row["path"], new, runs_dir())
-        except (RunFormatError, OSError) as err:
+        except (OutputError, OSError) as err:
             st.error(f"Not renamed: {plain(err)}")
             return
         st.session_state["lib_pick"] = None

@@ -8,10 +8,13 @@ from pathlib import Path
 import streamlit as st
 
 from ..data import UPLOADS
+from ..methods import METHODS
+from ..rundir import run_name, runs_dir
 from ..runs import EXTERNAL, Run, RunFormatError
+from ..train import TrainRequest
 from . import access
-from .jobs import assets_dir, runs_dir, saved_runs
-from .store import available_runs, load_run, matching_run, plain
+from .jobs import assets_dir, saved_runs
+from .store import EXTERNAL_DEMO, available_runs, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
 
@@ -37,15 +40,15 @@ def load_run_ui(method: str, key: str) -> None:
             st.sidebar.error(plain(err))
 
 
-def default_run_ui(key: str, name: str, method: str = "", wanted: tuple | None = None) -> None:
-    """Show the pretrained demo run ``assets/<name>`` until the user loads or trains
-    another; a shared link (``wanted`` = spec, preset, seed, unseen) opens the saved run
-    that matches it instead, when there is one."""
+def default_run_ui(key: str, method: str, wanted: TrainRequest | None = None) -> None:
+    """Show the method's pretrained demo run (``assets/``) until the user loads or trains
+    another; a shared link (``wanted``: the page's request, read from the link) opens the
+    saved run trained from it instead, when there is one."""
     if f"{key}_run" in st.session_state or f"{key}_job" in st.session_state:
         return
-    path = assets_dir() / name
+    path = assets_dir() / (EXTERNAL_DEMO if method == EXTERNAL else METHODS[method].ABOUT.demo)
     if wanted is not None and st.session_state.get(f"{key}_q_shared"):
-        path = matching_run(method, *wanted, st.session_state.get(f"_{key}_params")) or path
+        path = matching_run(wanted) or path
     linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
         st.query_params.get("run") if method == EXTERNAL else None)
     if linked:
@@ -62,13 +65,15 @@ def default_run_ui(key: str, name: str, method: str = "", wanted: tuple | None =
         pass  # no demo assets (run `make demo-assets`): the page says how to get a run
 
 
-def current_run_ui(key: str, method: str, demo: str, wanted: tuple | None = None, live=None) -> Run:
-    """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted`` =
-    spec, preset, seed, unseen) until another is chosen; while a job trains, its progress
-    and ``live(trace, track_y)`` -> figures of the latest round in place of the page
-    (which then stops). Returns the run to show, or stops the page with a hint."""
+def current_run_ui(key: str, wanted: TrainRequest | str, live=None) -> Run:
+    """Sidebar "Load" section, the demo run (or the run a shared link names: ``wanted``,
+    the page's request; a page without training gives its method's name) until another
+    is chosen; while a job trains, its progress and ``live(trace, track_y)`` -> figures
+    of the latest round in place of the page (which then stops). Returns the run to
+    show, or stops the page with a hint."""
+    method = wanted if isinstance(wanted, str) else wanted.method
     st.sidebar.header("Load")
-    default_run_ui(key, demo, method, wanted)
+    default_run_ui(key, method, None if isinstance(wanted, str) else wanted)
     job_progress_ui(key)
     load_run_ui(method, key)
     if busy(key):
@@ -94,7 +99,6 @@ def upload_recording_ui(key: str) -> None:
 
     from ..external import import_npz
     from ..runs import import_zip
-    from .jobs import run_name
 
     up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
                                   key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ..data import UPLOADS, DatasetError, parse_classes, resolve_unseen, upload_home
+from ..data import UPLOADS, DatasetError, resolve_unseen, upload_home
+from ..rundir import runs_dir
+from ..train import TrainRequest
 from . import access
-from .jobs import find_job, runs_dir
+from .jobs import find_job
 from .store import cached_dataset, plain
 
 
@@ -40,36 +42,27 @@ def dataset_ui(key: str, options: list[str], linked: bool = False) -> tuple[str,
         return spec, None
 
 
-def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -> None:
-    """On a page's first run in a session, take preset, dataset, seed and unseen classes
-    from the URL query string (a shared link) and set the widgets' state from it;
-    everything else starts from the defaults. Widgets are then created without their own
-    default values (Streamlit warns when both are given)."""
+def query_state_ui(key: str, cls, datasets: list[str], default: str) -> None:
+    """On a page's first run in a session, read the link as a request
+    (:meth:`TrainRequest.from_query`) and set the widgets' state from it: preset, dataset,
+    seed, unseen classes, k and the method's settings; everything else starts from the
+    defaults. Widgets are then created without their own default values (Streamlit warns
+    when both are given)."""
     if st.session_state.get(f"{key}_q_done"):
         return
     st.session_state[f"{key}_q_done"] = True
     q = st.query_params
-    preset = q.get("preset", "demo")
-    st.session_state[f"{key}_preset"] = preset if preset in presets else "demo"
-    data = q.get("data", default)
-    if data in datasets:
-        st.session_state[f"{key}_ds"] = data
+    linked = TrainRequest.from_query(cls.ABOUT.name, q.to_dict(), default)
+    st.session_state[f"{key}_preset"] = linked.preset
+    if linked.data in datasets:
+        st.session_state[f"{key}_ds"] = linked.data
     else:
         st.session_state[f"{key}_ds"] = "other spec…"
-        st.session_state[f"{key}_spec"] = data
-    try:
-        st.session_state[f"{key}_seed"] = max(0, min(10_000, int(q.get("seed", 0))))
-    except ValueError:
-        st.session_state[f"{key}_seed"] = 0
-    try:
-        st.session_state[f"{key}_q_unseen"] = parse_classes(q.get("unseen")) if q.get("unseen") else None
-    except DatasetError:  # not class ids: group names (Omniglot alphabets), resolved by unseen_ui
-        st.session_state[f"{key}_q_unseen"] = str(q.get("unseen"))[:2000]
-    try:
-        st.session_state[f"{key}_q_k"] = int(q["k"]) if "k" in q else None
-    except ValueError:
-        st.session_state[f"{key}_q_k"] = None
-    st.session_state[f"{key}_q_settings"] = {k: str(v)[:100] for k, v in q.items() if k not in QUERY_KEYS}
+        st.session_state[f"{key}_spec"] = linked.data
+    st.session_state[f"{key}_seed"] = linked.seed
+    st.session_state[f"{key}_q_unseen"] = list(linked.unseen) if isinstance(linked.unseen, tuple) else linked.unseen
+    st.session_state[f"{key}_q_k"] = linked.k
+    st.session_state[f"{key}_q_settings"] = dict(linked.params)
     st.session_state[f"{key}_q_run"] = q.get("run")
     st.session_state[f"{key}_q_shared"] = any(k in q for k in ("data", "preset", "seed", "unseen"))
     job = find_job(q.get("job"), key)  # a reload during (or after) training: the same job again
@@ -77,12 +70,9 @@ def query_state_ui(key: str, presets: dict, datasets: list[str], default: str) -
         st.session_state[f"{key}_job"] = job
 
 
-QUERY_KEYS = ("data", "preset", "seed", "k", "unseen", "job", "run")  # the rest of a link: method settings
-
-
 def setting_ui(key: str, name: str, widget, label: str, default, *args, options=None, **kwargs):
     """A method setting in the sidebar (epochs, γ, η, ...), kept in the URL like the
-    dataset and the seed (``?epochs=5``): a reload or a shared link keeps it. Each preset
+    dataset and the seed (``?max_iter=5``): a reload or a shared link keeps it. Each preset
     has its own widget, starting from the preset's value; a link's value is taken once,
     when it is one the widget can hold (else the preset's). ``widget`` is
     ``st.sidebar.slider``, ``select_slider`` or ``radio`` (``options`` for the last two)."""
@@ -100,9 +90,7 @@ def setting_ui(key: str, name: str, widget, label: str, default, *args, options=
             kwargs["index"] = list(options).index(default)
         else:
             kwargs["value"] = default
-    value = widget(label, *args, key=wkey, **kwargs)
-    st.session_state.setdefault(f"_{key}_link", {})[name] = value
-    return value
+    return widget(label, *args, key=wkey, **kwargs)
 
 
 def _setting_value(text: str, default, bounds: tuple, options):
@@ -119,19 +107,16 @@ def _setting_value(text: str, default, bounds: tuple, options):
     return value
 
 
-def share_state_ui(key: str, spec: str, preset: str, seed: int, unseen, k: int | None = None) -> None:
-    """Write the current selections -- and the method settings of :func:`setting_ui` --
-    to the URL query string, so the link reproduces them."""
-    state = {"data": spec, "preset": preset, "seed": str(int(seed))}
-    if k is not None:
-        state["k"] = str(int(k))
+def share_state_ui(key: str, request: TrainRequest) -> None:
+    """Write the page's request to the URL query string (:meth:`TrainRequest.to_query`:
+    data, preset, seed, k, unseen classes -- by alphabet where the page chose alphabets --
+    and the method's settings), so the link reproduces it."""
+    state = request.to_query()
+    if state.get("unseen") and st.session_state.get(f"{key}_unseen_text"):
+        state["unseen"] = st.session_state[f"{key}_unseen_text"]
     job = st.session_state.get(f"{key}_job")
     if job is not None and job.running:
         state["job"] = job.id
-    if unseen:
-        state["unseen"] = (st.session_state.get(f"{key}_unseen_text")
-                           or ",".join(str(int(c)) for c in unseen))
-    state.update({name: str(v) for name, v in st.session_state.pop(f"_{key}_link", {}).items()})
     if dict(st.query_params) != state:
         st.query_params.from_dict(state)
 
@@ -171,14 +156,15 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
         return "", None
 
 
-def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
-                   k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False):
-    """Sidebar head shared by the method pages: preset (demo first chosen), dataset,
-    unseen classes, the number of clusters and the seed, initialised from the URL query
-    string and written back to it. Returns (preset, spec, ds, unseen, k, seed)."""
-    query_state_ui(key, presets, datasets, default)
+def train_setup_ui(key: str, cls, datasets: list[str], default: str,
+                   k_max: int = 100, k_fallback: int = 10, unseen_half: bool = False) -> tuple[TrainRequest, object]:
+    """Sidebar head shared by the method pages of estimator class ``cls``: preset (demo
+    first chosen), dataset, unseen classes, the number of clusters and the seed,
+    initialised from the link. Returns the request (the page adds its method's settings,
+    :meth:`TrainRequest.with_params`) and the loaded Dataset (None when it cannot train)."""
+    query_state_ui(key, cls, datasets, default)
     st.sidebar.header("Train")
-    preset = st.sidebar.selectbox("Preset", list(presets), key=f"{key}_preset")
+    preset = st.sidebar.selectbox("Preset", list(cls.PRESETS), key=f"{key}_preset")
     spec, ds = dataset_ui(key, datasets)
     unseen = unseen_ui(key, ds, unseen_half)
     k_default = max(2, (ds.n_classes or 2) - len(unseen)) if ds is not None else k_fallback
@@ -194,8 +180,8 @@ def train_setup_ui(key: str, presets: dict, datasets: list[str], default: str,
                          f"use at least {2 * int(k)} or fewer clusters.")
         ds = None
     seed = st.sidebar.number_input("Seed", 0, 10_000, key=f"{key}_seed")
-    st.session_state[f"_{key}_link"] = {}  # the method's settings below add themselves
-    return preset, spec, ds, unseen, int(k), int(seed)
+    request = TrainRequest(cls.ABOUT.name, spec, preset=preset, unseen=tuple(unseen), seed=int(seed), k=int(k))
+    return request, ds
 
 
 def unseen_ui(key: str, ds, upper_half: bool = False) -> list[int]:

@@ -15,8 +15,10 @@ import streamlit as st
 from .. import external
 from ..data import UPLOADS, DatasetError, check_visitor_spec, data_roots, in_memory, load_dataset
 from ..methods import METHODS
+from ..rundir import runs_dir  # noqa: F401
 from ..runs import EXTERNAL, Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
-from .jobs import assets_dir, runs_dir, saved_runs, warm_up  # noqa: F401
+from ..train import TrainRequest
+from .jobs import assets_dir, saved_runs, warm_up  # noqa: F401
 
 
 @st.cache_resource(show_spinner=False)
@@ -147,16 +149,10 @@ def tracked_samples(run: Run):
 _jobs_ready()
 
 
-def matching_run(method: str, spec: str, preset: str, seed: int, unseen, params: dict | None = None) -> Path | None:
-    """A saved run (demo assets first) of ``method`` trained with exactly these settings:
-    dataset, preset, seed, unseen classes and, when given, every one of ``params``."""
-    from ..runs import _jsonable
-
-    wanted = {k: v for k, v in _jsonable(params or {}).items() if k not in ("device", "random_state")}
+def matching_run(request: TrainRequest) -> Path | None:
+    """A saved run (demo assets first) trained from exactly this request
+    (:meth:`TrainRequest.matches`): dataset, preset, seed, unseen classes, every parameter."""
     for _, path, info in saved_runs():
-        if (isinstance(info, dict) and info.get("method") == method and info.get("dataset") == spec
-                and info.get("preset", "demo") == preset and info.get("seed") == seed
-                and sorted(info.get("unseen") or []) == sorted(unseen)
-                and all((info.get("params") or {}).get(k) == v for k, v in wanted.items())):
+        if isinstance(info, dict) and request.matches(info):
             return path
     return None

@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from ..methods import METHODS
+from ..train import TrainRequest
 from . import access
 from .jobs import TrainingJob
 from .setup import share_state_ui
@@ -39,31 +40,31 @@ def live_ui(job: TrainingJob, live) -> None:
     draw()
 
 
-def train_ui(key: str, method: str, params: dict, spec: str, ds, unseen, preset: str, seed: int,
-             disabled: bool = False) -> None:
-    """The sidebar's Train button. A shared link whose settings have no saved run says so
-    at the top of the page and offers to train exactly that run."""
-    share_state_ui(key, spec, preset, seed, unseen, int(params["n_clusters"]))
-    st.session_state[f"_{key}_params"] = params  # what a shared link's run must have been trained with
+def train_ui(key: str, request: TrainRequest, ds, disabled: bool = False) -> None:
+    """The sidebar's Train button for the page's request (also written to the link). A
+    shared link whose request has no saved run says so at the top of the page and offers
+    to train exactly that run."""
+    share_state_ui(key, request)
     running = busy(key)
     clicked = st.sidebar.button("Train", type="primary", disabled=running or ds is None or disabled,
                                 width="stretch", key=f"{key}_train")
     if (st.session_state.get(f"{key}_q_shared") and not running and f"{key}_job" not in st.session_state
             and not st.session_state.get(f"{key}_loaded") and ds is not None and not disabled
-            and matching_run(method, spec, preset, int(seed), unseen, params) is None):
-        st.info(f"No saved run matches this link ({method}, {data_label(spec)}, preset {preset}, seed {int(seed)}"
-                f"{', ' + str(len(unseen)) + ' unseen classes' if unseen else ''}): the page shows "
+            and matching_run(request) is None):
+        held = len(request.unseen or ())
+        st.info(f"No saved run matches this link ({request.method}, {data_label(request.data)}, preset {request.preset}, "
+                f"seed {request.seed}{', ' + str(held) + ' unseen classes' if held else ''}): the page shows "
                 "the demo run below. Train the linked run now (or press Train in the sidebar later).")
         clicked = st.button("Train the linked run", key=f"{key}_train_link") or clicked
     if clicked:
-        start_job_ui(key, method, params, spec, unseen, preset)
+        start_job_ui(key, request)
 
 
-def start_job_ui(key: str, method: str, params: dict, dataset: str, unseen, preset: str) -> None:
+def start_job_ui(key: str, request: TrainRequest) -> None:
     """Queue a training of this session (a visitor's is refused in one line while another
     of theirs waits or runs, or when the queue is full)."""
     try:
-        job = TrainingJob(method, params, dataset, unseen, preset, who=access.session()).start()
+        job = TrainingJob(request, who=access.session()).start()
     except access.Refused as err:
         st.error(f"Not started: {plain(err)}")
         return

@@ -2,10 +2,10 @@
 
 from .figures import (
     block_average,
-    centres_animation,
+    centers_animation,
     circle_animation,
     circle_map,
-    class_colour,
+    class_color,
     cluster_grid,
     cluster_image_grid,
     confusion_heatmap,
@@ -16,7 +16,7 @@ from .figures import (
     image_montage,
     kernel_heatmap_animation,
     labelled_maps,
-    lineage_colours,
+    lineage_colors,
     merge_animation,
     merge_flow,
     metric_curves,
@@ -28,6 +28,19 @@ from .figures import (
     unseen_figure,
 )
 
-__all__ = ["class_colour", "lineage_colours", "merge_animation", "merge_flow", "block_average", "centres_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_grid", "cluster_image_grid", "png_uri", "embedding_animation", "frame_indices", "glyph_maps",
+__all__ = ["class_color", "lineage_colors", "merge_animation", "merge_flow", "block_average", "centers_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_grid", "cluster_image_grid", "png_uri", "embedding_animation", "frame_indices", "glyph_maps",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]
+
+_RENAMED = {"class_colour": "class_color", "lineage_colours": "lineage_colors", "centres_animation": "centers_animation"}
+
+
+def __getattr__(name: str):
+    """The old names of renamed figure functions still work (and warn)."""
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(f"clustlib.viz.{name} is now {_RENAMED[name]}; the old name will go.", DeprecationWarning,
+                      stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

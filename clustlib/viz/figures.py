@@ -36,17 +36,17 @@ TEMPLATE = go.layout.Template(layout={  # plotly_white's look in 0.3 KB (its own
 ANIM_POINTS = 500  # points an animation draws in every frame (a stratified sample of the tracked ones)
 
 
-def _discrete(colours: list[str]) -> list:
-    """A colorscale that gives integer i the colour ``colours[i]`` (with cmin=-0.5,
-    cmax=n-0.5): per-point colours sent as small integers, not as a hex string each."""
-    n = len(colours)
-    return [pair for i, c in enumerate(colours) for pair in ([i / n, c], [(i + 1) / n, c])]
+def _discrete(colors: list[str]) -> list:
+    """A colorscale that gives integer i the color ``colors[i]`` (with cmin=-0.5,
+    cmax=n-0.5): per-point colors sent as small integers, not as a hex string each."""
+    n = len(colors)
+    return [pair for i, c in enumerate(colors) for pair in ([i / n, c], [(i + 1) / n, c])]
 
 
-def _coloured(codes, colours: list[str], **marker) -> dict:
-    """A marker dict colouring point i with ``colours[codes[i]]``."""
-    return {**marker, "color": np.asarray(codes, dtype=np.int8 if len(colours) < 128 else np.int16),
-            "colorscale": _discrete(colours), "cmin": -0.5, "cmax": len(colours) - 0.5, "showscale": False}
+def _colored(codes, colors: list[str], **marker) -> dict:
+    """A marker dict colouring point i with ``colors[codes[i]]``."""
+    return {**marker, "color": np.asarray(codes, dtype=np.int8 if len(colors) < 128 else np.int16),
+            "colorscale": _discrete(colors), "cmin": -0.5, "cmax": len(colors) - 0.5, "showscale": False}
 
 
 def _f32(a) -> np.ndarray:
@@ -64,8 +64,8 @@ def _drawn_note(m: int, keep: np.ndarray) -> str:
     return f" · {len(keep):,} of {m:,} points drawn" if len(keep) < m else ""
 
 
-def class_colour(c) -> str:
-    """The colour of class (or group) id ``c``: the same in every chart of the app."""
+def class_color(c) -> str:
+    """The color of class (or group) id ``c``: the same in every chart of the app."""
     return PALETTE[int(c) % len(PALETTE)]
 
 
@@ -105,7 +105,7 @@ def _flat(trace: dict) -> dict:
 
 def _compact(fig: go.Figure) -> None:
     """Frames that carry only the properties that change from frame to frame (the
-    coordinates, a colour per point, an image): a trace's name, legend group, marker size
+    coordinates, a color per point, an image): a trace's name, legend group, marker size
     and hover settings -- and a trace that never changes (DAC's vertices) -- are sent
     once, in the figure's own data. Plotly merges a frame into the traces it names."""
     if not fig.frames:
@@ -211,7 +211,7 @@ def _class_traces(p: np.ndarray, y: np.ndarray, classes, names: dict | None, siz
     """One Scattergl per class (the legend), the same classes in every frame."""
     return [_points(x=p[y == c, 0], y=p[y == c, 1], mode="markers", name=(names or {}).get(int(c), f"class {int(c)}"),
                          legendgroup=str(c), hoverinfo="name",
-                         marker={"size": size, "color": class_colour(c), "opacity": 0.8}) for c in classes]
+                         marker={"size": size, "color": class_color(c), "opacity": 0.8}) for c in classes]
 
 
 def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_frames: int = 50,
@@ -246,7 +246,7 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
         if by_label:
             return _class_traces(p, y, classes, names)
         return [_points(x=p[:, 0], y=p[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                        marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.8))]
+                        marker=_colored(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.8))]
 
     fig = go.Figure(data=data(pts[0], snaps[0]),
                     frames=[go.Frame(data=data(p, s), name=s.stage, layout=frame_layout(p, s))
@@ -260,12 +260,12 @@ def embedding_animation(trace, track_y=None, color_by: str = "cluster", max_fram
     return fig
 
 
-def lineage_colours(trace) -> list[dict]:
+def lineage_colors(trace) -> list[dict]:
     """Colours of every cluster in every Snapshot that persist through merges: a cluster
-    takes the colour of its parent with most (tracked) members, so a merged cluster keeps
-    its larger parent's colour. The k final clusters get k distinct strong colours: each
+    takes the color of its parent with most (tracked) members, so a merged cluster keeps
+    its larger parent's color. The k final clusters get k distinct strong colors: each
     is given to the initial cluster at the root of its chain of larger parents; the
-    other initial clusters get light colours, and fade out as they are absorbed."""
+    other initial clusters get light colors, and fade out as they are absorbed."""
     labels = [np.asarray(s.labels) for s in trace]
     parent = []  # parent[t][c]: the cluster of frame t-1 that gave cluster c of frame t most members
     for prev, cur in zip(labels, labels[1:]):
@@ -281,23 +281,23 @@ def lineage_colours(trace) -> list[dict]:
         for links in reversed(parent):
             r = links[r]
         roots.setdefault(r, PALETTE[rank % len(PALETTE)])
-    colours = [{int(c): roots.get(int(c), LIGHT[int(c) % len(LIGHT)]) for c in np.unique(labels[0])}]
+    colors = [{int(c): roots.get(int(c), LIGHT[int(c) % len(LIGHT)]) for c in np.unique(labels[0])}]
     for links in parent:
-        colours.append({c: colours[-1][p] for c, p in links.items()})
-    return colours
+        colors.append({c: colors[-1][p] for c, p in links.items()})
+    return colors
 
 
 def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "Merge stages",
                     layout_name: str = "t-SNE of the final features", last_only: bool = False) -> go.Figure:
     """JULE's picture: the tracked points at one fixed 2-D position for every frame
     (``xy``, e.g. a t-SNE of the last period's learned features), coloured by their
-    cluster at each period with :func:`lineage_colours` -- clusters visibly absorb their
+    cluster at each period with :func:`lineage_colors` -- clusters visibly absorb their
     neighbours period by period, and the frame never moves under the eye."""
     m = len(xy)
     keep = drawn_points(m)
     xy = np.asarray(xy, dtype=np.float64)[keep]
     idx = [len(trace) - 1] if last_only else frame_indices(len(trace), max_frames)
-    colours = lineage_colours(trace)
+    colors = lineage_colors(trace)
     every = PALETTE + LIGHT
     code = {c: i for i, c in enumerate(every)}
     note = _drawn_note(m, keep)
@@ -306,7 +306,7 @@ def merge_animation(trace, xy: np.ndarray, max_frames: int = 50, title: str = "M
         labels = trace[i].labels[keep]
         return [_points(x=xy[:, 0], y=xy[:, 1], mode="markers", showlegend=False,
                         customdata=labels.astype(np.int16), hovertemplate="cluster %{customdata}<extra></extra>",
-                        marker=_coloured([code[colours[i][int(c)]] for c in labels], every, size=8, opacity=0.9,
+                        marker=_colored([code[colors[i][int(c)]] for c in labels], every, size=8, opacity=0.9,
                                          line={"width": 0.4, "color": "#777"}))]
 
     fig = go.Figure(data=data(idx[0]), frames=[go.Frame(data=data(i), name=trace[i].stage,
@@ -324,8 +324,8 @@ def merge_flow(trace, min_share: float = 0.02, max_periods: int = 8, title: str 
     """A Sankey of cluster sizes from period to period down to k (the last ``max_periods``
     Snapshots): one node per cluster holding at least ``min_share`` of the tracked points
     (the rest pooled as "smaller clusters"), links weighted by the points that moved,
-    nodes in :func:`lineage_colours`."""
-    colours = lineage_colours(trace)
+    nodes in :func:`lineage_colors`."""
+    colors = lineage_colors(trace)
     first = max(0, len(trace) - max_periods)
     frames = list(range(first, len(trace)))
     m = len(trace[-1].labels)
@@ -337,7 +337,7 @@ def merge_flow(trace, min_share: float = 0.02, max_periods: int = 8, title: str 
             if n >= min_share * m:
                 mapping[c] = len(labels)
                 labels.append(f"{n}")
-                node_colour.append(colours[t][c])
+                node_colour.append(colors[t][c])
             else:
                 if small is None:
                     small = len(labels)
@@ -364,8 +364,8 @@ def merge_flow(trace, min_share: float = 0.02, max_periods: int = 8, title: str 
     return fig
 
 
-def _rgba(colour: str, alpha: float) -> str:
-    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -389,7 +389,7 @@ def gaussian_kernel_np(Z: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def kernel_rgb(values: np.ndarray) -> np.ndarray:
-    """[0, 1] kernel values -> white-to-dark-blue uint8 RGB (KNet Appendix E colours)."""
+    """[0, 1] kernel values -> white-to-dark-blue uint8 RGB (KNet Appendix E colors)."""
     v = np.clip(values, 0, 1)[..., None]
     return ((1 - v) * np.array([255, 255, 255]) + v * np.array([8, 48, 107])).astype(np.uint8)
 
@@ -508,16 +508,16 @@ def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None =
     return fig
 
 
-def scatter_2d(Z: np.ndarray, colors_by, title: str = "", max_points: int = 20000) -> go.Figure:
+def scatter_2d(Z: np.ndarray, color_by, title: str = "", max_points: int = 20000) -> go.Figure:
     """Static scatter of points (PCA to 2-D when wider), coloured by integer ids."""
     Z = np.asarray(Z)
-    c = np.asarray(colors_by)
+    c = np.asarray(color_by)
     if Z.shape[0] > max_points:
         keep = np.linspace(0, Z.shape[0] - 1, max_points).astype(int)
         Z, c = Z[keep], c[keep]
     p = to_2d([Z])[0]
     fig = go.Figure(go.Scattergl(x=_f32(p[:, 0]), y=_f32(p[:, 1]), mode="markers", hoverinfo="skip",
-                                 marker=_coloured(c % len(PALETTE), PALETTE, size=4, opacity=0.8)))
+                                 marker=_colored(c % len(PALETTE), PALETTE, size=4, opacity=0.8)))
     fig.update_layout(title=title, height=420, template=TEMPLATE,
                       xaxis_title="PCA axis 1" if Z.shape[1] > 2 else "dimension 1",
                       yaxis_title="PCA axis 2" if Z.shape[1] > 2 else "dimension 2",
@@ -604,7 +604,7 @@ def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int 
                   names: dict | None = None, per_row: int | None = None) -> go.Figure:
     """2-D maps [(xy, labels, subplot title)] side by side (``per_row`` to a row, default
     all in one), coloured by label with one legend shared across panels (a class keeps
-    its colour in every panel)."""
+    its color in every panel)."""
     from plotly.subplots import make_subplots
 
     per_row = min(per_row or len(panels), len(panels))
@@ -622,7 +622,7 @@ def labelled_maps(panels: list[tuple[np.ndarray, np.ndarray, str]], height: int 
                                        name=(names or {}).get(int(c), f"class {int(c)}"),
                                        showlegend=i == 0, hoverinfo="name",
                                        marker={"size": 4, "opacity": 0.8,
-                                               "color": class_colour(c)}),
+                                               "color": class_color(c)}),
                           row=i // per_row + 1, col=i % per_row + 1)
     fig.update_xaxes(showticklabels=False, title_text="map axis 1", zeroline=False)
     fig.update_yaxes(showticklabels=False, title_text="map axis 2", zeroline=False)
@@ -661,14 +661,14 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
     alphabets): the input and the learned maps side by side, points coloured by group
     (one legend entry per alphabet), the character's name on hover, and for every class
     the member nearest its members' median position drawn there, inked in its group's
-    colour -- so a tight group of the same glyphs reads as a learned category.
+    color -- so a tight group of the same glyphs reads as a learned category.
     ``view`` is :func:`clustlib.project.unseen_view`'s output and ``images[i]`` the
     image of ``view["index"][i]``."""
     from plotly.subplots import make_subplots
 
     y = np.asarray(view["y"])
     groups = sorted({class_groups[int(c)] for c in np.unique(y)})
-    colour = {g: class_colour(i) for i, g in enumerate(sorted(set(class_groups)))}  # as in every map
+    color = {g: class_color(i) for i, g in enumerate(sorted(set(class_groups)))}  # as in every map
     titles = [f"{projection} of the {label} · NMI {view[part]['nmi']:.3f} · R@1 {view[part].get('recall@1', float('nan')):.3f}"
               for part, label in (("before", "input (pixels)"), ("after", "learned embedding"))]
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.03)
@@ -681,7 +681,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
             m = point_group == g
             fig.add_trace(go.Scattergl(x=xy[m, 0], y=xy[m, 1], mode="markers", name=g, legendgroup=g,
                                        showlegend=col == 1, hovertext=hover[m], hoverinfo="text",
-                                       marker={"size": 4, "opacity": 0.45, "color": colour[g]}),
+                                       marker={"size": 4, "opacity": 0.45, "color": color[g]}),
                           row=1, col=col)
         span = max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9)
         ax = "" if col == 1 else str(col)
@@ -690,7 +690,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
             centre = np.median(xy[members], axis=0)
             rep = members[np.argmin(((xy[members] - centre) ** 2).sum(1))]
             if int(rep) not in pngs:
-                pngs[int(rep)] = glyph_png(images[rep], colour[class_groups[int(c)]])
+                pngs[int(rep)] = glyph_png(images[rep], color[class_groups[int(c)]])
             thumbs.append({"source": pngs[int(rep)], "x": float(centre[0]), "y": float(centre[1]),
                            "xref": f"x{ax}", "yref": f"y{ax}", "sizex": thumb * span, "sizey": thumb * span,
                            "xanchor": "center", "yanchor": "middle", "layer": "above"})
@@ -730,7 +730,7 @@ def circle_animation(trace, track_y=None, max_frames: int = 50, title: str = "La
         if y is not None:
             return _class_traces(o, y, np.unique(y), names)
         return [_points(x=o[:, 0], y=o[:, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                        marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.7))]
+                        marker=_colored(s.labels[keep] % len(PALETTE), PALETTE, size=5, opacity=0.7))]
 
     def sub(s):
         bits = [s.stage + _drawn_note(m, keep), f"{int(s.scalars.get('n_used', k))}/{k} clusters used"]
@@ -788,20 +788,24 @@ def sizes_animation(trace, floor: float | None = None, max_frames: int = 50,
     return fig
 
 
-def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "Features and centres",
+def _centers(snap):
+    return snap.arrays.get("centers", snap.arrays.get("centres"))
+
+
+def centers_animation(trace, track_y=None, max_frames: int = 50, title: str = "Features and centres",
                       names: dict | None = None) -> go.Figure:
     """SeCu's picture: the tracked points' features with the cluster centres
-    (``arrays["centres"]``), one PCA (of the last frame) for all frames, each frame
+    (``arrays["centers"]``; ``"centres"`` in runs saved before the rename), one PCA (of the last frame) for all frames, each frame
     zoomed to its own points and centres, one frame per epoch; points coloured by true
     label (legend) or cluster, centres as black crosses."""
     snaps = [s for s in (trace[i] for i in frame_indices(len(trace), max_frames))
-             if s.embedding is not None and "centres" in s.arrays]
+             if s.embedding is not None and _centers(s) is not None]
     if not snaps:
         raise ValueError("the trace records no centres.")
     total = snaps[0].embedding.shape[0]
     keep = drawn_points(total)
     m = len(keep)
-    pts = to_2d([np.vstack([s.embedding[keep], s.arrays["centres"]]) for s in snaps])
+    pts = to_2d([np.vstack([s.embedding[keep], _centers(s)]) for s in snaps])
     y = None if track_y is None else np.asarray(track_y)[keep]
     note = _drawn_note(total, keep)
 
@@ -810,7 +814,7 @@ def centres_animation(trace, track_y=None, max_frames: int = 50, title: str = "F
             points = _class_traces(p[:m], y, np.unique(y), names, size=4)
         else:
             points = [_points(x=p[:m, 0], y=p[:m, 1], mode="markers", hoverinfo="skip", showlegend=False,
-                              marker=_coloured(s.labels[keep] % len(PALETTE), PALETTE, size=4, opacity=0.7))]
+                              marker=_colored(s.labels[keep] % len(PALETTE), PALETTE, size=4, opacity=0.7))]
         return [*points, _points(x=p[m:, 0], y=p[m:, 1], mode="markers", hoverinfo="skip", name="centre",
                                  marker={"size": 12, "symbol": "x", "color": "black"})]
 
@@ -840,7 +844,7 @@ def selectable_scatter(embedding: np.ndarray, labels: np.ndarray, y_true=None, h
     hover = "#%{customdata[0]} · cluster %{customdata[1]}" + ("" if y_true is None else " · label %{customdata[2]}")
     fig = go.Figure(go.Scattergl(x=_f32(p[:, 0]), y=_f32(p[:, 1]), mode="markers", customdata=data.astype(np.int32),
                                  hovertemplate=hover + "<extra></extra>",
-                                 marker=_coloured(labels % len(PALETTE), PALETTE, size=6, opacity=0.8)))
+                                 marker=_colored(labels % len(PALETTE), PALETTE, size=6, opacity=0.8)))
     fig.update_layout(height=height, template=TEMPLATE, dragmode="lasso",
                       title="Learned embedding (final), coloured by cluster",
                       xaxis_title="PCA axis 1", yaxis_title="PCA axis 2",
