@@ -12,17 +12,16 @@ st.caption("Law, Urtasun, Zemel (ICML 2017). An embedding network is trained on 
            "categories to maximise tr(F F⁺ C) (Eq. 7): the column space of the batch embedding "
            "should hold the true partition. Unseen categories are then clustered by k-means.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, DSCL.PRESETS, DATASETS, "omniglot", 300, 5,
-                                                     unseen_half=True)
-epochs = w.setting_ui(KEY, "epochs", st.sidebar.slider, "Epochs", DSCL.PRESETS[preset]["epochs"], 1, 100)
+req, ds = w.train_setup_ui(KEY, DSCL, DATASETS, "omniglot", 300, 5, unseen_half=True)
+preset = DSCL.PRESETS[req.preset]
+epochs = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Epochs", preset["max_iter"], 1, 100)
 dim = w.setting_ui(KEY, "embed_dim", st.sidebar.select_slider, "Embedding size d",
-                   DSCL.PRESETS[preset]["embed_dim"], options=[8, 16, 32, 64, 128])
-params = {**DSCL.PRESETS[preset], "n_clusters": k, "epochs": epochs, "embed_dim": dim,
-          "random_state": int(seed)}
+                   preset["embed_dim"], options=[8, 16, 32, 64, 128])
+req = req.with_params(max_iter=epochs, embed_dim=dim)
 no_labels = ds is not None and ds.y is None
 if no_labels:
     st.sidebar.error("DSCL learns from labelled seen categories; this dataset has no labels.")
-w.train_ui(KEY, "dscl", params, spec, ds, unseen, preset, seed, disabled=no_labels)
+w.train_ui(KEY, req, ds, disabled=no_labels)
 
 
 def seen_map(trace, track_y, data):
@@ -43,7 +42,7 @@ def live(trace, track_y):
             metric_curves(trace, ["loss", "nmi"], "k − tr(F F⁺ C) (Eq. 7) and NMI of the seen classes")]
 
 
-run = w.current_run_ui(KEY, "dscl", DSCL.ABOUT.demo, (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
 data = w.run_dataset_ui(run)
@@ -53,10 +52,13 @@ st.subheader(f"{w.data_label(run.info.get('dataset'))} · trained on {len(est.la
 if run.info.get("unseen"):
     st.caption(f"Held out of training: {w.unseen_names(run, run.info['unseen'])}. The maps below show "
                "where these categories land in the pixels and in the learned embedding.")
+seen = lambda: seen_map(est.trace_, est.track_y_, data)  # noqa: E731
+w.poster_ui(run, "seen", seen, "At a glance: the embedding of the seen categories after the first epoch → the "
+            "last (the animation is further down; first, where the unseen ones land)")
 w.unseen_view_ui(KEY, run)
 w.metrics_row_ui(run)
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["loss"], "k − tr(F F⁺ C) per epoch (Eq. 7)"), width="stretch")
-w.chart(run, "seen", lambda: seen_map(est.trace_, est.track_y_, data), c2)
+w.chart(run, "seen", seen, c2)
 w.shared_map_ui(KEY, run)
 w.inspect_ui(KEY, run)

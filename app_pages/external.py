@@ -10,7 +10,7 @@ st.caption("Any training loop, recorded epoch by epoch with `clustlib.Recorder` 
            "`clustlib import`): its embedding of the tracked samples over the epochs, the quality of its "
            "clusters per epoch beside scikit-learn's KMeans on the input, and the categories it never saw.")
 w.upload_recording_ui(KEY)
-run = w.current_run_ui(KEY, "external", w.EXTERNAL_DEMO)
+run = w.current_run_ui(KEY, "external")
 
 est = run.estimator
 labels_from = run.info.get("labels", "its own labels")
@@ -19,15 +19,17 @@ st.subheader(f"{w.plain(run.info.get('model', 'your model'))} · {w.data_label(r
 st.caption(f"Cluster labels: {w.plain(labels_from)}."
            + (" Some epochs were thinned to bound memory." if (run.info.get("recorder") or {}).get("thinned") else ""))
 w.metrics_row_ui(run)
+moving = lambda: embedding_animation(est.trace_, est.track_y_,  # noqa: E731
+                                     "label" if est.track_y_ is not None else "cluster", title="Your model's embedding")
+w.poster_ui(run, "moving", moving, "At a glance: the embedding of the first recorded epoch → the last "
+            "(the animation below plays every epoch)")
 
 view = st.radio("Picture", ["Moving points", "Fixed layout"], horizontal=True, key=f"{KEY}_layout",
                 help="Moving points: each epoch's embedding in one PCA (of the last epoch), coloured by true "
                      "class. Fixed layout: every point at its place in a t-SNE of the last epoch, coloured by "
                      "its cluster at each epoch (a cluster keeps its colour through the epochs).")
 if view == "Moving points":
-    w.chart(run, "moving", lambda: embedding_animation(est.trace_, est.track_y_,
-                                                       "label" if est.track_y_ is not None else "cluster",
-                                                       title="Your model's embedding"))
+    w.chart(run, "moving", moving)
 else:
     layout = w.run_view_ui("final", st.session_state[f"{KEY}_run_path"], "tsne",
                            "the t-SNE layout of the last epoch")

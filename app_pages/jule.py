@@ -13,14 +13,14 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
            "merges clusters period by period; after each period a CNN is trained on the current "
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, JULE.PRESETS, DATASETS, "digits", 300, 10)
+req, ds = w.train_setup_ui(KEY, JULE, DATASETS, "digits", 300, 10)
+preset = JULE.PRESETS[req.preset]
 eta = w.setting_ui(KEY, "eta", st.sidebar.select_slider, "Unrolling rate η (share of clusters merged per period)",
-                   JULE.PRESETS[preset]["eta"], options=sorted({0.2, 0.3, 0.5, 0.7, 0.9, JULE.PRESETS[preset]["eta"]}))
+                   preset["eta"], options=sorted({0.2, 0.3, 0.5, 0.7, 0.9, preset["eta"]}))
 epochs = w.setting_ui(KEY, "epochs_per_period", st.sidebar.slider, "CNN epochs per period",
-                      JULE.PRESETS[preset]["epochs_per_period"], 1, 30)
-params = {**JULE.PRESETS[preset], "n_clusters": k, "eta": eta, "epochs_per_period": epochs,
-          "random_state": int(seed)}
-w.train_ui(KEY, "jule", params, spec, ds, unseen, preset, seed)
+                      preset["epochs_per_period"], 1, 30)
+req = req.with_params(eta=eta, epochs_per_period=epochs)
+w.train_ui(KEY, req, ds)
 
 
 def live(trace, track_y):
@@ -29,11 +29,15 @@ def live(trace, track_y):
             metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period", right=("nmi",))]
 
 
-run = w.current_run_ui(KEY, "jule", JULE.ABOUT.demo, (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
 st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")
 w.metrics_row_ui(run)
+pca_merges = lambda: merge_animation(est.trace_, to_2d([est.trace_[-1].embedding])[0],  # noqa: E731
+                                     layout_name="PCA of the final features")
+w.poster_ui(run, "merge pca", pca_merges, "At a glance: the clusters of the first period → the k of the last "
+            "(PCA of the final features; the animation below plays every period)")
 data = w.run_dataset_ui(run)
 if data is not None and data.y is not None and len(data.y) == len(est.labels_sf_):
     which = "OURS-RC" if est.recluster else "OURS-SF"
@@ -45,8 +49,7 @@ st.caption("Every point is a tracked sample, placed once by a t-SNE of the final
            "parent's colour, so the k final clusters can be followed back through the merges.")
 layout = w.run_view_ui("final", st.session_state[f"{KEY}_run_path"], "tsne", "the t-SNE layout of the final features")
 if layout is None:  # until the t-SNE is ready: the same picture on a PCA of the final features
-    st.plotly_chart(merge_animation(est.trace_, to_2d([est.trace_[-1].embedding])[0],
-                                    layout_name="PCA of the final features"), width="stretch")
+    w.chart(run, "merge pca", pca_merges)
 else:
     w.chart(run, "merge", lambda: merge_animation(est.trace_, layout["xy"]))
 st.plotly_chart(merge_flow(est.trace_), width="stretch")

@@ -16,28 +16,28 @@ st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so tha
            "ψ pulls each cluster together and pushes clusters apart, so the clusters of ψ(x) "
            "become convex and the kernel block diagonal.")
 
-preset, spec, ds, unseen, k, seed = w.train_setup_ui(KEY, KNet.PRESETS, DATASETS, "spirals", 300, 2)
-u_update = w.setting_ui(KEY, "u_update", st.sidebar.radio, "U-step", KNet.PRESETS[preset]["u_update"],
+req, ds = w.train_setup_ui(KEY, KNet, DATASETS, "spirals", 300, 2)
+preset = KNet.PRESETS[req.preset]
+u_update = w.setting_ui(KEY, "u_update", st.sidebar.radio, "U-step", preset["u_update"],
                         options=["sma", "eig"], horizontal=True,
                         help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
-rule = w.setting_ui(KEY, "sigma", st.sidebar.radio, "σ rule", KNet.PRESETS[preset].get("sigma", "knn"),
+rule = w.setting_ui(KEY, "sigma", st.sidebar.radio, "σ rule", preset.get("sigma", "knn"),
                     options=["knn", "median"], horizontal=True,
                     help="knn (label-free default): the median distance to the 1 %-nearest "
                          "neighbour; median: the paper's rule, × 0.1 for Moon/Spiral (Table 6)")
 ratio = w.setting_ui(KEY, "sigma_ratio", st.sidebar.select_slider, "σ × rule",
-                     KNet.PRESETS[preset].get("sigma_ratio", 1.0), options=[0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+                     preset.get("sigma_ratio", 1.0), options=[0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
 ae = w.setting_ui(KEY, "ae_weight", st.sidebar.select_slider, "λ autoencoder weight (Eq. 4.8)",
-                  KNet.PRESETS[preset].get("ae_weight", 0.0), options=[0.0, 0.1, 1.0, 10.0])
-iters = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Outer iterations", KNet.PRESETS[preset]["max_iter"],
-                     max(KNet.PRESETS[preset]["delta_iter"], 1), 100)
+                  preset.get("ae_weight", 0.0), options=[0.0, 0.1, 1.0, 10.0])
+iters = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Outer iterations", preset["max_iter"],
+                     max(preset["delta_iter"], 1), 100)
 busy = w.busy(KEY)
-params = {**KNet.PRESETS[preset], "n_clusters": k, "u_update": u_update, "sigma": rule,
-          "sigma_ratio": ratio, "ae_weight": ae, "max_iter": iters, "random_state": int(seed)}
-w.train_ui(KEY, "knet", params, spec, ds, unseen, preset, seed)
+req = req.with_params(u_update=u_update, sigma=rule, sigma_ratio=ratio, ae_weight=ae, max_iter=iters)
+w.train_ui(KEY, req, ds)
 if st.sidebar.button("Out-of-sample demo: train on 1 % of 30,000 spiral points", disabled=busy,
                      width="stretch", help="the paper's Spiral2 protocol (Fig. 1, Table 4)"):
-    oos = {**KNet.PRESETS["demo"], "n_clusters": 3, "train_size": 0.01, "random_state": int(seed)}
-    w.start_job_ui(KEY, "knet", oos, "spirals:n=30000", [], "demo")
+    w.start_job_ui(KEY, w.TrainRequest("knet", "spirals:n=30000", preset="demo", params={"train_size": 0.01},
+                                       unseen=(), seed=req.seed, k=3))
 
 
 def live(trace, track_y):
@@ -45,13 +45,17 @@ def live(trace, track_y):
             embedding_animation(trace[-1:], track_y, "label", frame_axes=True, title="ψ(x) by true class")]
 
 
-run = w.current_run_ui(KEY, "knet", KNet.ABOUT.demo, (spec, preset, int(seed), unseen), live)
+run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
 st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
 assign = run.info.get("params", {}).get("assign", "spectral")  # runs saved before assign existed
 st.markdown(f"**Labels of this run:** {ASSIGN.get(assign, assign)}.")
 w.metrics_row_ui(run)
+kernel = lambda: kernel_heatmap_animation(est.trace_, track_y=est.track_y_, by_label=True,  # noqa: E731
+                                          title="Kernel of ψ(x), rows by true class")
+w.poster_ui(run, "kernel", kernel, "At a glance: the kernel of ψ(x) at the start → at the end, rows and columns "
+            "grouped by true class (the animation below plays every iteration)")
 first, last = est.trace_[0].scalars, est.trace_[-1].scalars
 if "block_contrast" in last:
     c = st.columns(3)
@@ -67,8 +71,7 @@ if "block_contrast" in last:
                    f"identity at the start) gives NMI {first['nmi']:.2f} on the tracked points, the trained ψ "
                    f"{last['nmi']:.2f}. Another seed, or σ × rule, may do better.")
 left, right = st.columns(2)
-w.chart(run, "kernel", lambda: kernel_heatmap_animation(est.trace_, track_y=est.track_y_, by_label=True,
-                                                        title="Kernel of ψ(x), rows by true class"), left)
+w.chart(run, "kernel", kernel, left)
 w.chart(run, "psi", lambda: embedding_animation(est.trace_, est.track_y_, "label", frame_axes=True,
                                                 title="ψ(x) by true class, zoomed per frame"), right)
 c1, c2 = st.columns(2)

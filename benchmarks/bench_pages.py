@@ -11,6 +11,12 @@ figure, and to settled (the script finished and nothing new arrived for 1.5 s). 
 warm server; home <= 3 s on a cold one.
 
     python benchmarks/bench_pages.py [--pages jule,knet] [--shots DIR]
+    python benchmarks/bench_pages.py --first-paint 0,0.5,1 [--repeat 3]
+
+``--first-paint`` compares the pause a page gives the browser to draw its poster before
+the charts (``CLUSTLIB_FIRST_PAINT_S``; 0: poster and charts in one run): for each, a
+server, a browser that has seen the app, each method page visited ``--repeat`` times in a
+new session; the median seconds to the first figure and to the first interactive chart.
 """
 
 from __future__ import annotations
@@ -31,6 +37,43 @@ from machine import machine_line  # noqa: E402
 
 PAGES = ["", "jule", "knet", "dac", "dscl", "secu", "model", "runs", "compare", "dataset"]
 FIGURE = "[data-testid='stPlotlyChart'] .main-svg, [data-testid='stImage'] img"
+CHART = "[data-testid='stPlotlyChart'] .main-svg"
+METHOD_PAGES = ["jule", "knet", "dac", "dscl", "secu", "model"]
+
+
+def first_paint(pauses: list[str], repeat: int) -> None:
+    """Median seconds to the first figure and the first chart per method page, per pause."""
+    import statistics
+
+    from playwright.sync_api import sync_playwright
+
+    print("| pause s | page | first figure s (median) | first chart s (median) | visits |")
+    print("|---|---|---|---|---|")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for pause in pauses:
+            with tempfile.TemporaryDirectory() as runs, serve(Path(runs), {"CLUSTLIB_FIRST_PAINT_S": pause}) as url:
+                context = browser.new_context(viewport={"width": 1366, "height": 768})
+                warm = context.new_page()  # the app's code and plotly.js in the browser's cache
+                warm.goto(f"{url}/knet")
+                warm.wait_for_selector(CHART, timeout=120_000)
+                warm.close()
+                times: dict[str, list] = {name: [] for name in METHOD_PAGES}
+                for _ in range(repeat):
+                    for name in METHOD_PAGES:
+                        page = context.new_page()  # a new session, as a new tab or a reload
+                        t0 = time.perf_counter()
+                        page.goto(f"{url}/{name}")
+                        page.wait_for_selector(FIGURE, timeout=120_000)
+                        first = time.perf_counter() - t0
+                        page.wait_for_selector(CHART, timeout=120_000)
+                        times[name].append((first, time.perf_counter() - t0))
+                        page.close()
+                context.close()
+            for name, ts in times.items():
+                print(f"| {pause} | {name} | {statistics.median(t[0] for t in ts):.1f} | "
+                      f"{statistics.median(t[1] for t in ts):.1f} | {len(ts)} |", flush=True)
+        browser.close()
 
 
 def visit(browser, url: str, shot: Path | None = None, context=None) -> dict:
@@ -82,7 +125,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", default=",".join(PAGES))
     ap.add_argument("--shots", default=None, help="write a tall screenshot of each page here")
+    ap.add_argument("--first-paint", default=None, metavar="0,0.5,1",
+                    help="compare these pauses before the charts (CLUSTLIB_FIRST_PAINT_S)")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    if args.first_paint:
+        print(machine_line() + "\n")
+        first_paint(args.first_paint.split(","), args.repeat)
+        return
     shots = Path(args.shots) if args.shots else None
     if shots:
         shots.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ import torch
 torch.set_num_threads(2)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))  # app_server, the browser tests' server
 os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+os.environ.setdefault("CLUSTLIB_FIRST_PAINT_S", "0")  # AppTest pages in one run (the browser's server and
+                                                      # the poster test keep the pause a user gets)
 
 
 @pytest.fixture

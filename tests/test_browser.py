@@ -33,7 +33,7 @@ def app_url(tmp_path_factory):
     from app_server import serve
 
     runs = tmp_path_factory.mktemp("runs")
-    with serve(runs) as url:
+    with serve(runs, {"CLUSTLIB_FIRST_PAINT_S": "0.5"}) as url:  # as a user's server: poster, pause, charts
         _SERVED.append(runs / "server.log")
         yield url
 

@@ -44,6 +44,29 @@ def test_a_method_page_sends_at_most_1_mb_of_figures(name):
                 assert not {"name", "legendgroup", "hoverinfo"} & set(trace), trace.keys()
 
 
+def _kinds(node) -> list[str]:
+    """The element types of a page, in order."""
+    out = []
+    for child in (node.children.values() if isinstance(node.children, dict) else node.children):
+        out.append(child.type)
+        if hasattr(child, "children"):
+            out += _kinds(child)
+    return out
+
+
+@pytest.mark.parametrize("name", ["jule", "knet", "dac", "dscl", "secu", "external"])
+def test_a_method_page_opens_on_its_poster_then_draws_its_charts(name, monkeypatch):
+    """The first picture is the run's start -> end as one server-drawn PNG (a browser shows it
+    before plotly.js has loaded): the first page of a session stops after it, gives the browser
+    a moment to draw it and runs again with the charts."""
+    monkeypatch.setenv("CLUSTLIB_FIRST_PAINT_S", "0.5")  # the default a user gets
+    at = page(name)
+    kinds = _kinds(at.main)
+    assert "image" in kinds and kinds.index("image") < kinds.index("plotly_chart")
+    assert "At a glance" in at.get("image")[0].proto.imgs[0].caption
+    assert at.session_state["_charts_loaded"] and "interactive charts are loading" not in text(at)
+
+
 def test_the_dscl_captions_describe_the_data_on_screen():
     at = page("dscl")  # the Omniglot demo
     words = text(at)
@@ -68,13 +91,13 @@ def test_the_seen_categories_of_omniglot_are_coloured_by_alphabet():
 
 
 def test_a_link_keeps_the_method_settings(runs_folder):
-    at = page("secu", data="digits", preset="demo", seed="0", epochs="5", gamma="0.5")
-    assert at.sidebar.slider(key="secu_epochs_demo").value == 5 and at.sidebar.slider(key="secu_gamma_demo").value == 0.5
-    assert at.query_params["epochs"] == "5" and at.query_params["gamma"] == "0.5"
+    at = page("secu", data="digits", preset="demo", seed="0", epochs="5", gamma="0.5")  # epochs: the old name, still read
+    assert at.sidebar.slider(key="secu_max_iter_demo").value == 5 and at.sidebar.slider(key="secu_gamma_demo").value == 0.5
+    assert at.query_params["max_iter"] == "5" and at.query_params["gamma"] == "0.5"
     at.run()  # what a reload sends back: the same link
-    assert at.sidebar.slider(key="secu_epochs_demo").value == 5
+    assert at.sidebar.slider(key="secu_max_iter_demo").value == 5
     bad = page("secu", preset="demo", epochs="100000")  # out of the slider's range: the preset's
-    assert bad.sidebar.slider(key="secu_epochs_demo").value == 60
+    assert bad.sidebar.slider(key="secu_max_iter_demo").value == 60
 
 
 def _npz(**arrays) -> bytes:

@@ -148,12 +148,12 @@ def _merging_trace():
                      {"n_clusters": float(len(set(lab)))}, {}) for r, lab in enumerate(stages)]
 
 
-def test_lineage_colours_persist_through_merges_and_the_final_clusters_differ():
-    from clustlib.viz import lineage_colours
+def test_lineage_colors_persist_through_merges_and_the_final_clusters_differ():
+    from clustlib.viz import lineage_colors
     from clustlib.viz.figures import PALETTE
 
     trace = _merging_trace()
-    col = lineage_colours(trace)
+    col = lineage_colors(trace)
     # cluster 4 absorbs 5 (same size: the first parent found) then 3: its colour never changes
     assert col[2][4] == col[1][4] == col[0][4]
     assert col[2][0] == col[1][0] == col[0][0]
@@ -218,3 +218,25 @@ def test_an_animation_exports_as_a_gif_of_its_frames_and_as_an_offline_page():
     html = to_html(circle_animation(snaps, y), "circle")
     assert "<title>circle</title>" in html and "Plotly.newPlot" in html and "addFrames" in html
     assert "cdn" not in html.lower().split("<body>")[0]  # plotly.js inside the page: it plays offline
+
+
+def test_a_poster_shows_the_first_and_the_last_frame_and_the_kernel_exports():
+    """The page's first picture: start and end side by side as one small PNG. The kernel
+    heatmap (an image on square axes whose y runs downwards) draws in it and in its GIF --
+    its GIF crashed before: the square axes gave the renderer float pixel bounds."""
+    from clustlib.viz.export import poster, to_gif
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 150)
+    snaps = [Snapshot(r, f"iteration {r}", y, (rng.normal(scale=0.3, size=(300, 2)) + gap * y[:, None]).astype(np.float32),
+                      {"sigma": 0.5}, {}) for r, gap in enumerate([0.0, 1.0, 4.0])]
+    kernel = kernel_heatmap_animation(snaps, track_y=y, title="Kernel of ψ(x)")
+    png = poster(kernel, width=800, height=320)
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    assert img.shape == (320, 800) and len(png) < 80_000  # small: the first thing a page sends
+    start, end = img[60:, 40:380], img[60:, 440:780]  # the heatmaps, below the titles
+    assert (start < 250).mean() > 0.1 and (end < 250).mean() > 0.1  # both drawn, not a sliver
+    # the end is block diagonal: its off-diagonal quarter is white, the start's is not
+    top_right = lambda half: half[: half.shape[0] // 3, half.shape[1] * 2 // 3:]  # noqa: E731
+    assert top_right(end).mean() > top_right(start).mean() + 20
+    assert Image.open(io.BytesIO(to_gif(kernel, width=320, height=240))).n_frames == 3

@@ -4,16 +4,18 @@ categories, Inspect points."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from ..data import DatasetError
+from ..rundir import runs_dir
 from ..runs import EXTERNAL, Run
 from . import background
-from .jobs import runs_dir
 from .store import cached_dataset, plain, run_dataset_ui, tracked_samples  # noqa: F401
 
 
@@ -21,16 +23,55 @@ def chart(run: Run, name: str, build, where=None, **kwargs):
     """``st.plotly_chart`` of ``build()`` -- built once per run and server (a run is shared
     by every session that shows it; building KNet's 26 kernel frames took 0.5 s a visit).
     ``name`` names the figure and every setting it depends on; ``where``: a column."""
+    fig = figure(run, name, build)
+    shown = (where or st).plotly_chart(fig, **{"width": "stretch", **kwargs})
+    if fig.frames:
+        export_ui(fig, f"{run.info.get('model') or run.method}-{name}", where)
+    return shown
+
+
+def figure(run: Run, name: str, build):
+    """The figure ``name`` of a run, built once per run and server."""
     memo = run.__dict__.setdefault("_charts", {})
     if name not in memo:
         memo[name] = build()
         while len(memo) > 24:
             memo.pop(next(iter(memo)))
-    fig = memo[name]
-    shown = (where or st).plotly_chart(fig, **{"width": "stretch", **kwargs})
-    if fig.frames:
-        export_ui(fig, f"{run.info.get('model') or run.method}-{name}", where)
-    return shown
+    return memo[name]
+
+
+def first_paint_s() -> float:
+    """What a browser is given to draw a page's poster before its charts arrive
+    ($CLUSTLIB_FIRST_PAINT_S, default 0.5; 0 sends poster and charts in one run)."""
+    try:
+        return max(0.0, min(5.0, float(os.environ.get("CLUSTLIB_FIRST_PAINT_S", "0.5"))))
+    except ValueError:
+        return 0.5
+
+
+def poster_ui(run: Run, name: str, build, caption: str) -> None:
+    """The run's main animation at a glance: its first and last frames side by side, drawn
+    on the server as one small PNG (once per run). It is the page's first picture: a PNG
+    shows about a second after the page opens, while a browser takes 2-3 s more to load
+    plotly.js for the interactive charts below (measured: docs/benchmarks.md).
+
+    Streamlit's frontend holds back every element until the lazily loaded code of all of
+    them (plotly.js, the sidebar's widgets) is ready, so a poster sent in the same run as
+    the charts waits for plotly.js too. So the first page a session shows with a poster
+    stops after it, gives the browser :func:`first_paint_s` to draw it and runs again:
+    the charts follow in the second run, the poster stays on screen meanwhile."""
+    from ..viz.export import poster
+
+    memo = run.__dict__.setdefault("_posters", {})
+    if name not in memo:
+        memo[name] = poster(figure(run, name, build))
+    st.image(memo[name], caption=caption)
+    pause = first_paint_s()
+    if pause and not st.session_state.get("_charts_loaded"):
+        st.session_state["_charts_loaded"] = True
+        st.caption("The interactive charts are loading…")
+        time.sleep(pause)
+        st.rerun()
 
 
 def export_ui(fig, name: str, where=None) -> None:

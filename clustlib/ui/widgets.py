@@ -13,11 +13,11 @@ holds one job of a page --
 Widget functions end in ``_ui``. Only ``clustlib.ui`` imports Streamlit.
 """
 
+from ..train import TrainRequest  # noqa: F401 - what a page trains
 from . import background  # noqa: F401 - the pages ask for background tasks through w.background
 from .picking import current_run_ui, default_run_ui, load_run_ui, upload_recording_ui  # noqa: F401
 from .results import baselines_table_ui, baselines_ui, metrics_row_ui, starts_ui  # noqa: F401
 from .setup import (  # noqa: F401
-    QUERY_KEYS,
     dataset_ui,
     query_state_ui,
     setting_ui,
@@ -47,7 +47,9 @@ from .views import (  # noqa: F401
     PROJECTIONS,
     chart,
     export_ui,
+    figure,
     inspect_ui,
+    poster_ui,
     run_view_ui,
     shared_map_ui,
     task_ui,

@@ -35,6 +35,15 @@ def _plain(text) -> str:
     return re.sub(r"<[^>]+>", " ", str(text or "")).replace("  ", " ").strip()
 
 
+_ASCII = str.maketrans({"ψ": "psi", "γ": "gamma", "η": "eta", "σ": "sigma", "λ": "lambda", "θ": "theta",
+                        "×": "x", "→": "->", "−": "-", "≤": "<=", "≥": ">=", "⁺": "+"})
+
+
+def _drawn(text) -> str:
+    """A title as Pillow's bundled font can draw it (it has no Greek letters)."""
+    return _plain(text).translate(_ASCII)
+
+
 def _values(v) -> np.ndarray | None:
     """A Plotly array property (a list, a numpy array or a typed-array dict) as numpy."""
     if v is None:
@@ -51,8 +60,8 @@ def _merge(base: dict, delta: dict) -> dict:
     return out
 
 
-def _rgb(colour) -> tuple:
-    c = str(colour)
+def _rgb(color) -> tuple:
+    c = str(color)
     if c.startswith("#") and len(c) == 7:
         return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
     m = re.match(r"rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)", c)
@@ -61,9 +70,9 @@ def _rgb(colour) -> tuple:
     return {"black": (0, 0, 0), "white": (255, 255, 255)}.get(c, (80, 80, 80))
 
 
-def _colours(trace: dict, n: int) -> list:
-    """One RGB colour per point: a single colour, a list of colours, or integer codes into
-    a discrete colorscale (clustlib's compact per-point colours)."""
+def _colors(trace: dict, n: int) -> list:
+    """One RGB color per point: a single color, a list of colors, or integer codes into
+    a discrete colorscale (clustlib's compact per-point colors)."""
     marker = trace.get("marker") or {}
     c = marker.get("color", "#1f77b4")
     if isinstance(c, str):
@@ -113,7 +122,7 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
     title = layout.get("title") or {}
     lines = [s for s in re.split(r"<br\s*/?>", str(title.get("text", "") if isinstance(title, dict) else title)) if s]
     for i, line in enumerate(lines[:3]):
-        draw.text((12, 8 + 16 * i), _plain(line), fill=(42, 63, 95))
+        draw.text((12, 8 + 16 * i), _drawn(line), fill=(42, 63, 95))
     top, left, bottom, right = 20 + 16 * len(lines[:3]), 12, height - 12, width - 12
     xs = [_values(t.get("x")) for t in traces if t.get("type") in ("scatter", "scattergl", "bar")]
     ys = [_values(t.get("y")) for t in traces if t.get("type") in ("scatter", "scattergl", "bar")]
@@ -123,10 +132,10 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
         y0 = min(y0, 0.0)
     if (layout.get("yaxis") or {}).get("scaleanchor") == "x":  # one unit is as long on both axes
         side = min(right - left, bottom - top)
-        scale = side / max(x1 - x0, y1 - y0, 1e-12)
+        scale = side / max(abs(x1 - x0), abs(y1 - y0), 1e-12)  # abs: a heatmap's y axis runs downwards
         mid = (left + right) / 2
-        left, right = mid - (x1 - x0) * scale / 2, mid + (x1 - x0) * scale / 2
-        bottom = top + (y1 - y0) * scale
+        left, right = mid - abs(x1 - x0) * scale / 2, mid + abs(x1 - x0) * scale / 2
+        bottom = top + abs(y1 - y0) * scale
 
     def px(x, y):
         return (left + (np.asarray(x, float) - x0) / ((x1 - x0) or 1) * (right - left),
@@ -136,14 +145,14 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
         kind = t.get("type")
         if kind == "image" and str(t.get("source", "")).startswith("data:image"):
             pic = Image.open(io.BytesIO(base64.b64decode(t["source"].split(",", 1)[1]))).convert("RGB")
-            side = min(right - left, bottom - top)
-            img.paste(pic.resize((side, side), Image.NEAREST), (left + (right - left - side) // 2, top))
+            side = max(int(min(right - left, bottom - top)), 1)  # the square axes make the bounds floats
+            img.paste(pic.resize((side, side), Image.NEAREST), (int(left + (right - left - side) // 2), int(top)))
         elif kind in ("scatter", "scattergl") and t.get("x") is not None:
             x, y = _values(t["x"]), _values(t["y"])
             u, v = px(x, y)
             size = float((t.get("marker") or {}).get("size", 5) or 5) / 2
             symbol = (t.get("marker") or {}).get("symbol")
-            for (a, b), c in zip(zip(u, v), _colours(t, len(u))):
+            for (a, b), c in zip(zip(u, v), _colors(t, len(u))):
                 if symbol == "x":
                     draw.line((a - size, b - size, a + size, b + size), fill=c, width=2)
                     draw.line((a - size, b + size, a + size, b - size), fill=c, width=2)
@@ -153,7 +162,7 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
             y = _values(t["y"])
             x = _values(t.get("x")) if t.get("x") is not None else np.arange(len(y))
             half = 0.4 * ((x1 - x0) / max(len(y), 1))
-            for xi, yi, c in zip(x, y, _colours(t, len(y))):
+            for xi, yi, c in zip(x, y, _colors(t, len(y))):
                 a, b = px(xi - half, yi)
                 a2, b0 = px(xi + half, 0)
                 draw.rectangle((a, min(b, b0), a2, max(b, b0)), fill=c)
@@ -171,4 +180,27 @@ def to_gif(fig: go.Figure, width: int = 640, height: int = 480, ms: int = 500) -
     durations = [ms] * (len(frames) - 1) + [ms * 4]
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
                    optimize=True)
+    return buf.getvalue()
+
+
+def poster(fig: go.Figure, width: int = 880, height: int = 320) -> bytes:
+    """The figure's first and last frames side by side as one PNG: the animation's start
+    and end at a glance. A page shows it first (a PNG is drawn in about a second, before a
+    browser has loaded plotly.js for the interactive chart) and a slide can hold it."""
+    from PIL import Image, ImageDraw
+
+    frames = _frames(fig)
+    ends = [frames[0], frames[-1]] if len(frames) > 1 else frames
+    half = width // len(ends)
+    img = Image.new("RGB", (width, height), "white")
+    for i, (traces, layout) in enumerate(ends):
+        img.paste(render(traces, layout, half, height), (i * half, 0))
+    if len(ends) == 2:  # an arrow from the start to the end
+        draw = ImageDraw.Draw(img)
+        x, y = half, height // 2
+        draw.line((x, 40, x, y - 18), fill=(215, 215, 215), width=1)
+        draw.line((x, y + 18, x, height - 12), fill=(215, 215, 215), width=1)
+        draw.polygon([(x - 9, y - 12), (x + 9, y), (x - 9, y + 12)], fill=(42, 63, 95))
+    buf = io.BytesIO()  # 64 shades: a noisy first kernel is 160 KB in RGB, a quarter of that in a palette
+    img.quantize(64, dither=Image.Dither.NONE).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
