@@ -200,7 +200,7 @@ def poster(fig: go.Figure, width: int = 880, height: int = 320) -> bytes:
         x, y = half, height // 2
         draw.line((x, 40, x, y - 18), fill=(215, 215, 215), width=1)
         draw.line((x, y + 18, x, height - 12), fill=(215, 215, 215), width=1)
-        draw.polygon([(x - 9, y - 12), (x + 9, y), (x - 9, y + 12)], fill=(42, 63, 95))
+        draw.polygon([(x - 10, y - 11), (x + 1, y), (x - 10, y + 11)], fill=(42, 63, 95))  # in the margins
     buf = io.BytesIO()  # 64 shades: a noisy first kernel is 160 KB in RGB, a quarter of that in a palette
     img.quantize(64, dither=Image.Dither.NONE).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
