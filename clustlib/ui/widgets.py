@@ -47,7 +47,6 @@ from .views import (  # noqa: F401
     PROJECTIONS,
     chart,
     export_ui,
-    figure,
     inspect_ui,
     poster_ui,
     run_view_ui,
