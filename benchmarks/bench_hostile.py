@@ -35,7 +35,7 @@ PROBES = {
         from clustlib.data import load_dataset
         ds = load_dataset("moons:n=100")
         est = KNet.from_preset("tiny", n_clusters=2, random_state=0).fit(ds.X, ds.y)
-        path = Run.from_estimator(est, method="knet", dataset="moons:n=100", y=ds.y).save(f"{tmp}/r")
+        path = Run.from_estimator(est, method="knet", data="moons:n=100", y=ds.y).save(f"{tmp}/r")
         with zipfile.ZipFile(path / "trace.npz", "a", zipfile.ZIP_DEFLATED) as z:
             with z.open("bomb.npy", "w", force_zip64=True) as fh:
                 np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False,
@@ -68,7 +68,7 @@ PROBES = {
         from clustlib.data import load_dataset
         ds = load_dataset("moons:n=100")
         est = KNet.from_preset("tiny", n_clusters=2, random_state=0).fit(ds.X, ds.y)
-        path = Run.from_estimator(est, method="knet", dataset="moons:n=100", y=ds.y).save(f"{tmp}/r")
+        path = Run.from_estimator(est, method="knet", data="moons:n=100", y=ds.y).save(f"{tmp}/r")
         doc = json.loads((path / "run.json").read_text()); doc["state"]["hidden"] = 20_000
         (path / "run.json").write_text(json.dumps(doc))
         import resource

@@ -254,7 +254,7 @@ def cmd_import(args) -> int:
     lock = claim_output(out, args.overwrite)
     try:
         run = import_npz(args.file, out, name=args.name, unseen=parse_classes(args.unseen),
-                         dataset=args.dataset)
+                         data=args.data)
     finally:
         lock.unlink(missing_ok=True)
     print(json.dumps({**run.metrics, "epochs": len(run.trace), "tracked": len(run.estimator.labels_),
@@ -366,7 +366,7 @@ def make_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="run directory to write")
     m.add_argument("--name", default=None, help="the model's name (default: the file's)")
     m.add_argument("--unseen", default=None, help="classes of y the model never trained on, e.g. 7,8,9")
-    m.add_argument("--data", "--dataset", dest="dataset", default=None,
+    m.add_argument("--data", "--dataset", dest="data", default=None,
                    help="the dataset spec the samples come from (without X: rows 0..n-1); --dataset is its old name")
     m.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     m.set_defaults(func=cmd_import)

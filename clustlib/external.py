@@ -2,7 +2,7 @@
 
 ::
 
-    rec = clustlib.Recorder(X_track, y, name="my-dec")      # or Recorder(idx, dataset="digits")
+    rec = clustlib.Recorder(X_track, y, name="my-dec")      # or Recorder(idx, data="digits")
     for epoch in range(20):
         ...                                                # your training step
         rec.record(epoch, model.encode(X_track), labels=model.assign(X_track), loss=loss)
@@ -96,7 +96,7 @@ class Recorder:
 
     Parameters
     ----------
-    X_track : array (m, d) or (m, H, W) / (m, C, H, W), or int indices (m,) into ``dataset``
+    X_track : array (m, d) or (m, H, W) / (m, C, H, W), or int indices (m,) into ``data``
         The samples to follow; kept (float16, flattened) to draw the input's own map and
         run scikit-learn's KMeans on it beside your model.
     y : array (m,), optional
@@ -108,9 +108,10 @@ class Recorder:
     unseen : sequence of int, optional
         Classes of ``y`` your model never trained on: scored apart (``unseen_nmi``) and
         drawn in the app's unseen-category view.
-    dataset : str, optional
+    data : str, optional
         A dataset spec (``"digits"``): then ``X_track`` may be indices into it, and the run
-        is comparable with the five methods' runs on that data.
+        is comparable with the five methods' runs on that data. Was ``dataset`` (still
+        accepted, with a DeprecationWarning).
     n_clusters : int, optional
         For k-means on the embedding when ``record`` gets no labels (default: the number of
         classes of the seen samples).
@@ -118,24 +119,25 @@ class Recorder:
     """
 
     def __init__(self, X_track=None, y=None, images=None, name: str = "my-model", unseen: Sequence[int] | None = None,
-                 dataset: str | None = None, n_clusters: int | None = None, max_points: int = 2000,
-                 max_frames: int = 300, max_mib: float = 256.0):
+                 data: str | None = None, n_clusters: int | None = None, max_points: int = 2000,
+                 max_frames: int = 300, max_mib: float = 256.0, dataset: str | None = None):
+        data = _renamed_data(data, dataset, "Recorder")
         if X_track is None:
-            raise ValueError("Recorder needs X_track: the samples to follow (or their indices with dataset=).")
+            raise ValueError("Recorder needs X_track: the samples to follow (or their indices with data=).")
         X = _numpy(X_track, "X_track")
         index = None
-        if dataset is not None and X.ndim == 1 and X.dtype.kind in "iu":
+        if data is not None and X.ndim == 1 and X.dtype.kind in "iu":
             from .data import load_dataset
 
-            ds = load_dataset(dataset)
+            ds = load_dataset(data)
             if X.size and (X.min() < 0 or X.max() >= len(ds)):
-                raise ValueError(f"X_track: indices must lie in 0..{len(ds) - 1} of {dataset}.")
+                raise ValueError(f"X_track: indices must lie in 0..{len(ds) - 1} of {data}.")
             index, X = X.astype(np.int64), np.asarray(ds.X[X])
             if y is None and ds.y is not None:
                 y = ds.y[index]
         if X.ndim < 2 or X.shape[0] < 2:
             raise ValueError(f"X_track has shape {X.shape}; give at least 2 samples as (m, d) or images "
-                             "(or int indices with dataset=).")
+                             "(or int indices with data=).")
         Xf = X.reshape(len(X), -1).astype(np.float32)
         if not np.isfinite(Xf).all():
             raise ValueError("X_track contains NaN or infinity; drop or impute those samples first.")
@@ -148,7 +150,7 @@ class Recorder:
         from .data import stratified_subset
 
         self.keep = stratified_subset(y, m, int(max_points), 0)  # the tracked rows of X_track
-        self.m, self.name, self.dataset = m, str(name), dataset or ""
+        self.m, self.name, self.data = m, str(name), data or ""
         self.index = self.keep if index is None else index[self.keep]  # into the dataset, or X_track
         self.input = Xf[self.keep].astype(np.float16) if Xf.size * 2 <= 512 * 2**20 else None
         self.input_shape = tuple(X.shape[1:])
@@ -272,7 +274,7 @@ class Recorder:
         metrics = {"seconds": round(est.fit_seconds_, 3)}
         last = est.trace_[-1].scalars
         metrics.update({k: last[k] for k in ("nmi", "acc", "ari", "unseen_nmi", "unseen_recall@1") if k in last})
-        info = {"method": METHOD, "model": self.name, "params": est.get_params(), "dataset": self.dataset,
+        info = {"method": METHOD, "model": self.name, "params": est.get_params(), "dataset": self.data,
                 "unseen": self.unseen, "seed": None, "metrics": metrics,
                 "labels": "the model's own" if est.labels_given_ else f"k-means (k={est.n_clusters}) on the embedding",
                 "recorder": {"tracked": len(self.keep), "of": self.m, "thinned": self.thinned},
@@ -294,13 +296,17 @@ class Recorder:
 # --------------------------------------------------------------------------- import
 
 
-def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None = None, dataset: str | None = None):
+def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None = None, data: str | None = None,
+               dataset: str | None = None):
     """A Run from an .npz written by another tool: ``embeddings`` (epochs, n, d) or (n, d),
     optional ``labels`` (epochs, n) or (n,), ``y`` (n,), ``images`` (n, H, W[, 3]),
     ``X`` (n, ...) the input, ``epoch`` (epochs,) names. Sizes are read from the headers
-    and bounded before any array is loaded; nothing is unpickled."""
+    and bounded before any array is loaded; nothing is unpickled. ``data``: the dataset spec
+    the samples come from (was ``dataset``)."""
     import zipfile
     from pathlib import Path
+
+    data = _renamed_data(data, dataset, "import_npz")
 
     from .limits import BudgetError, check_npz
 
@@ -334,14 +340,25 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
         raise ValueError(f"{path}: epoch has shape {names.shape}; expected ({len(E)},), a name per epoch.")
     X = arrays.get("X")
     if X is None:
-        X = np.zeros((n, 1), np.float32) if dataset is None else None
-    if dataset is not None and X is None:
+        X = np.zeros((n, 1), np.float32) if data is None else None
+    if data is not None and X is None:
         X = np.arange(n)
     rec = Recorder(X, y=arrays.get("y"), images=arrays.get("images"), name=name or path.stem, unseen=unseen,
-                   dataset=dataset, n_clusters=None if labels is not None or arrays.get("y") is not None else 2)
-    if "X" not in arrays and dataset is None:
+                   data=data, n_clusters=None if labels is not None or arrays.get("y") is not None else 2)
+    if "X" not in arrays and data is None:
         rec.input = None  # no input given: no map of it, no k-means on it
     for i in range(len(E)):
         epoch = names[i].item() if names is not None else i
         rec.record(epoch, E[i], None if labels is None else labels[i])
     return rec.save(out)
+
+
+def _renamed_data(data, dataset, where: str):
+    """``dataset=`` is the old name of ``data=`` (the dataset spec)."""
+    if dataset is not None:
+        import warnings
+
+        warnings.warn(f"{where}(dataset=) is now {where}(data=); the old name will go.", DeprecationWarning,
+                      stacklevel=3)
+        return dataset if data is None else data
+    return data

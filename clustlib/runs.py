@@ -93,15 +93,23 @@ class Run:
         return self.info.get("metrics", {})
 
     @classmethod
-    def from_estimator(cls, est: DeepClusterer, *, method: str, dataset: str = "",
-                       unseen=(), y=None, extra: dict | None = None) -> Run:
-        """Wrap a fitted estimator; ``y`` (labels of the training data) scores it."""
+    def from_estimator(cls, est: DeepClusterer, *, method: str, data: str = "",
+                       unseen=(), y=None, extra: dict | None = None, dataset: str | None = None) -> Run:
+        """Wrap a fitted estimator; ``data`` is its dataset spec (run.json's ``dataset``; the
+        keyword was ``dataset``, still accepted), ``y`` (labels of the training data) scores it."""
         from .metrics import evaluate
+
+        if dataset is not None:
+            import warnings
+
+            warnings.warn("Run.from_estimator(dataset=) is now data=; the old name will go.", DeprecationWarning,
+                          stacklevel=2)
+            data = data or dataset
 
         metrics = {"seconds": round(float(est.fit_seconds_), 3)}
         if y is not None:
             metrics.update(evaluate(y, est.labels_))
-        info = {"method": method, "params": _jsonable(est.get_params()), "dataset": dataset,
+        info = {"method": method, "params": _jsonable(est.get_params()), "dataset": data,
                 "unseen": [int(c) for c in unseen], "seed": est.random_state,
                 "metrics": metrics, "versions": _versions(),
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

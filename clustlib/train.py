@@ -270,7 +270,7 @@ def train_run(request: TrainRequest | str, out=None, *legacy, callbacks: Sequenc
         repeat = {"preset": preset, "threads": n_threads, "threads_asked": str(threads or "default"),
                   "processes": world, "device": str(est.device_), "data_hash": data_hash(train),
                   "machine": machine()}
-        run = Run.from_estimator(est, method=request.method, dataset=request.data, unseen=held, y=train.y,
+        run = Run.from_estimator(est, method=request.method, data=request.data, unseen=held, y=train.y,
                                  extra={**repeat, **(extra or {})})
         run.info["metrics"]["seconds"] = round(seconds, 3)
         if others is not None and others.y is not None:

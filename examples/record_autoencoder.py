@@ -23,7 +23,7 @@ def main(out: str = "runs/autoencoder", epochs: int = 40, seed: int = 0) -> clus
     encode = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     decode = nn.Sequential(nn.Linear(10, 128), nn.ReLU(), nn.Linear(128, 64))
     opt = torch.optim.Adam([*encode.parameters(), *decode.parameters()], lr=1e-3)
-    rec = clustlib.Recorder(np.arange(len(ds)), dataset="digits", name="autoencoder + k-means",
+    rec = clustlib.Recorder(np.arange(len(ds)), data="digits", name="autoencoder + k-means",
                             unseen=[8, 9])                         # y comes from the dataset
     train = X[torch.from_numpy(seen)]
     for epoch in range(epochs):

@@ -272,7 +272,7 @@ def test_runs_library_lists_opens_and_deletes(runs_folder, fitted_moons):
     from clustlib.runs import Run
 
     ds, est = fitted_moons
-    Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(runs_folder / "mine")
+    Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(runs_folder / "mine")
     (runs_folder / "broken").mkdir()
     (runs_folder / "broken" / "run.json").write_text("{not json")
     at = open_page("runs")

@@ -62,7 +62,7 @@ def _select(at, name):
 def test_a_visitor_deletes_only_their_own_runs_and_the_host_any(runs_folder, fitted_moons, monkeypatch):
     ds, est = fitted_moons
     for name in ("teachers", "students"):
-        Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(runs_folder / name)
+        Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(runs_folder / name)
     visitor = _library(monkeypatch, host=False)
     access.claim(runs_folder / "students", visitor.session_state["_who"].owner)  # the session made it
     assert "host" not in visitor.query_params

@@ -157,7 +157,7 @@ def test_same_seed_same_labels(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_run_round_trip_keeps_predict_and_transform(name, tmp_path):
     ds, est = fitted(name)
-    Run.from_estimator(est, method=name, dataset="test", y=ds.y).save(tmp_path / "r")
+    Run.from_estimator(est, method=name, data="test", y=ds.y).save(tmp_path / "r")
     back = Run.load(tmp_path / "r").estimator
     assert type(back) is type(est) and back.get_params() == est.get_params()
     np.testing.assert_array_equal(back.predict(ds.X), est.predict(ds.X))
@@ -253,7 +253,7 @@ def test_several_starts_keep_the_best_separated_one(name, tmp_path):
     assert est.start_scores_[est.best_start_] == pytest.approx(np.mean(last))
     if est.best_start_ == 0:  # the first start is the single-start fit
         np.testing.assert_array_equal(est.labels_, one.labels_)
-    back = Run.load(Run.from_estimator(est, method=name, dataset="test").save(tmp_path / "r")).estimator
+    back = Run.load(Run.from_estimator(est, method=name, data="test").save(tmp_path / "r")).estimator
     assert back.start_scores_ == est.start_scores_ and back.best_start_ == est.best_start_
     stopped = tiny(name, n_init=3).fit(ds.X, ds.y, callbacks=[lambda e, s: s.round >= 1])
     assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_rounds_ == 1
@@ -306,7 +306,7 @@ def test_every_fitted_attribute_is_documented(name, tmp_path):
     """A user can work from the docstring: every public attribute a fit (or a saved run's
     load) sets is listed under Attributes with its type."""
     ds, est = fitted(name)
-    Run.from_estimator(est, method=name, dataset="test", y=ds.y).save(tmp_path / "r")
+    Run.from_estimator(est, method=name, data="test", y=ds.y).save(tmp_path / "r")
     loaded = Run.load(tmp_path / "r").estimator
     public = {a for obj in (est, loaded) for a in vars(obj) if a.endswith("_") and not a.startswith("_")}
     missing = public - _documented(type(est))
@@ -376,6 +376,9 @@ def test_one_name_per_idea_and_the_old_names_still_work(tmp_path):
     np.testing.assert_array_equal(back.estimator.predict(load_dataset("digits:n=200").X[:50]),
                                   run.estimator.predict(load_dataset("digits:n=200").X[:50]))
     assert TrainRequest.from_info(back.info).with_params().matches(read_run_json(tmp_path / "r"))
+    with pytest.warns(DeprecationWarning, match="data="):
+        old_kw = Run.from_estimator(back.estimator, method="secu", dataset="digits:n=200")
+    assert old_kw.info["dataset"] == "digits:n=200"
     import clustlib.viz as viz
 
     with pytest.warns(DeprecationWarning, match="class_color"):

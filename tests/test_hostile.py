@@ -96,7 +96,7 @@ def test_library_save_refuses_to_replace_a_foreign_directory(tmp_path, fitted_mo
     folder.mkdir()
     (folder / "a.jpg").write_bytes(b"x")
     with pytest.raises(RunFormatError, match="not a clustlib run"):
-        Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(folder)
+        Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(folder)
     assert (folder / "a.jpg").exists()
 
 
@@ -134,7 +134,7 @@ def test_a_crash_between_the_renames_of_an_overwrite_is_recovered(tmp_path, fitt
     from clustlib.runs import Run
 
     ds, est = fitted_moons
-    run = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y)
+    run = Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y)
     path = run.save(tmp_path / "r")
     before = (path / "labels.npy").read_bytes()
     real = os.replace
@@ -164,7 +164,7 @@ def saved_run(tmp_path, fitted_moons):
     from clustlib.runs import Run
 
     ds, est = fitted_moons
-    return Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(tmp_path / "run")
+    return Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(tmp_path / "run")
 
 
 def _edit_json(path, **changes):

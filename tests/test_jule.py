@@ -60,7 +60,7 @@ def test_jule_predict_and_run_roundtrip(fitted_digits, tmp_path):
     ds, est = fitted_digits
     agree = (est.predict(ds.X) == est.labels_).mean()
     assert agree > 0.85  # nearest learned centroid reproduces most of the clustering
-    back = Run.load(Run.from_estimator(est, method="jule", dataset="digits:n=600").save(tmp_path / "j"))
+    back = Run.load(Run.from_estimator(est, method="jule", data="digits:n=600").save(tmp_path / "j"))
     np.testing.assert_array_equal(back.estimator.labels_sf_, est.labels_sf_)
     assert np.isnan(back.estimator.trace_[0].scalars["loss"])  # NaN survives as JSON null
 
@@ -121,7 +121,7 @@ def test_run_saved_before_the_cnn_options_still_loads(tmp_path):
 
     X = load_dataset("digits:n=200").X
     est = JULE.from_preset("tiny", n_clusters=10, random_state=0, head_bn=True).fit(X)
-    path = Run.from_estimator(est, method="jule", dataset="digits:n=200").save(tmp_path / "old")
+    path = Run.from_estimator(est, method="jule", data="digits:n=200").save(tmp_path / "old")
     info = json.loads((path / "run.json").read_text())
     for key in ("conv_padding", "head_bn"):
         info["params"].pop(key)

@@ -90,7 +90,7 @@ def test_recorder_bounds_memory_and_refuses_bad_input_in_one_line():
 
 def test_recorder_follows_samples_of_a_dataset_by_index(tmp_path):
     idx = np.arange(0, 1797, 4)
-    rec = clustlib.Recorder(idx, dataset="digits", name="idx")
+    rec = clustlib.Recorder(idx, data="digits", name="idx")
     ds = clustlib.load_dataset("digits")
     rec.record("warm-up", ds.X[idx].reshape(len(idx), -1))
     back = Run.load(rec.save(tmp_path / "d") and tmp_path / "d")

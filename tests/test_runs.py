@@ -11,7 +11,7 @@ from clustlib.runs import Run, RunFormatError, list_runs
 @pytest.fixture
 def saved(tmp_path, fitted_moons):
     ds, est = fitted_moons
-    run = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y)
+    run = Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y)
     return run, run.save(tmp_path / "run1"), ds
 
 
@@ -134,7 +134,7 @@ def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
     from clustlib.runs import FILES, RunFormatError, import_zip, zip_run
 
     ds, est = fitted_moons
-    src = Run.from_estimator(est, method="knet", dataset="moons:n=300", y=ds.y).save(tmp_path / "a")
+    src = Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(tmp_path / "a")
     data = zip_run(src)
     runs = tmp_path / "runs"
     first = import_zip(data, runs)
