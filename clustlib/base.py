@@ -109,6 +109,15 @@ class About:
         return next(iter(self.demos))
 
 
+def old_keyword(value, old_value, where: str, old: str = "dataset", new: str = "data"):
+    """A function's renamed keyword: ``old_value`` (given as ``old=``) stands for ``new=``
+    when that was left out, with a DeprecationWarning; the value to use."""
+    if old_value is None:
+        return value
+    warnings.warn(f"{where}({old}=) is now {where}({new}=); the old name will go.", DeprecationWarning, stacklevel=3)
+    return value or old_value
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"`` picks CUDA when present, else the CPU."""
     if device is None or str(device) == "auto":

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .base import Snapshot
+from .base import Snapshot, old_keyword
 from .metrics import embedding_scores, evaluate
 
 METHOD = "external"
@@ -121,7 +121,7 @@ class Recorder:
     def __init__(self, X_track=None, y=None, images=None, name: str = "my-model", unseen: Sequence[int] | None = None,
                  data: str | None = None, n_clusters: int | None = None, max_points: int = 2000,
                  max_frames: int = 300, max_mib: float = 256.0, dataset: str | None = None):
-        data = _renamed_data(data, dataset, "Recorder")
+        data = old_keyword(data, dataset, "Recorder")
         if X_track is None:
             raise ValueError("Recorder needs X_track: the samples to follow (or their indices with data=).")
         X = _numpy(X_track, "X_track")
@@ -306,7 +306,7 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
     import zipfile
     from pathlib import Path
 
-    data = _renamed_data(data, dataset, "import_npz")
+    data = old_keyword(data, dataset, "import_npz")
 
     from .limits import BudgetError, check_npz
 
@@ -351,14 +351,3 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
         epoch = names[i].item() if names is not None else i
         rec.record(epoch, E[i], None if labels is None else labels[i])
     return rec.save(out)
-
-
-def _renamed_data(data, dataset, where: str):
-    """``dataset=`` is the old name of ``data=`` (the dataset spec)."""
-    if dataset is not None:
-        import warnings
-
-        warnings.warn(f"{where}(dataset=) is now {where}(data=); the old name will go.", DeprecationWarning,
-                      stacklevel=3)
-        return dataset if data is None else data
-    return data

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import DeepClusterer, Snapshot
+from .base import DeepClusterer, Snapshot, old_keyword
 from .limits import BudgetError, check_npz
 from .rundir import FORMAT, MAX_JSON_BYTES, safe_name, save_atomically
 
@@ -99,13 +99,7 @@ class Run:
         keyword was ``dataset``, still accepted), ``y`` (labels of the training data) scores it."""
         from .metrics import evaluate
 
-        if dataset is not None:
-            import warnings
-
-            warnings.warn("Run.from_estimator(dataset=) is now data=; the old name will go.", DeprecationWarning,
-                          stacklevel=2)
-            data = data or dataset
-
+        data = old_keyword(data, dataset, "Run.from_estimator")
         metrics = {"seconds": round(float(est.fit_seconds_), 3)}
         if y is not None:
             metrics.update(evaluate(y, est.labels_))
