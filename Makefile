@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 ADDRESS ?= localhost
 
-.PHONY: app test bench demo-assets lint clean
+.PHONY: app test test-fast bench demo-assets lint clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ app: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m ruff check clustlib app_pages app.py tests benchmarks scripts
 	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(VENV)/.installed-dev  # the inner loop: no browser, no slow method-quality tests
+	$(PY) -m pytest -q -p no:cacheprovider -x -m "not browser and not slow"
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/run_all.py

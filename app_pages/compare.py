@@ -66,7 +66,7 @@ for lbl, r in loaded.items():
     if w.PROJECTIONS[proj] == "pca":
         xy = to_2d([snap.embedding])[0]
     else:
-        view = w.run_view_ui("final", str(runs[lbl]), w.PROJECTIONS[proj], f"the {proj} map of {names[lbl]}")
+        view = w.run_view_ui("final", str(runs[lbl]), w.PROJECTIONS[proj], f"the {proj} map of {w.plain(names[lbl])}")
         if view is None:
             continue
         xy = view["xy"]

@@ -118,6 +118,15 @@ def old_keyword(value, old_value, where: str, old: str = "dataset", new: str = "
     return value or old_value
 
 
+def stop_text(est) -> str:
+    """What a stopped fit kept, in words: ``stopped after 3 epochs`` or, with several
+    starts, where the stop came and which start was kept."""
+    where = getattr(est, "stopped_in_", None)
+    if where:
+        return f"stopped in {where}"
+    return f"stopped after {est.n_rounds_} {getattr(est, 'round_name', 'round')}s"
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"`` picks CUDA when present, else the CPU."""
     if device is None or str(device) == "auto":
@@ -243,6 +252,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         Features of one sample (scikit-learn's name).
     start_scores_, best_start_ : list of float, int
         With ``n_init > 1``: each start's label-free separation and the one kept.
+    stopped_in_ : str
+        With ``n_init > 1``, when a callback or Ctrl-C stopped training: where it stopped
+        and which start was kept (an interrupted start is never kept over a whole one).
     """
 
     ABOUT: ClassVar[About]
@@ -392,19 +404,40 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
 
         for i in range(n_init):
             self._seed_start(seed, i)
-            self._fit_rounds(X, y, callbacks, f"start {i + 1} of {n_init} · ", probe, plan if i == 0 else None)
+            try:
+                self._fit_rounds(X, y, callbacks, f"start {i + 1} of {n_init} · ", probe, plan if i == 0 else None)
+            except KeyboardInterrupt:  # Ctrl-C while a start sets up: the starts before it stand
+                if not kept:
+                    raise
+                self.stopped_early_, self.n_rounds_ = True, 0
+            if self.stopped_early_ and i > 0:  # an interrupted start is not compared with whole ones
+                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_rounds_}"
+                break
             score = float(np.mean([separation(snap) for snap in self.trace_[1:][-3:] or self.trace_]))
             scores.append(distributed.broadcast(score))  # rank 0's: the ranks keep the same start
             if len(scores) == 1 or scores[-1] > max(scores[:-1]):
                 kept = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
             if self.stopped_early_:
+                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_rounds_}"
                 break
+        stopped = self.stopped_early_  # the kept start's own flag must not hide a stop
         for name, value in kept.items():  # every start sets these anew: no copies needed
             setattr(self, name, value)
+        self.stopped_early_ = stopped
         best = int(np.argmax(scores))
-        if probe < full and not self.stopped_early_:
+        if probe < full and not stopped:
             self._seed_start(seed, best)
             self._fit_rounds(X, y, callbacks, f"start {best + 1}, the best of {n_init} · ", full, None)
+            if self.stopped_early_:
+                self.stopped_in_ = f"start {best + 1} (the best) trained to the end, {self.round_name} {self.n_rounds_}"
+                if self.n_rounds_ < probe:  # stopped before it got past what the comparison had kept
+                    for name, value in kept.items():
+                        setattr(self, name, value)
+                    self.stopped_early_ = True
+        self.start_scores_, self.best_start_ = [float(v) for v in scores], best
+        if stopped or self.stopped_early_:
+            self.stopped_in_ = (f"{self.stopped_in_}; kept start {best + 1} of {n_init} "
+                                f"({self.n_rounds_} {self.round_name}s trained)")
         self.start_scores_, self.best_start_ = [float(v) for v in scores], best
 
     def _seed_start(self, seed: int, i: int) -> None:

@@ -30,6 +30,7 @@ import warnings
 from pathlib import Path
 
 from . import distributed
+from .base import stop_text
 from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
 from .methods import METHODS
@@ -185,8 +186,7 @@ def cmd_train(args) -> int:
             if rank > 0:
                 continue
             if run.estimator.stopped_early_:
-                print(f"clustlib: stopped after {run.estimator.n_rounds_} rounds; what was learned is saved "
-                      f"in {where}", file=sys.stderr)
+                print(f"clustlib: {stop_text(run.estimator)}; what was learned is saved in {where}", file=sys.stderr)
             lines.append(_line(run, where))
             print(json.dumps({**({"seed": seed} if args.seeds is not None else {}), **lines[-1]}), flush=True)
             if run.estimator.stopped_early_:

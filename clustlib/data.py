@@ -47,7 +47,8 @@ from .uploads import (  # noqa: F401
     data_roots,
     discard_upload,
     save_upload,
-    upload_home,
+    stored_bytes,
+    upload_path,
 )
 
 DESCRIPTIONS = {
@@ -92,7 +93,18 @@ def list_datasets() -> list[dict]:
 
 
 def load_dataset(spec: str = "digits") -> Dataset:
-    """Load a dataset from its spec string (see module docstring)."""
+    """Load a dataset from its spec string (see module docstring). Every refusal is one
+    :class:`DatasetError` line."""
+    try:
+        return _load(spec)
+    except DatasetError:
+        raise
+    except (ValueError, TypeError, OverflowError, MemoryError) as err:  # from a generator or reader deep inside
+        text = str(err).strip().splitlines()
+        raise DatasetError(f"{spec}: cannot be loaded ({text[0][:160] if text else type(err).__name__}).") from None
+
+
+def _load(spec: str) -> Dataset:
     name, arg, opts = parse_spec(spec)
     if name in FILE_KINDS:
         if not arg:

@@ -68,13 +68,24 @@ def parse_spec(spec: str) -> tuple[str, str | None, dict[str, str]]:
     return name, arg, opts
 
 
+OPTION_RANGES = {"seed": (0, 2**32 - 1), "noise": (0.0, 100.0), "workers": (0, 64), "lazy": (0, 1)}  # inclusive
+
+
 def _opt(opts: dict, key: str, cast, default):
+    """Option ``key`` of a spec as ``cast``, checked against ``OPTION_RANGES`` (a negative
+    noise or seed, NaN or infinity is one line, not a traceback from deep inside)."""
     if key not in opts:
         return default
+    text = opts.pop(key)
     try:
-        return cast(opts.pop(key))
-    except ValueError as err:
+        value = cast(text)
+    except (ValueError, OverflowError) as err:
         raise DatasetError(f"option {key}= must be {cast.__name__}: {err}") from None
+    lo, hi = OPTION_RANGES.get(key, (None, None))
+    if value != value or value in (float("inf"), float("-inf")) or (lo is not None and not lo <= value <= hi):
+        where = f" from {lo} to {hi}" if lo is not None else ""
+        raise DatasetError(f"option {key}={text} must be a finite number{where}.")
+    return value
 
 
 def stratified_subset(y: np.ndarray | None, n_total: int, n: int, seed: int) -> np.ndarray:

@@ -190,6 +190,9 @@ class Recorder:
         the epoch's scalars with NMI/ACC/ARI (of ``labels``, else of k-means on the
         embedding) when y was given."""
         E = _numpy(embedding, "embedding")
+        if E.dtype.kind not in "fiub":  # complex numbers would silently lose their imaginary part
+            raise ValueError(f"record({epoch!r}): embedding holds {E.dtype} values; give real numbers "
+                             "(e.g. the real and imaginary parts side by side).")
         if E.ndim != 2 or E.shape[0] != self.m:
             raise ValueError(f"record({epoch!r}): embedding has shape {E.shape}; expected ({self.m}, d), "
                              "one row per sample of X_track.")
@@ -198,8 +201,9 @@ class Recorder:
             raise ValueError(f"record({epoch!r}): the embedding holds NaN or infinity.")
         if labels is not None:
             lab = _numpy(labels, "labels").ravel()
-            if lab.shape[0] != self.m or lab.dtype.kind not in "iu" or (lab.size and lab.min() < 0):
-                raise ValueError(f"record({epoch!r}): labels must be {self.m} non-negative cluster ids; "
+            if lab.shape[0] != self.m or lab.dtype.kind not in "iu" or (lab.size and (lab.min() < 0
+                                                                                    or lab.max() >= 2**31)):
+                raise ValueError(f"record({epoch!r}): labels must be {self.m} cluster ids from 0 to 2**31 - 1; "
                                  f"got shape {lab.shape}, dtype {lab.dtype}.")
             lab = lab[self.keep].astype(np.int64)
             given = True
@@ -297,57 +301,92 @@ class Recorder:
 
 
 def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None = None, data: str | None = None,
-               dataset: str | None = None):
+               dataset: str | None = None, max_frames: int = 300, max_bytes: int | None = None):
     """A Run from an .npz written by another tool: ``embeddings`` (epochs, n, d) or (n, d),
     optional ``labels`` (epochs, n) or (n,), ``y`` (n,), ``images`` (n, H, W[, 3]),
-    ``X`` (n, ...) the input, ``epoch`` (epochs,) names. Sizes are read from the headers
-    and bounded before any array is loaded; nothing is unpickled. ``data``: the dataset spec
-    the samples come from (was ``dataset``)."""
+    ``X`` (n, ...) the input, ``epoch`` (epochs,) names. Shapes are read from the headers
+    and bounded (``max_bytes``, default ``CLUSTLIB_MAX_ARRAY_MB``) before any array is
+    loaded; of many epochs at most ``max_frames`` evenly spaced ones are read, one at a
+    time; nothing is unpickled. ``data``: the dataset spec the samples come from (was
+    ``dataset``)."""
     import zipfile
     from pathlib import Path
 
     data = old_keyword(data, dataset, "import_npz")
 
-    from .limits import BudgetError, check_npz
+    from .limits import BudgetError, check_npz, npz_headers
 
     path = Path(path).expanduser()
     try:
-        check_npz(path, str(path))
+        heads = npz_headers(path)
+        check_npz(path, str(path), max_bytes)
+        if "embeddings" not in heads:
+            raise ValueError(f"{path}: no array named 'embeddings' (found {sorted(heads)}); save "
+                             "np.savez(path, embeddings=(epochs, n, d), labels=..., y=...).")
+        shape, dtype = heads["embeddings"]
+        if dtype.kind not in "fiu" or len(shape) not in (2, 3) or 0 in shape:
+            raise ValueError(f"{path}: embeddings has shape {shape}, dtype {dtype}; expected numbers of shape "
+                             "(epochs, n, d) or (n, d).")
+        n_epochs = shape[0] if len(shape) == 3 else 1
+        pick = np.unique(np.linspace(0, n_epochs - 1, min(n_epochs, max(int(max_frames), 2))).round().astype(int))
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            arrays = {k: f[k] for k in f.files if k != "embeddings"}
+        epochs = list(_embedding_epochs(path, pick))
     except BudgetError:
         raise
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file.") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz of numeric arrays ({str(err).splitlines()[0][:160]}).") from None
-    if "embeddings" not in arrays:
-        raise ValueError(f"{path}: no array named 'embeddings' (found {sorted(arrays)}); save "
-                         "np.savez(path, embeddings=(epochs, n, d), labels=..., y=...).")
-    E = arrays["embeddings"]
-    if E.dtype.kind not in "fiu" or E.ndim not in (2, 3):
-        raise ValueError(f"{path}: embeddings has shape {E.shape}, dtype {E.dtype}; expected numbers of shape "
-                         "(epochs, n, d) or (n, d).")
-    E = E[None] if E.ndim == 2 else E
-    n = E.shape[1]
+        text = str(err).splitlines()[0][:200]
+        raise ValueError(text if text.startswith(str(path)) else f"{path}: not a readable .npz of numeric arrays "
+                         f"({text}).") from None
+    n = epochs[0][1].shape[0]
     labels = arrays.get("labels")
     if labels is not None:
         labels = labels[None] if labels.ndim == 1 else labels
-        if labels.shape != E.shape[:2]:
-            raise ValueError(f"{path}: labels has shape {labels.shape}; expected {E.shape[:2]} (epochs, n).")
+        if labels.shape != (n_epochs, n):
+            raise ValueError(f"{path}: labels has shape {labels.shape}; expected {(n_epochs, n)} (epochs, n).")
     names = arrays.get("epoch")
-    if names is not None and (names.ndim != 1 or len(names) != len(E)):
-        raise ValueError(f"{path}: epoch has shape {names.shape}; expected ({len(E)},), a name per epoch.")
+    if names is not None and (names.ndim != 1 or len(names) != n_epochs):
+        raise ValueError(f"{path}: epoch has shape {names.shape}; expected ({n_epochs},), a name per epoch.")
     X = arrays.get("X")
     if X is None:
         X = np.zeros((n, 1), np.float32) if data is None else None
     if data is not None and X is None:
         X = np.arange(n)
     rec = Recorder(X, y=arrays.get("y"), images=arrays.get("images"), name=name or path.stem, unseen=unseen,
-                   data=data, n_clusters=None if labels is not None or arrays.get("y") is not None else 2)
+                   data=data, n_clusters=None if labels is not None or arrays.get("y") is not None else 2,
+                   max_frames=len(pick) + 1)
     if "X" not in arrays and data is None:
         rec.input = None  # no input given: no map of it, no k-means on it
-    for i in range(len(E)):
-        epoch = names[i].item() if names is not None else i
-        rec.record(epoch, E[i], None if labels is None else labels[i])
+    for i, E in epochs:
+        epoch = names[i].item() if names is not None else int(i)
+        rec.record(epoch, E, None if labels is None else labels[i])
     return rec.save(out)
+
+
+def _embedding_epochs(path, pick: np.ndarray):
+    """(i, embedding of epoch i) for the epochs ``pick`` of an .npz's ``embeddings``, read
+    from the archive one epoch at a time (a recording of 450 MiB never sits in memory)."""
+    import zipfile
+
+    from .limits import read_npy_header
+
+    with zipfile.ZipFile(path) as z, z.open("embeddings.npy") as fh:
+        shape, fortran, dtype = read_npy_header(fh)
+        if len(shape) == 2 or fortran:
+            whole = np.lib.format.read_array(z.open("embeddings.npy"), allow_pickle=False)
+            whole = whole[None] if whole.ndim == 2 else whole
+            for i in pick:
+                yield int(i), np.ascontiguousarray(whole[i])
+            return
+        size = int(np.prod(shape[1:])) * dtype.itemsize
+        wanted = set(int(i) for i in pick)
+        for i in range(shape[0]):
+            if i > max(wanted):
+                return
+            buf = fh.read(size)
+            if len(buf) != size:
+                raise ValueError(f"{path}: embeddings ends in epoch {i} of {shape[0]}; the file is truncated.")
+            if i in wanted:
+                yield i, np.frombuffer(buf, dtype=dtype).reshape(shape[1:])

@@ -40,25 +40,34 @@ def max_image_pixels() -> int:
         return 4_000_000
 
 
-def npz_declared_bytes(source) -> int:
-    """Total bytes the arrays of an .npz (a path or file object) declare in their headers,
-    read without loading any array. Raises ValueError for members that are not plain
+def read_npy_header(fh) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the .npy stream ``fh``, left at its first byte of data."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    return np.lib.format.read_array_header_2_0(fh)
+
+
+def npz_headers(source) -> dict[str, tuple[tuple, np.dtype]]:
+    """The (shape, dtype) each array of an .npz (a path or file object) declares, read
+    from its header without loading it. Raises ValueError for members that are not plain
     .npy arrays (pickled objects included)."""
-    total = 0
+    out = {}
     with zipfile.ZipFile(source) as z:
         for info in z.infolist():
             if not info.filename.endswith(".npy"):
                 raise ValueError(f"member {info.filename!r} is not an .npy array")
             with z.open(info) as fh:
-                version = np.lib.format.read_magic(fh)
-                if version == (1, 0):
-                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
-                else:
-                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                shape, _, dtype = read_npy_header(fh)
             if dtype.hasobject:
                 raise ValueError(f"member {info.filename!r} holds Python objects")
-            total += int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    return total
+            out[info.filename[:-4]] = (tuple(shape), dtype)
+    return out
+
+
+def npz_declared_bytes(source) -> int:
+    """Total bytes the arrays of an .npz declare in their headers (:func:`npz_headers`)."""
+    return sum(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize for shape, dtype in npz_headers(source).values())
 
 
 def check_npz(source, where: str, limit: int | None = None) -> None:

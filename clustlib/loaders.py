@@ -65,10 +65,7 @@ def _embedded(name: str, opts: dict) -> Dataset:
     n = _opt(opts, "n", int, size)
     if n < 4:
         raise DatasetError(f"{name}: n={n} is too small; use n >= 4.")
-    limit = max_generated()
-    if n > limit:
-        raise DatasetError(f"{name}: n={n} is above the limit of {limit:,} generated samples; "
-                           "set the environment variable CLUSTLIB_MAX_SAMPLES to raise it.")
+    check_generated(name, n, 2)
     X, y = gen(n, _opt(opts, "noise", float, noise))
     k = int(np.unique(y).size)
     return Dataset(X.astype(np.float32), y.astype(np.int64), "vector", name, None,
@@ -85,6 +82,7 @@ def faces(people: int = 20, per: int = 32, size: int = 32, seed: int = 0) -> tup
 
     if not (2 <= people <= 500 and 2 <= per <= 1000):
         raise DatasetError("faces: people= must be 2..500 and per= 2..1000.")
+    check_generated("faces", people * per, size * size)
     rng = np.random.default_rng(seed)
     X, y, s = [], [], size / 32.0
     for person in range(people):
@@ -410,6 +408,20 @@ FILE_KINDS = {"npz": _npz, "csv": _csv, "folder": _folder}
 
 EMBEDDED = ("digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", "moons", "spirals", "circles", "blobs",
             "faces")
+
+
+def check_generated(name: str, n: int, features: int) -> None:
+    """Refuse, before anything is allocated, a generated set of more than
+    :func:`max_generated` samples or more float32 bytes than ``max_array_bytes()``."""
+    from .limits import max_array_bytes
+
+    limit = max_generated()
+    if n > limit:
+        raise DatasetError(f"{name}: n={n:,} is above the limit of {limit:,} generated samples; "
+                           "set the environment variable CLUSTLIB_MAX_SAMPLES to raise it.")
+    if n * features * 4 > max_array_bytes():
+        raise DatasetError(f"{name}: {n:,} samples of {features:,} features would take {n * features * 4 / 2**20:,.0f} MiB, "
+                           f"above the limit of {max_array_bytes() / 2**20:,.0f} MiB (CLUSTLIB_MAX_ARRAY_MB raises it).")
 
 
 def max_generated() -> int:

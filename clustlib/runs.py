@@ -147,7 +147,8 @@ class Run:
                           "stopped_early": bool(est.stopped_early_),
                           "fit_seconds": float(est.fit_seconds_),
                           **({"start_scores": list(est.start_scores_), "best_start": int(est.best_start_)}
-                             if hasattr(est, "start_scores_") else {})},
+                             if hasattr(est, "start_scores_") else {}),
+                          **({"stopped_in": str(est.stopped_in_)} if hasattr(est, "stopped_in_") else {})},
                "trace": _jsonable(snaps)}
         (d / "run.json").write_text(json.dumps(doc, indent=1, allow_nan=False))
         for f in files_of(self.method):  # durable before the rename makes the run visible
@@ -157,7 +158,17 @@ class Run:
     # ------------------------------------------------------------------ load
     @classmethod
     def load(cls, path, device: str = "cpu") -> Run:
-        """Read a run directory; never executes code from it. Raises RunFormatError."""
+        """Read a run directory; never executes code from it. Raises RunFormatError (one
+        line) for anything a damaged or foreign run can throw."""
+        try:
+            return cls._load(path, device)
+        except RunFormatError:
+            raise
+        except (Exception, RecursionError) as err:  # noqa: BLE001 - damage we did not foresee stays one line
+            raise RunFormatError(f"{Path(path).expanduser()}: not a readable run ({_short(err)}).") from None
+
+    @classmethod
+    def _load(cls, path, device: str) -> Run:
         from .methods import METHODS
 
         d = Path(path).expanduser()
@@ -209,6 +220,8 @@ class Run:
             if "start_scores" in fitted:  # several starts (n_init): how each separated
                 est.start_scores_ = [float(v) for v in fitted["start_scores"][:100]]
                 est.best_start_ = int(fitted["best_start"])
+            if isinstance(fitted.get("stopped_in"), str):  # where a stop came, which start was kept
+                est.stopped_in_ = fitted["stopped_in"][:300]
             est.labels_ = labels.astype(np.int64)
             est.track_index_ = arrays["track_index"]
             est.track_y_ = arrays.get("track_y")
@@ -221,15 +234,19 @@ class Run:
 
 def _array_problem(doc: dict, tensors: dict, arrays: dict, labels: np.ndarray) -> str | None:
     """What makes the arrays disagree with each other or with run.json, or None."""
-    if labels.ndim != 1 or labels.dtype.kind not in "iu" or labels.size == 0 or labels.min() < 0:
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or labels.size == 0 or labels.min() < 0 or labels.max() >= 2**31:
         return "labels.npy must be a non-empty 1-D array of cluster ids"
     if _is_int(doc.get("n_samples")) and labels.size != doc["n_samples"]:
         return f"labels.npy has {labels.size} labels but run.json says {doc['n_samples']} samples"
+    text = next((name for name, a in arrays.items() if a.dtype.kind not in "biuf"), None)
+    if text is not None:  # strings, dates, complex numbers: no run writes them
+        return f"trace.npz: {text} holds {arrays[text].dtype} values, not numbers"
     idx = arrays.get("track_index")
     if idx is None or idx.ndim != 1 or idx.dtype.kind not in "iu" or (idx.size and (
             idx.min() < 0 or idx.max() >= labels.size)):
         return "trace.npz: tracked indices missing or outside the samples"
-    if arrays.get("track_y") is not None and arrays["track_y"].shape != idx.shape:
+    if arrays.get("track_y") is not None and (arrays["track_y"].shape != idx.shape
+                                             or arrays["track_y"].dtype.kind not in "iu"):
         return "trace.npz: track_y does not match the tracked points"
     for name, kinds in (("track_input", "f"), ("track_images", "u"), ("dataset_index", "iu")):  # recorded models
         a = arrays.get(name)
@@ -240,8 +257,10 @@ def _array_problem(doc: dict, tensors: dict, arrays: dict, labels: np.ndarray) -
         lab, emb = arrays.get(f"labels/{i}"), arrays.get(f"embedding/{i}")
         if lab is None or lab.shape != idx.shape:
             return f"trace.npz: labels of snapshot {i} missing or of the wrong length"
+        if lab.dtype.kind not in "iu" or (lab.size and (lab.min() < 0 or lab.max() >= 2**31)):
+            return f"trace.npz: labels of snapshot {i} must be non-negative cluster ids"
         if snap["embedding"] and (emb is None or emb.ndim != 2 or emb.shape[0] != idx.size
-                                  or not np.isfinite(emb).all()):
+                                  or emb.dtype.kind not in "fiu" or not np.isfinite(emb).all()):
             return f"trace.npz: embedding of snapshot {i} missing, misshapen or not finite"
         if any(f"array/{name}/{i}" not in arrays for name in snap["arrays"]):
             return f"trace.npz: an array of snapshot {i} is missing"
@@ -296,7 +315,7 @@ def read_run_json(d: Path) -> dict:
         doc = json.loads(f.read_text())
     except RecursionError:
         raise RunFormatError(f"{f}: JSON nested too deeply.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # damaged text, bad JSON, an integer of 5,000 digits
         raise RunFormatError(f"{f}: damaged JSON ({_short(err)}).") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise RunFormatError(f"{f}: not a clustlib run file (no 'format': '{FORMAT}').")
@@ -363,6 +382,9 @@ def _schema_problem(doc: dict) -> str | None:
     for key, ok in optional.items():
         if key in doc and not ok(doc[key]):
             return f"field {key!r} has the wrong type"
+    k, n = doc["params"].get("n_clusters"), doc.get("n_samples")
+    if k is not None and not (_is_int(k) and 2 <= k <= (n if _is_int(n) and n >= 2 else 10**7)):
+        return f"params.n_clusters={k!r} must be a whole number from 2 to the number of samples"
     return None
 
 
@@ -417,6 +439,8 @@ def list_runs(*folders) -> list[tuple[Path, dict | str]]:
                                                           "unseen", "params", "preset", "seed")}))
             except RunFormatError as err:
                 out.append((d, str(err)))
+            except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
+                out.append((d, f"{d / 'run.json'}: not a readable run ({_short(err)})."))
     return out
 
 

@@ -29,6 +29,7 @@ def check_visitor_spec(spec: str, allowed_dirs) -> None:
     user and never call this."""
     name, arg, opts = parse_spec(spec)
     if name in EMBEDDED:
+        _check_visitor_size(name, opts)
         return
     if name in TORCHVISION:
         if "root" in opts or opts.get("download", "0") not in ("0", "", "false", "no"):
@@ -46,7 +47,53 @@ def check_visitor_spec(spec: str, allowed_dirs) -> None:
     # unknown names and missing paths: load_dataset gives its own one-line error
 
 
+VISITOR_MAX_GENERATED = 20_000  # samples a visitor's link may generate (faces: 20,000 images of 32 x 32)
+
+
+def _check_visitor_size(name: str, opts: dict) -> None:
+    """A generated set a visitor asks for stays small: ``faces:people=500,per=1000`` would
+    take 2 GiB and minutes of the server's CPU before anything could be shown."""
+    def number(key, default):
+        try:
+            return int(opts.get(key, default))
+        except ValueError:
+            return default  # load_dataset says what is wrong with it
+
+    n = number("people", 20) * number("per", 32) if name == "faces" else number("n", 0)
+    if n > VISITOR_MAX_GENERATED:
+        raise DatasetError(f"{name}: {n:,} generated samples is more than a visitor may ask for "
+                           f"({VISITOR_MAX_GENERATED:,}); ask for fewer.")
+
+
 MAX_UPLOAD_BYTES = 100 * 2**20  # the same 100 MiB as Streamlit's server.maxUploadSize; unpacked: limits.unzip
+
+
+def stored_bytes(filename: str, data: bytes) -> int:
+    """What an upload will take on disk once kept: its bytes, or for a zip the sizes its
+    images declare unpacked (a 0.5 MB zip of padded BMPs unpacks to hundreds of MB).
+    Read from the zip's directory; nothing is decompressed."""
+    if Path(filename).suffix.lower() != ".zip":
+        return len(data)
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return sum(i.file_size for i in z.infolist()
+                       if not i.is_dir() and Path(i.filename).suffix.lower() in IMAGE_EXT)
+    except (zipfile.BadZipFile, ValueError):
+        return len(data)  # save_upload says what is wrong with it
+
+
+def upload_path(filename: str, data: bytes, folder) -> Path:
+    """Where :func:`save_upload` keeps these bytes under this name: ``folder/<content
+    hash>/<name>`` (a file, or the folder a zip unpacks into)."""
+    import hashlib
+
+    ext = Path(filename).suffix.lower()
+    stem = _safe_file_name(Path(filename).stem)
+    home = Path(folder).expanduser() / hashlib.sha1(data).hexdigest()[:16]
+    return home / (stem if ext == ".zip" else f"{stem}{ext}")
 
 
 def save_upload(filename: str, data: bytes, folder) -> str:
@@ -55,8 +102,6 @@ def save_upload(filename: str, data: bytes, folder) -> str:
     caller loads the spec with :func:`load_dataset`, which validates shapes, NaN and
     labels. A zip is unpacked with guards: no absolute or ``..`` paths, images only,
     bounded size and count."""
-    import hashlib
-
     ext = Path(filename).suffix.lower().lstrip(".")
     if ext not in ("npz", "csv", "zip"):
         raise DatasetError(f"{filename}: upload a .npz (arrays X, y), a .csv (last column 'label') "
@@ -65,19 +110,15 @@ def save_upload(filename: str, data: bytes, folder) -> str:
         raise DatasetError(f"{filename} is {len(data):,} bytes, above the upload limit of "
                            f"{MAX_UPLOAD_BYTES:,} bytes ({MAX_UPLOAD_BYTES // 2**20} MiB); use a file "
                            "spec such as npz:PATH for larger data.")
-    folder = Path(folder).expanduser()
-    digest = hashlib.sha1(data).hexdigest()[:16]
-    stem = _safe_file_name(Path(filename).stem)
-    home = folder / digest  # named by content (a re-upload is free), the file keeps its name
+    target = upload_path(filename, data, folder)  # named by content (a re-upload is free), keeping its name
+    home = target.parent
     home.mkdir(parents=True, exist_ok=True)
     if ext in ("npz", "csv"):
-        path = home / f"{stem}.{ext}"
-        if not path.exists():
-            tmp = home / f".{stem}.{ext}.tmp"
+        if not target.exists():
+            tmp = home / f".{target.name}.tmp-{os.getpid()}"
             tmp.write_bytes(data)
-            os.replace(tmp, path)
-        return f"{ext}:{path}"
-    target = home / stem
+            os.replace(tmp, target)
+        return f"{ext}:{target}"
     if target.is_dir():
         return f"folder:{_class_root(target)}"
     try:
@@ -107,30 +148,22 @@ def _unzip_images(filename: str, data: bytes, home: Path, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def upload_home(spec: str) -> Path:
-    """The folder :func:`save_upload` made for an upload (``UPLOADS/<content hash>``)."""
-    _, arg, _ = parse_spec(spec)
-    path = Path(arg)
-    parts = path.parts
-    return Path(*parts[:parts.index(UPLOADS) + 2]) if UPLOADS in parts else path
-
-
-def discard_upload(spec: str, folder) -> None:
-    """Remove what :func:`save_upload` stored for ``spec`` when its data was refused, so a
-    rejected upload leaves nothing behind (only inside ``folder``)."""
-    name, arg, _ = parse_spec(spec)
-    if name not in FILE_KINDS or not arg:
-        return
+def discard_upload(path, folder) -> None:
+    """Remove one upload :func:`save_upload` stored (``path``: :func:`upload_path`) when its
+    data was refused -- that file or unpacked folder only, never another name kept under
+    the same content, and its content folder only once empty (only inside ``folder``)."""
     folder = Path(folder).expanduser().resolve()
-    path = Path(arg).resolve()
-    while path.parent != folder and folder in path.parents:
-        path = path.parent  # the upload's own folder (named by its content)
-    if path.parent != folder:
+    path = Path(path).expanduser().resolve()
+    if path.parent.parent != folder:
         return
     if path.is_dir():
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()  # only when nothing else is kept there
+    except OSError:
+        pass
 
 
 UPLOADS = ".uploads"  # the app's uploads folder, inside its runs folder

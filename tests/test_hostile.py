@@ -297,7 +297,7 @@ def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
     import io
     import zipfile
 
-    from clustlib.data import discard_upload, save_upload
+    from clustlib.data import discard_upload, save_upload, upload_path
 
     uploads = tmp_path / "uploads"
     buf = io.BytesIO()
@@ -305,7 +305,7 @@ def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
     spec = save_upload("nan.npz", buf.getvalue(), uploads)
     with pytest.raises(DatasetError, match="NaN"):
         load_dataset(spec)
-    discard_upload(spec, uploads)
+    discard_upload(upload_path("nan.npz", buf.getvalue(), uploads), uploads)
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as z:
         z.writestr("a/x.png", b"not an image")
@@ -313,8 +313,8 @@ def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
     spec = save_upload("bad.zip", zbuf.getvalue(), uploads)
     with pytest.raises(DatasetError, match="not a readable image"):
         load_dataset(spec)
-    discard_upload(spec, uploads)
-    discard_upload("npz:/etc/hosts", uploads)  # never outside the uploads folder
+    discard_upload(upload_path("bad.zip", zbuf.getvalue(), uploads), uploads)
+    discard_upload("/etc/hosts", uploads)  # never outside the uploads folder
     assert list(uploads.iterdir()) == [] and Path("/etc/hosts").exists()
 
 
@@ -424,7 +424,7 @@ def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path,
     out = tmp_path / "r"
     assert _train(out) == 0
     err = capsys.readouterr().err
-    assert "stopped after 2 rounds; what was learned is saved" in err
+    assert "stopped after 2 iterations; what was learned is saved" in err
     run = Run.load(out)
     assert run.estimator.n_rounds_ == 2 and run.estimator.stopped_early_
 
@@ -436,3 +436,259 @@ def test_spectral_baselines_are_left_out_of_large_data():
     assert list(sklearn_baselines(ds.X, ds.y, 4)) == ["KMeans"]  # a dense N x N would be 200 MB+
     small = load_dataset("blobs:n=200")
     assert len(sklearn_baselines(small.X, small.y, 4)) == 3
+
+
+def test_a_refused_upload_never_removes_another_name_of_the_same_bytes(tmp_path):
+    """The same bytes under another name (a .csv that is not a table) is refused and
+    discarded: the first visitor's .npz of those bytes stays."""
+    import io
+
+    from clustlib.data import discard_upload, save_upload, upload_path
+
+    uploads = tmp_path / "uploads"
+    buf = io.BytesIO()
+    np.savez(buf, X=np.random.default_rng(0).normal(size=(30, 2)), y=np.repeat([0, 1, 2], 10))
+    data = buf.getvalue()
+    first = save_upload("mine.npz", data, uploads)
+    save_upload("theirs.csv", data, uploads)
+    with pytest.raises(DatasetError):
+        load_dataset(f"csv:{upload_path('theirs.csv', data, uploads)}")
+    discard_upload(upload_path("theirs.csv", data, uploads), uploads)
+    assert not upload_path("theirs.csv", data, uploads).exists()
+    assert len(load_dataset(first)) == 30
+
+
+def test_a_zip_counts_at_its_unpacked_size():
+    import io
+    import zipfile
+
+    from clustlib.data import stored_bytes
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(3):
+            z.writestr(f"a/{i}.bmp", b"\0" * 1_000_000)  # padded bitmaps compress 1000-fold
+    assert len(buf.getvalue()) < 20_000 and stored_bytes("x.zip", buf.getvalue()) == 3_000_000
+    assert stored_bytes("x.npz", b"1234") == 4
+
+
+@pytest.mark.parametrize("spec, words", [("spirals:noise=-1", "noise=-1"), ("moons:noise=nan", "noise=nan"),
+                                         ("moons:seed=-1", "seed=-1"), ("blobs:noise=inf", "noise=inf"),
+                                         ("faces:people=500,per=1000", "MiB")])
+def test_a_bad_generated_spec_is_one_line(spec, words):
+    with pytest.raises(DatasetError, match=words) as err:
+        load_dataset(spec)
+    assert "\n" not in str(err.value)
+
+
+def test_a_visitor_link_cannot_generate_gigabytes(tmp_path):
+    from clustlib.uploads import check_visitor_spec
+
+    for spec in ("faces:people=500,per=1000", "faces:people=200,per=300", "moons:n=900000"):
+        with pytest.raises(DatasetError, match="more than a visitor may ask for"):
+            check_visitor_spec(spec, [tmp_path])
+    check_visitor_spec("faces", [tmp_path])
+    check_visitor_spec("moons:n=5000", [tmp_path])
+
+
+# --------------------------------------------------------------------------- stops of several starts
+
+
+def _secu(**kw):
+    from clustlib.methods.secu import SeCu
+
+    return SeCu.from_preset("tiny", n_clusters=3, random_state=0, track_max=60, max_iter=3, n_init=3, **kw)
+
+
+def _stop_in(start: int, at_round: int):
+    def cb(est, snap):
+        return snap.stage.startswith(f"start {start} ") and snap.round == at_round
+    return cb
+
+
+@pytest.mark.parametrize("init_rounds", [None, 2])
+def test_a_stop_in_start_2_of_3_keeps_a_trained_start_and_says_so(init_rounds):
+    ds = load_dataset("digits:n=150")
+    keep = ds.y < 3
+    est = _secu(init_rounds=init_rounds).fit(ds.X[keep], ds.y[keep], callbacks=[_stop_in(2, 1)])
+    assert est.stopped_early_ and est.n_rounds_ > 0 and est.trace_[-1].round == est.n_rounds_
+    assert est.trace_[-1].stage.startswith("start 1 of 3")  # the whole first start, not the cut second
+    assert "start 2 of 3" in est.stopped_in_ and "kept start 1 of 3" in est.stopped_in_
+    assert est.start_scores_ and len(est.start_scores_) == 1
+
+
+def test_a_stop_while_the_best_start_trains_to_the_end_keeps_the_compared_start():
+    ds = load_dataset("digits:n=150")
+    keep = ds.y < 3
+    est = _secu(init_rounds=2).fit(ds.X[keep], ds.y[keep], callbacks=[_stop_in(1, 1) if False else (
+        lambda e, s: "the best of" in s.stage and s.round == 1)])
+    assert est.stopped_early_ and est.n_rounds_ == 2  # the best start as compared, not its cut retraining
+    assert "the best" in est.stopped_in_
+
+
+def test_ctrl_c_in_start_2_stops_the_cli_and_saves_a_trained_start(tmp_path, capsys, monkeypatch):
+    from clustlib import cli
+    from clustlib.cli import main
+    from clustlib.runs import Run
+
+    real = cli._Progress.__call__
+
+    def interrupt(self, est, snap):
+        real(self, est, snap)
+        if snap.stage.startswith("start 2 ") and snap.round == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "__call__", interrupt)
+    out = tmp_path / "r"
+    assert main(["train", "secu", "--data", "digits:n=120", "--preset", "tiny", "--quiet", "--out", str(out),
+                 "--set", "n_init=3", "--set", "max_iter=3"]) == 0
+    err = capsys.readouterr().err
+    assert "stopped in start 2 of 3" in err and "kept start 1 of 3" in err
+    run = Run.load(out)
+    assert run.estimator.stopped_early_ and run.estimator.n_rounds_ == 3
+    assert "kept start 1" in run.estimator.stopped_in_
+
+
+# --------------------------------------------------------------------------- damaged runs
+
+
+@pytest.mark.parametrize("changes,match", [({"seed": 10**5000}, "damaged JSON"),
+                                           ({"params__n_clusters": 10**9}, "n_clusters")])
+def test_a_tampered_run_json_is_one_line_and_listed_as_damaged(saved_run, changes, match):
+    import json
+
+    from clustlib.runs import Run, RunFormatError, list_runs
+
+    doc = json.loads((saved_run / "run.json").read_text())
+    for key, value in changes.items():
+        *parents, last = key.split("__")
+        target = doc
+        for p in parents:
+            target = target[p]
+        target[last] = value
+    import sys
+    sys.set_int_max_str_digits(0)  # to write it; reading it is the test
+    try:
+        (saved_run / "run.json").write_text(json.dumps(doc))
+    finally:
+        sys.set_int_max_str_digits(4300)
+    with pytest.raises(RunFormatError, match=match) as err:
+        Run.load(saved_run)
+    assert "\n" not in str(err.value)
+    [(_, info)] = list_runs(saved_run.parent)
+    assert isinstance(info, str) and match in info
+
+
+@pytest.mark.parametrize("name, value", [("embedding/1", np.array([["a", "b"]] * 120)),
+                                         ("labels/1", np.zeros(120, complex)),
+                                         ("track_y", np.full(120, "x"))])
+def test_a_trace_of_strings_or_complex_numbers_is_one_line(saved_run, name, value):
+    from clustlib.runs import Run, RunFormatError, list_runs
+
+    z = dict(np.load(saved_run / "trace.npz"))
+    z[name] = value[: z[name].shape[0]]
+    np.savez_compressed(saved_run / "trace.npz", **z)
+    with pytest.raises(RunFormatError, match="trace.npz"):
+        Run.load(saved_run)
+    list_runs(saved_run.parent)  # the listing reads run.json only: never fatal
+
+
+def test_an_unforeseen_reader_error_is_still_one_runformaterror(saved_run, monkeypatch):
+    from clustlib import runs
+
+    monkeypatch.setattr(runs, "_array_problem", lambda *a: 1 / 0)
+    with pytest.raises(runs.RunFormatError, match="not a readable run .ZeroDivisionError"):
+        runs.Run.load(saved_run)
+    monkeypatch.setattr(runs, "read_run_json", lambda d: {}["x"])
+    [(_, info)] = runs.list_runs(saved_run.parent)
+    assert "KeyError" in info
+
+
+# --------------------------------------------------------------------------- recordings
+
+
+def test_labels_past_int32_and_complex_embeddings_are_refused():
+    from clustlib import Recorder
+
+    rec = Recorder(np.random.default_rng(0).normal(size=(20, 3)), y=np.repeat([0, 1], 10))
+    with pytest.raises(ValueError, match="2\\*\\*31"):
+        rec.record(0, np.ones((20, 2)), labels=np.full(20, 2**31, np.int64))
+    with pytest.raises(ValueError, match="complex"):
+        rec.record(0, np.ones((20, 2), complex))
+    assert not rec.frames
+
+
+def test_a_recording_npz_is_read_one_epoch_at_a_time_and_bounded(tmp_path):
+    import tracemalloc
+
+    from clustlib.external import import_npz
+    from clustlib.limits import BudgetError
+
+    E = np.zeros((400, 500, 64), np.float32)  # 49 MiB declared, a few hundred KB compressed
+    E[:, :250, 0] = 1.0
+    np.savez_compressed(tmp_path / "rec.npz", embeddings=E, y=np.repeat([0, 1], 250))
+    with pytest.raises(BudgetError, match="declare 49 MiB"):
+        import_npz(tmp_path / "rec.npz", tmp_path / "no", max_bytes=16 * 2**20)
+    assert not (tmp_path / "no").exists()
+    del E
+    tracemalloc.start()
+    run = import_npz(tmp_path / "rec.npz", tmp_path / "run", max_frames=20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(run.trace) == 20 and run.trace[-1].stage == "epoch 399"
+    assert peak < 20 * 2**20  # epoch by epoch, never the 49 MiB at once
+
+
+# --------------------------------------------------------------------------- jobs and names
+
+
+def test_only_the_owner_or_the_host_may_stop_a_job_and_finished_jobs_are_forgotten(monkeypatch):
+    from clustlib.train import TrainRequest
+    from clustlib.ui import jobs
+    from clustlib.ui.access import Who
+
+    job = jobs.TrainingJob(TrainRequest("knet", "moons:n=60", preset="tiny"), who=Who("alice", False))
+    assert job.may_stop(Who("alice", False)) and job.may_stop(Who("x", True))
+    assert not job.may_stop(Who("mallory", False))
+    old = []
+    for i in range(3):
+        j = jobs.TrainingJob(TrainRequest("knet", "moons:n=60", preset="tiny"))
+        j.status, j.ended_at = "done", 1.0 + i
+        j._ended.set()
+        jobs.JOBS[j.id] = j
+        old.append(j.id)
+    monkeypatch.setattr(jobs, "KEEP_FINISHED", 1)
+    with jobs._LOCK:
+        jobs._prune()
+    assert all(i not in jobs.JOBS for i in old)  # older than KEEP_FINISHED_S as well
+
+
+def test_a_visitors_second_training_is_refused_in_one_readable_line(monkeypatch):
+    from clustlib.train import TrainRequest
+    from clustlib.ui import jobs
+    from clustlib.ui.access import Refused, Who
+
+    monkeypatch.setattr(jobs.TrainingJob, "_launch", lambda self: setattr(self, "status", "running"))
+    request = TrainRequest("knet", "moons:n=60", preset="tiny")
+    first = jobs.TrainingJob(request, who=Who("v", False)).start()
+    try:
+        with pytest.raises(Refused, match="you already have a training running .KNet.; one at a time"):
+            jobs.TrainingJob(request, who=Who("v", False)).start()
+    finally:
+        with jobs._LOCK:
+            jobs._RUNNING.discard(first.id)
+            jobs.JOBS.pop(first.id, None)
+
+
+def test_a_recording_name_is_never_markup_in_a_chart(tmp_path):
+    from clustlib import Recorder
+    from clustlib.ui.store import short_run_name
+    from clustlib.viz.figures import curves_of_runs
+
+    rec = Recorder(np.random.default_rng(0).normal(size=(20, 3)), y=np.repeat([0, 1], 10),
+                   name="<a href='https:evil.example'>CLICK ME")
+    rec.record(0, np.eye(2)[np.repeat([0, 1], 10)])
+    run = rec.save(tmp_path / "r")
+    name = short_run_name(run, "r")
+    fig = curves_of_runs({name: run.trace}, "nmi")
+    assert "<a" not in fig.to_json() and "&lt;a href=" in name

@@ -78,7 +78,7 @@ def test_recorder_bounds_memory_and_refuses_bad_input_in_one_line():
             rec.record(99, np.zeros(shape))
     with pytest.raises(ValueError, match="NaN"):
         rec.record(99, np.full((500, 2), np.nan))
-    with pytest.raises(ValueError, match="non-negative cluster ids"):
+    with pytest.raises(ValueError, match="cluster ids from 0"):
         rec.record(99, np.zeros((500, 2)), labels=np.full(500, -1))
     with pytest.raises(ValueError, match="not a number"):
         rec.record(99, np.zeros((500, 2)), loss="high")

@@ -81,6 +81,7 @@ def decide_host(ip: str | None, token_given: str | None, token: str | None = Non
 # --------------------------------------------------------------------------- registry
 _LOCK = threading.Lock()
 _OWNERS: dict[str, str] = {}  # resolved path of a run or an upload -> owner id
+_HOSTS: set[str] = set()  # the owner ids of host sessions (their files never count, nor go)
 _UPLOADED: dict[str, int] = {}  # owner id -> bytes uploaded this session
 
 
@@ -88,11 +89,15 @@ def _key(path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
-def claim(path, owner: str | None) -> None:
-    """Record that ``owner``'s session made ``path`` (a run folder or an upload)."""
+def claim(path, owner: str | None, host: bool = False) -> None:
+    """Record that ``owner``'s session made ``path`` (a run folder or an upload); the
+    first to make it keeps it (the same bytes uploaded again are the first's upload)."""
     if owner:
         with _LOCK:
-            _OWNERS[_key(path)] = owner
+            if host or _key(path) not in _OWNERS:
+                _OWNERS[_key(path)] = owner
+            if host:
+                _HOSTS.add(owner)
 
 
 def owner_of(path) -> str | None:
@@ -122,7 +127,7 @@ def check_upload(who: Who, size: int, folder) -> None:
 
 def count_upload(who: Who, path, size: int) -> None:
     """An upload was kept: it counts against the session's quota and is its own."""
-    claim(path, who.owner)
+    claim(path, who.owner, who.host)
     if not who.host:
         with _LOCK:
             _UPLOADED[who.owner] = _UPLOADED.get(who.owner, 0) + int(size)
@@ -136,10 +141,11 @@ def _size(path: Path) -> int:
 
 def make_room(size: int, uploads) -> None:
     """Keep visitors' uploads and runs within ``visitor_disk()`` after adding ``size``
-    bytes: remove visitor uploads, oldest first, until there is room, else refuse."""
+    bytes: remove visitor uploads, oldest first, until there is room, else refuse. The
+    host's uploads and runs neither count nor go."""
     limit = visitor_disk()
     with _LOCK:
-        owned = [Path(p) for p in _OWNERS if Path(p).exists()]
+        owned = [Path(p) for p, o in _OWNERS.items() if o not in _HOSTS and Path(p).exists()]
     uploads = Path(uploads).expanduser().resolve()
     sizes = {p: _size(p) for p in owned}
     used = sum(sizes.values())
@@ -149,11 +155,16 @@ def make_room(size: int, uploads) -> None:
     while used + size > limit and removable:
         oldest = removable.pop(0)
         used -= sizes[oldest]
-        home = oldest if oldest.parent == uploads else next(q for q in oldest.parents if q.parent == uploads)
-        shutil.rmtree(home, ignore_errors=True)
+        if oldest.is_dir():
+            shutil.rmtree(oldest, ignore_errors=True)
+        else:
+            oldest.unlink(missing_ok=True)
+        try:
+            oldest.parent.rmdir()  # its content folder, once nothing else is kept there
+        except OSError:
+            pass
         with _LOCK:
-            for k in [k for k in _OWNERS if Path(k) == home or home in Path(k).parents]:
-                del _OWNERS[k]
+            _OWNERS.pop(_key(oldest), None)
     if used + size > limit:
         raise Refused(f"the server's space for visitors ({limit / 2**20:.1f} MiB) is full; ask the host to "
                       "delete some runs or raise CLUSTLIB_VISITOR_DISK_MB.")

@@ -27,11 +27,13 @@ import time
 import traceback
 from pathlib import Path
 
+from ..base import stop_text
 from ..methods import METHODS
 from ..rundir import run_name, runs_dir
 from ..runs import Run, list_runs
 from ..train import TrainRequest, train_run
-from .access import Refused, Who, claim, max_queue, visitor_job_seconds
+from ..uploads import UPLOADS
+from .access import Refused, Who, claim, make_room, max_queue, visitor_job_seconds
 
 
 def assets_dir() -> Path:
@@ -95,9 +97,25 @@ _RUNNING: set[str] = set()
 
 
 def find_job(job_id, method: str | None = None) -> TrainingJob | None:
-    """The job with this id (from a page's URL), if it exists and trains ``method``."""
+    """The job with this id (from a page's URL), if it exists and trains ``method``. Any
+    session may watch it; only its owner and the host may stop it (:meth:`TrainingJob.may_stop`)."""
     job = JOBS.get(str(job_id)) if job_id else None
     return job if job is not None and (method is None or job.method == method) else None
+
+
+KEEP_FINISHED = 32  # finished jobs kept for a reload to find (each holds its run in memory)
+KEEP_FINISHED_S = 30 * 60  # and for at most this long
+
+
+def _prune() -> None:
+    """Forget finished jobs past ``KEEP_FINISHED`` or older than ``KEEP_FINISHED_S`` (their
+    runs are saved; the registry would otherwise hold every run and trace of the server's
+    life in memory). Under _LOCK."""
+    done = sorted((j for j in JOBS.values() if not j.running and j._ended.is_set()), key=lambda j: j.ended_at or 0)
+    now = time.time()
+    for i, job in enumerate(done):
+        if i < len(done) - KEEP_FINISHED or now - (job.ended_at or now) > KEEP_FINISHED_S:
+            del JOBS[job.id]
 
 
 def _schedule() -> None:
@@ -134,10 +152,12 @@ class TrainingJob:
         self.error: str | None = None
         self.traceback = ""
         self.run: Run | None = None
+        self.kept = ""  # a stopped job: what it kept (``base.stop_text``)
         self.path: Path | None = None
         self.created = time.time()
         self.started: float | None = None
         self.seconds: float | None = None
+        self.ended_at: float | None = None
         self._stop = _CTX.Event()
         self._ended = threading.Event()
         self._process = None
@@ -147,21 +167,29 @@ class TrainingJob:
         """Queue the job (it starts at once when no other job trains). A visitor's job is
         refused (:class:`access.Refused`, one line) while the same session has one queued or
         running, and when ``access.max_queue()`` jobs wait already."""
+        if not self.who.host:  # a visitor's run counts in the visitors' space: refused when it is full
+            make_room(0, self.out_dir / UPLOADS)
         with _LOCK:
             if not self.who.host:
                 mine = [j for j in JOBS.values() if j.who.owner == self.who.owner and j.running]
                 if mine:
                     where = (f"waiting at position {_WAITING.index(mine[0]) + 1}" if mine[0] in _WAITING
-                             else "training")
+                             else "running")
                     raise Refused(f"you already have a training {where} ({METHODS[mine[0].method].ABOUT.title}); "
                                   "one at a time per visitor: stop it or wait for it to finish.")
                 if len(_WAITING) >= max_queue():
                     raise Refused(f"the queue is full ({len(_WAITING)} trainings waiting for the server's "
                                   f"{max_jobs()} training slot{'s' if max_jobs() > 1 else ''}); try again in a few minutes.")
+            _prune()
             JOBS[self.id] = self
             _WAITING.append(self)
         _schedule()
         return self
+
+    def may_stop(self, who: Who) -> bool:
+        """Whether ``who`` may stop or cancel this job: the session that started it, or the
+        host (a shared link to a job lets others watch it, not end it)."""
+        return who.host or who.owner == self.who.owner
 
     def stop(self) -> None:
         """End training after the current round (what was learned is kept and saved); a
@@ -170,6 +198,7 @@ class TrainingJob:
             if self in _WAITING:
                 _WAITING.remove(self)
                 self.status = "cancelled"
+                self.ended_at = time.time()
                 self._ended.set()
                 return
         self._stop.set()
@@ -229,6 +258,9 @@ class TrainingJob:
         finally:
             self._process.join(5)
             self.seconds = time.time() - (self.started or self.created)
+            self.ended_at = time.time()
+            self.trace = []  # the saved run holds it; the live view is over
+            self.__dict__.pop("_live", None)
             with _LOCK:
                 _RUNNING.discard(self.id)
             self._ended.set()
@@ -248,13 +280,13 @@ class TrainingJob:
             self.round, self.stage, self.scalars = snap.round, snap.stage, dict(snap.scalars)
         elif kind == "saved":
             self.path = Path(msg[1])
-            claim(self.path, self.who.owner)
+            claim(self.path, self.who.owner, self.who.host)
             try:
                 self.run = Run.load(self.path)
             except Exception as err:  # noqa: BLE001
                 self._fail(f"the run was saved to {self.path} but cannot be read back: {err}")
                 return True
-            self.status = msg[2]
+            self.status, self.kept = msg[2], msg[3]
             return True
         elif kind == "failed":
             self.traceback = msg[2]
@@ -278,9 +310,14 @@ def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None
     fit runs on the default, fixed thread count (``clustlib.cpu``): the app's run of a
     seed is the CLI's run of that seed, however busy the server is."""
     import dataclasses
+    import signal
 
     from ..cpu import resolve_threads
 
+    # Ctrl-C in the server's terminal reaches its whole process group: the server decides,
+    # and when it exits it asks its children to end (SIGTERM): stop after the round, save.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()
@@ -298,7 +335,9 @@ def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None
 
         path = Path(out_dir) / run_name(request.method, request.data)
         run = train_run(dataclasses.replace(request, threads=threads), path, callbacks=[Report()])
-        out.put(("saved", str(path), "stopped" if run.estimator.stopped_early_ else "done"))
+        est = run.estimator
+        out.put(("saved", str(path), "stopped" if est.stopped_early_ else "done",
+                 stop_text(est) if est.stopped_early_ else ""))
     except Exception as err:  # noqa: BLE001 - reported on the page, never swallowed silently
         out.put(("failed", _first_line(err), traceback.format_exc()))
     finally:

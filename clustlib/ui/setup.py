@@ -4,10 +4,12 @@ it, so a link opens the same view."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from ..data import UPLOADS, DatasetError, resolve_unseen, upload_home
+from ..data import UPLOADS, DatasetError, resolve_unseen
 from ..rundir import runs_dir
 from ..train import TrainRequest
 from . import access
@@ -123,23 +125,33 @@ def share_state_ui(key: str, request: TrainRequest) -> None:
 
 def upload_dataset_ui(key: str) -> tuple[str, object]:
     """Sidebar: upload your own data (.npz X/y, .csv with a 'label' column, or a .zip of
-    class folders of images); validated exactly like a dataset spec."""
-    from ..data import MAX_UPLOAD_BYTES, discard_upload, save_upload
+    class folders of images); validated exactly like a dataset spec. Kept once per upload
+    (counted at its unpacked size); an upload the server removed to make room is said so,
+    never silently written again."""
+    from ..data import MAX_UPLOAD_BYTES, discard_upload, save_upload, stored_bytes, upload_path
 
     up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
                                   type=["npz", "csv", "zip"], key=f"{key}_upload")
     if up is None:
         return "", None
-    spec = ""
-    who = access.session()
+    folder, who = runs_dir() / UPLOADS, access.session()
+    held = st.session_state.get(f"{key}_upload_kept")  # (file id, spec, path) of this upload, once kept
+    fresh = None  # the file this upload wrote (removed again when its data is refused)
     try:
-        first = st.session_state.get(f"{key}_upload_counted") != up.file_id  # each upload counted once
-        if first:
-            access.check_upload(who, up.size, runs_dir() / UPLOADS)  # quota and room, before anything is kept
-        spec = save_upload(up.name, up.getvalue(), runs_dir() / UPLOADS)
-        if first:
-            access.count_upload(who, upload_home(spec), up.size)
-            st.session_state[f"{key}_upload_counted"] = up.file_id
+        if held is not None and held[0] == up.file_id:
+            spec = held[1]
+            if not Path(held[2]).exists():
+                raise access.Refused(f"{up.name} was removed from the server to make room for other visitors' "
+                                     "data; upload it again.")
+        else:
+            data = up.getvalue()
+            size = stored_bytes(up.name, data)
+            access.check_upload(who, size, folder)  # quota and room, before anything is kept
+            path = upload_path(up.name, data, folder)
+            fresh = None if path.exists() else path
+            spec = save_upload(up.name, data, folder)
+            access.count_upload(who, path, size)
+            st.session_state[f"{key}_upload_kept"] = (up.file_id, spec, str(path))
         ds = cached_dataset(spec)
         side = int(round(np.sqrt(ds.X.shape[1]))) if ds.kind == "vector" else 0
         if side >= 4 and side * side == ds.X.shape[1]:  # rows of pixels: show them as images
@@ -150,8 +162,9 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
                 ds = cached_dataset(spec)
         return spec, ds
     except (DatasetError, access.Refused) as err:
-        if spec:
-            discard_upload(spec, runs_dir() / UPLOADS)  # a refused upload leaves nothing behind
+        if fresh is not None:  # a refused upload leaves nothing behind (and no one else's)
+            discard_upload(fresh, folder)
+            st.session_state.pop(f"{key}_upload_kept", None)
         st.sidebar.error(plain(err))
         return "", None
 

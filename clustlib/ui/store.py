@@ -3,6 +3,7 @@ and text from them escaped for Streamlit's Markdown."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import threading
@@ -81,9 +82,11 @@ def data_label(spec) -> str:
 
 
 def short_run_name(run: Run, name: str, width: int = 34) -> str:
-    """'SeCu · secu-digits' -- a run's method and folder name, shortened for a chart title."""
-    title = METHODS[run.method].ABOUT.title if run.method in METHODS else run.info.get("model", run.method)
-    return f"{title} · {name if len(name) <= width else name[:width - 1] + '…'}"
+    """'SeCu · secu-digits' -- a run's method and folder name, shortened for a chart title;
+    HTML-escaped, since Plotly draws tags in titles and legends (a recording named
+    ``<a href=…>`` would otherwise be a link in other visitors' charts)."""
+    title = METHODS[run.method].ABOUT.title if run.method in METHODS else str(run.info.get("model", run.method))[:60]
+    return html.escape(f"{title} · {name if len(name) <= width else name[:width - 1] + '…'}")
 
 
 def run_dataset_ui(run: Run):

@@ -85,7 +85,7 @@ def job_progress_ui(key: str) -> None:
             ahead = max(job.position - 1, 0)
             st.info(f"Waiting in the queue: {ahead} training{'s' if ahead != 1 else ''} ahead of this one "
                     f"(position {job.position}); it starts by itself.")
-            if st.button("Cancel", key=f"{key}_stop", help="leave the queue"):
+            if job.may_stop(access.session()) and st.button("Cancel", key=f"{key}_stop", help="leave the queue"):
                 job.stop()
             return
         if job.running:
@@ -97,7 +97,9 @@ def job_progress_ui(key: str) -> None:
                      else "setting up")
             st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"
                         + (f" · {shown}" if shown else ""))
-            if st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
+            if not job.may_stop(access.session()):
+                st.caption("Another session started this training: you can watch it; it or the host can stop it.")
+            elif st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
                 job.stop()
             return
         if job.status == "failed":
@@ -110,10 +112,11 @@ def job_progress_ui(key: str) -> None:
             st.session_state[f"{key}_loaded"] = True
             st.rerun()
         else:
-            capped = (f" at its time limit of {job.time_cap / 60:.0f} minutes for a visitor's training (what it learned "
-                      "is saved)" if job.capped else "")
-            st.success(f"Training {job.status}{capped} in {job.seconds or 0:.1f} s with {_threads(job)}: "
-                       f"saved to {plain(job.path)}")
+            capped = (f" at its time limit of {job.time_cap / 60:.0f} minutes for a visitor's training" if job.capped
+                      else "")
+            kept = f" ({plain(job.kept)}; that is what was saved)" if job.kept else ""
+            st.success(f"Training {job.status}{capped}{kept} in {job.seconds or 0:.1f} s with {_threads(job)}: "
+                       f"saved as {plain(job.path.name)}")
 
     poll()
 

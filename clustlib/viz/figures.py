@@ -14,6 +14,7 @@ and sent as compact PNG images.
 from __future__ import annotations
 
 import base64
+import html
 import io
 
 import numpy as np
@@ -673,7 +674,7 @@ def glyph_maps(view: dict, images: np.ndarray, class_names: list[str], class_gro
               for part, label in (("before", "input (pixels)"), ("after", "learned embedding"))]
     fig = make_subplots(rows=1, cols=2, subplot_titles=titles, horizontal_spacing=0.03)
     point_group = np.array([class_groups[int(c)] for c in y])
-    hover = np.array([class_names[int(c)].replace("/", " · ") for c in y])
+    hover = np.array([html.escape(class_names[int(c)].replace("/", " · ")) for c in y])  # names from uploads
     pngs, thumbs = {}, []  # layout images set once: add_layout_image per image is quadratic
     for col, part in enumerate(("before", "after"), start=1):
         xy = np.asarray(view[part]["xy"], dtype=np.float64)
