@@ -47,7 +47,7 @@ def check_visitor_spec(spec: str, allowed_dirs) -> None:
     # unknown names and missing paths: load_dataset gives its own one-line error
 
 
-VISITOR_MAX_GENERATED = 20_000  # samples a visitor's link may generate (faces: 20,000 images of 32 x 32)
+VISITOR_GENERATED_BYTES = 64 * 2**20  # what a visitor's link may generate (faces: 16,384 images of 32 x 32)
 
 
 def _check_visitor_size(name: str, opts: dict) -> None:
@@ -59,10 +59,13 @@ def _check_visitor_size(name: str, opts: dict) -> None:
         except ValueError:
             return default  # load_dataset says what is wrong with it
 
-    n = number("people", 20) * number("per", 32) if name == "faces" else number("n", 0)
-    if n > VISITOR_MAX_GENERATED:
-        raise DatasetError(f"{name}: {n:,} generated samples is more than a visitor may ask for "
-                           f"({VISITOR_MAX_GENERATED:,}); ask for fewer.")
+    if name == "faces":
+        n, features = number("people", 20) * number("per", 32), 32 * 32
+    else:
+        n, features = number("n", 0), 2
+    if n * features * 4 > VISITOR_GENERATED_BYTES:
+        raise DatasetError(f"{name}: {n:,} generated samples ({n * features * 4 / 2**20:,.0f} MiB) is more than a "
+                           f"visitor may ask for ({VISITOR_GENERATED_BYTES // 2**20} MiB); ask for fewer.")
 
 
 MAX_UPLOAD_BYTES = 100 * 2**20  # the same 100 MiB as Streamlit's server.maxUploadSize; unpacked: limits.unzip

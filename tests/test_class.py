@@ -136,7 +136,7 @@ def test_the_upload_quota_refuses_in_one_line_and_leaves_nothing_behind(runs_fol
 
 
 def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path, monkeypatch):
-    from clustlib.data import save_upload, upload_home
+    from clustlib.data import save_upload, upload_path
 
     monkeypatch.setenv("CLUSTLIB_VISITOR_DISK_MB", "0.1")  # 105 KB for all visitors
     uploads = tmp_path / ".uploads"
@@ -144,9 +144,9 @@ def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path,
     for i, who in enumerate((access.Who("a", False), access.Who("b", False), access.Who("c", False))):
         data = _npz(600 + i)  # ~40 KB each
         access.check_upload(who, len(data), uploads)
-        spec = save_upload(f"f{i}.npz", data, uploads)
-        access.count_upload(who, upload_home(spec), len(data))
-        homes.append(upload_home(spec))
+        save_upload(f"f{i}.npz", data, uploads)
+        access.count_upload(who, upload_path(f"f{i}.npz", data, uploads), len(data))
+        homes.append(upload_path(f"f{i}.npz", data, uploads))
         time.sleep(0.05)
     assert not homes[0].exists() and homes[1].exists() and homes[2].exists()  # the oldest made room
     with pytest.raises(access.Refused, match="space for visitors"):

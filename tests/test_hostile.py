@@ -484,11 +484,11 @@ def test_a_bad_generated_spec_is_one_line(spec, words):
 def test_a_visitor_link_cannot_generate_gigabytes(tmp_path):
     from clustlib.uploads import check_visitor_spec
 
-    for spec in ("faces:people=500,per=1000", "faces:people=200,per=300", "moons:n=900000"):
+    for spec in ("faces:people=500,per=1000", "faces:people=200,per=300"):
         with pytest.raises(DatasetError, match="more than a visitor may ask for"):
             check_visitor_spec(spec, [tmp_path])
     check_visitor_spec("faces", [tmp_path])
-    check_visitor_spec("moons:n=5000", [tmp_path])
+    check_visitor_spec("spirals:n=30000", [tmp_path])  # KNet's out-of-sample demo
 
 
 # --------------------------------------------------------------------------- stops of several starts
@@ -692,3 +692,81 @@ def test_a_recording_name_is_never_markup_in_a_chart(tmp_path):
     name = short_run_name(run, "r")
     fig = curves_of_runs({name: run.trace}, "nmi")
     assert "<a" not in fig.to_json() and "&lt;a href=" in name
+
+
+# --------------------------------------------------------------------------- in the app
+
+
+def test_one_damaged_run_json_breaks_no_page(tmp_path, monkeypatch, saved_run):
+    import shutil
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    bad = runs / "bad"
+    shutil.copytree(saved_run, bad)
+    text = (bad / "run.json").read_text()
+    (bad / "run.json").write_text(text.replace('"seed": 0', '"seed": ' + "9" * 5000, 1))
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(runs))
+    for page in ("app_pages/runs.py", "app_pages/knet.py", "app_pages/compare.py", "app_pages/external.py"):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, (page, at.exception)
+
+
+@pytest.mark.parametrize("spec", ["spirals:noise=-1", "moons:noise=nan", "moons:seed=-1"])
+def test_a_bad_generated_link_is_one_line_in_the_app(tmp_path, monkeypatch, spec):
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/knet.py")
+    at.query_params.update({"data": spec})
+    at.run()
+    assert not at.exception
+    errors = [e.value for e in at.sidebar.error]
+    assert len(errors) == 1 and "must be a finite number" in errors[0] and "\n" not in errors[0]
+
+
+def test_an_evicted_upload_is_said_so_and_not_written_again(tmp_path, monkeypatch):
+    import io
+    import shutil
+
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("app_pages/knet.py")
+    at.run()
+    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
+    at.run()
+    buf = io.BytesIO()
+    np.savez(buf, X=np.random.default_rng(0).normal(size=(40, 2)), y=np.repeat([0, 1], 20))
+    at.sidebar.file_uploader(key="knet_upload").upload("mine.npz", buf.getvalue())
+    at.run()
+    assert not at.exception and not at.sidebar.error
+    uploads = tmp_path / "runs" / ".uploads"
+    shutil.rmtree(uploads)  # what make_room does to the oldest visitor upload
+    at.run()
+    assert not uploads.exists()  # not silently written again
+    assert any("was removed from the server to make room" in e.value for e in at.sidebar.error)
+
+
+def test_a_job_link_lets_another_session_watch_but_not_stop(tmp_path, monkeypatch):
+    from clustlib.train import TrainRequest
+    from clustlib.ui import jobs
+    from clustlib.ui.access import Who
+
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(jobs.TrainingJob, "_launch", lambda self: setattr(self, "status", "running"))
+    job = jobs.TrainingJob(TrainRequest("knet", "moons:n=60", preset="tiny"), who=Who("alice", False)).start()
+    try:
+        job.max_rounds, job.stage = 5, "iteration 1"
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page("app_pages/knet.py")
+        at.query_params.update({"job": job.id})
+        at.session_state["_who"] = Who("mallory", False)
+        at.run()
+        assert not at.exception
+        assert not [b for b in at.button if b.label in ("Stop", "Cancel")]
+        assert any("Another session started this training" in c.value for c in at.caption)
+    finally:
+        with jobs._LOCK:
+            jobs._RUNNING.discard(job.id)
+            jobs.JOBS.pop(job.id, None)

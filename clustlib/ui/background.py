@@ -208,7 +208,16 @@ def _reap(task: Task) -> None:
 
 
 def _run_in_child(conn, fn, args) -> None:
-    """In the task's process: one thread (the cores belong to training), run, send."""
+    """In the task's process: one thread (the cores belong to training), run, send. Ctrl-C
+    in the server's terminal is the server's to handle; a server that dies ends the task
+    (nobody is left to read it, and no budget would stop it)."""
+    import multiprocessing as mp
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = mp.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(0)), daemon=True).start()
     try:
         import torch
         from threadpoolctl import threadpool_limits

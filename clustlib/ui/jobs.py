@@ -317,7 +317,7 @@ def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None
     # Ctrl-C in the server's terminal reaches its whole process group: the server decides,
     # and when it exits it asks its children to end (SIGTERM): stop after the round, save.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGTERM, lambda *a: (stop.set(), out.cancel_join_thread()))  # the server no longer reads
     parent = mp.parent_process()
     if parent is not None:  # the server went away: finish the round, save, exit
         threading.Thread(target=lambda: (parent.join(), stop.set()), daemon=True).start()

@@ -17,6 +17,9 @@ from .jobs import assets_dir, saved_runs
 from .store import EXTERNAL_DEMO, available_runs, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
+VISITOR_RECORDING_BYTES = 128 * 2**20  # what an uploaded recording's arrays may declare (a 0.5 MB file can say 458 MiB)
+VISITOR_RECORDING_FRAMES = 100  # epochs read of it, evenly spaced (each is scored, k-means without labels)
+
 
 def load_run_ui(method: str, key: str) -> None:
     """Sidebar: choose a saved run (demo assets first) and load it into session state."""
@@ -119,7 +122,8 @@ def upload_recording_ui(key: str) -> None:
                 source = Path(tmp) / "upload.npz"
                 source.write_bytes(up.getvalue())
                 path = runs_dir() / run_name(EXTERNAL, Path(up.name).stem)
-                import_npz(source, path, name=Path(up.name).stem)
+                import_npz(source, path, name=Path(up.name).stem, max_frames=VISITOR_RECORDING_FRAMES,
+                           max_bytes=VISITOR_RECORDING_BYTES)
         access.count_upload(who, path, up.size)
         st.session_state[f"{key}_run"] = load_run(path)
         st.session_state[f"{key}_run_path"] = str(path)
