@@ -152,3 +152,21 @@ def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path,
     with pytest.raises(access.Refused, match="space for visitors"):
         access.check_upload(access.Who("d", False), 200_000, uploads)
     assert homes[1].exists() and homes[2].exists()  # what cannot make room is not removed
+
+
+def test_the_hosts_uploads_neither_count_nor_go_to_make_room(tmp_path, monkeypatch):
+    from clustlib.data import save_upload, upload_path
+
+    monkeypatch.setenv("CLUSTLIB_VISITOR_DISK_MB", "0.1")  # 105 KB for all visitors
+    uploads = tmp_path / ".uploads"
+    kept = []
+    for i, who in enumerate((access.Who("host", True), access.Who("a", False), access.Who("b", False),
+                             access.Who("c", False))):
+        data = _npz(700 + i)  # ~45 KB each
+        access.check_upload(who, len(data), uploads)
+        save_upload(f"g{i}.npz", data, uploads)
+        access.count_upload(who, upload_path(f"g{i}.npz", data, uploads), len(data))
+        kept.append(upload_path(f"g{i}.npz", data, uploads))
+        time.sleep(0.05)
+    assert kept[0].exists()  # the host's, the oldest of all, stays
+    assert not kept[1].exists() and kept[2].exists() and kept[3].exists()  # the oldest visitor's made room
