@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 app: $(VENV)/.installed
-	$(VENV)/bin/streamlit run clustlib/ui/asgi.py --server.port $(PORT) --server.address $(ADDRESS) --browser.gatherUsageStats false
+	$(VENV)/bin/clustlib app --runs runs --port $(PORT) --address $(ADDRESS)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m ruff check clustlib app_pages app.py tests benchmarks scripts

@@ -9,6 +9,7 @@
     clustlib evaluate runs/moons [--data SPEC]
     clustlib reproduce runs/moons [--out DIR]
     clustlib import embeddings.npz --out runs/mine
+    clustlib app [--runs DIR] [--port N] [--address A]
 
 ``train`` shows a progress bar, writes the Run and prints the final metrics as one JSON
 line. ``--nproc N`` starts N processes on this machine with the environment torchrun gives
@@ -329,6 +330,29 @@ def compare_runs(old: Run, new: Run) -> dict:
     return report
 
 
+def cmd_app(args) -> int:
+    """Serve the dashboard on the runs under ``--runs`` (found at any depth, like
+    ``tensorboard --logdir``); the demo runs come with the package. Prints the URL, then
+    becomes the server (Ctrl-C stops it; trainings in progress save first)."""
+    from .app import server_command
+
+    runs = Path(args.runs).expanduser().resolve()
+    if runs.exists() and not runs.is_dir():
+        raise UsageError(f"--runs {args.runs} is a file; give the folder that holds your runs.")
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is not a port number (1-65535).")
+    try:
+        runs.mkdir(parents=True, exist_ok=True)  # where the app saves what it trains
+    except OSError as err:
+        raise UsageError(f"cannot use {runs} for runs: {err.strerror or err}.") from None
+    shown = "localhost" if args.address in ("0.0.0.0", "::") else args.address
+    print(f"clustlib: the dashboard at http://{shown}:{args.port} on the runs under {runs}"
+          + (" (open to the network: see docs/safety.md)" if args.address != "localhost" else ""), flush=True)
+    cmd = server_command(args.port, args.address)
+    os.execve(cmd[0], cmd, {**os.environ, "CLUSTLIB_RUNS": str(runs)})
+    return 0  # not reached: the process is the server now
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clustlib", description="Deep clustering methods; train, evaluate, list.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -376,6 +400,13 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default=None, help="default: the device the run was trained on")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_reproduce)
+    a = sub.add_parser("app", help="the dashboard: watch the five methods and your runs (like tensorboard --logdir)")
+    a.add_argument("--runs", default="runs", help="the folder of runs, searched at any depth: runs of clustlib, "
+                   "recordings in progress, TensorBoard embedding logs (default: ./runs)")
+    a.add_argument("--port", type=int, default=8501, help="default 8501")
+    a.add_argument("--address", default="localhost",
+                   help="localhost (default: this machine only) or 0.0.0.0 to serve a classroom (docs/safety.md)")
+    a.set_defaults(func=cmd_app)
     return p
 
 

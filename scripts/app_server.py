@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from clustlib.app import server_command
 from clustlib.distributed import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,19 +21,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 
 @contextmanager
 def serve(runs: Path, env: dict | None = None, timeout: float = 90.0, log: Path | None = None):
-    """``streamlit run app.py`` as ``make app`` runs it (the repository's config: no file
-    watcher), runs saved under ``runs``; yields the URL once the server answers. The
+    """The dashboard as ``clustlib app`` (and ``make app``) serves it
+    (:func:`clustlib.app.server_command`), runs saved under ``runs``; yields the URL once the server answers. The
     server's output goes to ``log`` (default: ``runs/server.log``), never to a pipe that
     nobody reads (a full pipe would stop the server)."""
     port = free_port()
     log = Path(log) if log is not None else Path(runs) / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "clustlib" / "ui" / "asgi.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "CLUSTLIB_RUNS": str(runs), **(env or {})},
-        stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(server_command(port, "127.0.0.1"), cwd=ROOT,
+                            env={**os.environ, "CLUSTLIB_RUNS": str(runs), **(env or {})},
+                            stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout
     try:

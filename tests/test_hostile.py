@@ -400,13 +400,17 @@ def test_many_images_sized_by_the_first_are_refused_before_decoding(tmp_path, mo
 
 
 def test_the_app_listens_on_localhost_by_default():
+    from clustlib.app import server_command
+    from clustlib.cli import make_parser
+
     root = Path(__file__).resolve().parents[1]
-    app_rule = next(line for line in (root / "Makefile").read_text().splitlines()
-                    if "streamlit run clustlib/ui/asgi.py" in line)  # the server of app.py
-    assert "--server.address $(ADDRESS)" in app_rule
-    assert "ADDRESS ?= localhost" in (root / "Makefile").read_text()
-    config = (root / ".streamlit" / "config.toml").read_text()
-    assert 'address = "localhost"' in config and 'fileWatcherType = "none"' in config
+    app_rule = next(line for line in (root / "Makefile").read_text().splitlines() if "clustlib app" in line)
+    assert "--address $(ADDRESS)" in app_rule and "ADDRESS ?= localhost" in (root / "Makefile").read_text()
+    assert make_parser().parse_args(["app"]).address == "localhost"
+    cmd = server_command()
+    flags = dict(zip(cmd[5::2], cmd[6::2]))
+    assert flags["--server.address"] == "localhost" and flags["--server.fileWatcherType"] == "none"
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("asgi.py")
 
 
 def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path, capsys, monkeypatch):

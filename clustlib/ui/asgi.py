@@ -2,18 +2,17 @@
 imports torch, scikit-learn and the five methods and starts the training jobs' forkserver
 *before* the server answers -- so the first visitor of a freshly started server does not
 wait for them (4.7 s on a 2-core machine: the home page took 5.8 s cold, now as long as
-warm). ``streamlit run clustlib/ui/asgi.py`` (Streamlit's ``st.App``)."""
+warm). Started by ``clustlib app`` (:func:`clustlib.app.server_command`; Streamlit's
+``st.App``, 1.53 or later)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from contextlib import asynccontextmanager
-from pathlib import Path
-
 import streamlit as st
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from clustlib.app import app_file
 
 
 def warm() -> float:
@@ -37,4 +36,4 @@ async def lifespan(app):
     yield
 
 
-app = st.App(str(APP), lifespan=lifespan)
+app = st.App(str(app_file()), lifespan=lifespan)

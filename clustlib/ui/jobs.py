@@ -27,6 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ..app import assets_dir
 from ..base import stop_text
 from ..methods import METHODS
 from ..rundir import run_name, runs_dir
@@ -34,10 +35,6 @@ from ..runs import Run, list_runs
 from ..train import TrainRequest, train_run
 from ..uploads import UPLOADS
 from .access import Refused, Who, claim, make_room, max_queue, visitor_job_seconds
-
-
-def assets_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "assets"
 
 
 def saved_runs():

@@ -1,0 +1,52 @@
+"""The app's own files, found through the package: ``app.py`` (the navigation), the pages
+of ``app_pages/`` and the demo runs of ``assets/``. The repository keeps them at its top
+level, where a reader looks for them; this folder links to them there, and a wheel carries
+the files themselves (``pip install clustlib`` is the whole tool). Nothing here finds a
+file through the source tree's layout.
+
+:func:`server_command` is the one way the dashboard is started: ``clustlib app`` (and
+``make app``, and the browser tests' server) run it.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+# Streamlit settings of the dashboard (flags, so they hold from any directory): no file
+# watcher (in-app training was 5-10x slower with inotify floods while runs are written),
+# uploads refused above clustlib's own 100 MiB (clustlib.uploads.MAX_UPLOAD_BYTES), no
+# full garbage collection after every script run (with torch and plotly loaded it took
+# most of a core from training while a page polled a job), no usage statistics.
+STREAMLIT_FLAGS = {
+    "server.fileWatcherType": "none",
+    "server.runOnSave": "false",
+    "server.maxUploadSize": "100",
+    "server.headless": "true",
+    "runner.postScriptGC": "false",
+    "browser.gatherUsageStats": "false",
+}
+
+
+def root() -> Path:
+    """The folder that holds ``app.py``, ``app_pages/`` and ``assets/``."""
+    return Path(str(resources.files(__name__)))
+
+
+def app_file() -> Path:
+    return root() / "app.py"
+
+
+def assets_dir() -> Path:
+    """The demo runs shipped with clustlib (made by ``scripts/make_demo_assets.py``)."""
+    return root() / "assets"
+
+
+def server_command(port: int = 8501, address: str = "localhost") -> list[str]:
+    """The command that serves the dashboard (``clustlib/ui/asgi.py``: Streamlit's app
+    with a start-up that imports torch and the methods before the first visitor)."""
+    asgi = Path(str(resources.files("clustlib.ui") / "asgi.py"))
+    flags = [arg for key, value in {**STREAMLIT_FLAGS, "server.port": str(port),
+                                     "server.address": address}.items() for arg in (f"--{key}", value)]
+    return [sys.executable, "-m", "streamlit", "run", str(asgi), *flags]
