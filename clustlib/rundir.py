@@ -10,7 +10,7 @@ A run's life::
     save_atomically(out, w)  w writes into .NAME.tmp-PID-xxxx, renamed into place; an
                              older run waits as .NAME.old-PID-xxxx until the new one is in
     recover(out)             after a crash: the old run put back, stale hidden folders gone
-    rename_run / delete_run  only runs directly inside the runs folder
+    rename_run / delete_run  only runs inside the runs folder
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def safe_name(name: str) -> str:
 
 def _inside(path, folder, what: str) -> tuple[Path, Path]:
     d, root = Path(path).expanduser().resolve(), Path(folder).expanduser().resolve()
-    if d.parent != root or not (d / "run.json").is_file():
+    if root not in d.parents or not (d / "run.json").is_file():  # at any depth below it (clustlib app --runs)
         raise OutputError(f"{path}: not a run in {folder}; only runs of the runs folder can be {what}.")
     return d, root
 
@@ -183,7 +183,7 @@ def rename_run(path, name: str, folder) -> Path:
     """Give a run directory of ``folder`` a new name (made safe; never an existing one).
     Its views in ``.views/`` are named by the old name and content: they are recomputed."""
     d, root = _inside(path, folder, "renamed")
-    target = root / safe_name(name)
+    target = d.parent / safe_name(name)
     if target.exists():
         raise OutputError(f"{target.name} exists already; choose another name.")
     os.replace(d, target)
@@ -191,6 +191,6 @@ def rename_run(path, name: str, folder) -> Path:
 
 
 def delete_run(path, folder) -> None:
-    """Remove a run directory that lives directly in ``folder`` (never anything else)."""
+    """Remove a run directory that lives in ``folder`` (never anything else)."""
     d, _ = _inside(path, folder, "deleted")
     shutil.rmtree(d)

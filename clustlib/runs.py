@@ -424,24 +424,48 @@ def _snapshot(i: int, s: dict, arrays: dict) -> Snapshot:
         arrays={name: arrays[f"array/{name}/{i}"] for name in s["arrays"]})
 
 
-def list_runs(*folders) -> list[tuple[Path, dict | str]]:
-    """(path, info) for each run directory in the folders; info is the error text for a
-    damaged one. Hidden (dot) directories -- interrupted saves -- are skipped."""
-    out = []
+MAX_DEPTH = 4  # how deep list_runs looks below a runs folder (exp/model/seed-0: 3)
+MAX_LISTED = 5_000  # folders it opens at most (a runs folder pointed at a home directory stays quick)
+
+
+def list_runs(*folders, depth: int = MAX_DEPTH) -> list[tuple[Path, dict | str]]:
+    """(path, info) for each run directory in the folders, at any depth up to ``depth``
+    (like ``tensorboard --logdir``: ``runs/exp1/seed-0``); info is the error text for a
+    damaged one. A run's own folder is not searched further; hidden (dot) directories --
+    interrupted saves, views, uploads -- are skipped."""
+    out: list[tuple[Path, dict | str]] = []
+    budget = [MAX_LISTED]
+
+    def visit(folder: Path, left: int) -> None:
+        try:
+            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        except OSError:
+            return
+        for d in subs:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            if any((d / f).is_file() for f in FILES):  # a run, or what is left of one (listed as damaged)
+                out.append((d, _listed(d)))
+            elif left > 0:
+                visit(d, left - 1)
+
     for folder in folders:
         folder = Path(folder).expanduser()
-        if not folder.is_dir():
-            continue
-        for d in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            try:
-                doc = read_run_json(d)
-                out.append((d, {k: doc.get(k) for k in ("method", "dataset", "created", "metrics",
-                                                          "unseen", "params", "preset", "seed")}))
-            except RunFormatError as err:
-                out.append((d, str(err)))
-            except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
-                out.append((d, f"{d / 'run.json'}: not a readable run ({_short(err)})."))
+        if folder.is_dir():
+            visit(folder, depth - 1)
     return out
+
+
+def _listed(d: Path) -> dict | str:
+    """What the listings show of run ``d``, or the one line that says why it is damaged."""
+    try:
+        doc = read_run_json(d)
+    except RunFormatError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
+        return f"{d / 'run.json'}: not a readable run ({_short(err)})."
+    return {k: doc.get(k) for k in ("method", "dataset", "created", "metrics", "unseen", "params", "preset", "seed")}
 
 
 def seed_groups(listed) -> list[dict]:

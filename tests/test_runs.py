@@ -166,3 +166,22 @@ def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
     with pytest.raises(OutputError, match="only runs of the runs folder"):
         delete_run(src, runs)  # outside the folder
     assert src.exists()
+
+
+def test_runs_are_found_at_any_depth_like_a_logdir(saved, tmp_path):
+    import shutil
+
+    from clustlib.rundir import delete_run
+    from clustlib.runs import list_runs
+
+    root = tmp_path / "logdir"
+    for where in ("a", "exp1/seed-0", "exp1/seed-1", "deep/b/c/d"):
+        shutil.copytree(saved[1], root / where)
+    (root / "exp1" / "notes").mkdir()
+    found = sorted(p.relative_to(root).as_posix() for p, info in list_runs(root) if isinstance(info, dict))
+    assert found == ["a", "deep/b/c/d", "exp1/seed-0", "exp1/seed-1"]
+    assert [p.name for p, _ in list_runs(root, depth=1)] == ["a"]
+    delete_run(root / "exp1" / "seed-1", root)  # the host's delete reaches nested runs, inside the folder only
+    assert not (root / "exp1" / "seed-1").exists()
+    with pytest.raises(ValueError, match="only runs of the runs folder"):
+        delete_run(root / "a", root / "exp1")

@@ -39,10 +39,22 @@ from .access import Refused, Who, claim, make_room, max_queue, visitor_job_secon
 
 def saved_runs():
     """(where, path, info) of every run folder: the demo assets first ("demo"), then the
-    runs folder ("runs"); ``info`` is the error text for a damaged run."""
+    runs folder ("runs", at any depth); ``info`` is the error text for a damaged run."""
     for where, folder in (("demo", assets_dir()), ("runs", runs_dir())):
         for path, info in list_runs(folder):
             yield where, path, info
+
+
+def run_key(path) -> str:
+    """A run's name in lists and links (``?run=``): its path below the runs folder (or the
+    demo folder), ``exp1/seed-0`` -- never a server path."""
+    path = Path(path)
+    for folder in (runs_dir(), assets_dir()):
+        try:
+            return path.resolve().relative_to(Path(folder).expanduser().resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def max_jobs() -> int:

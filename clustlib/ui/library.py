@@ -10,7 +10,7 @@ from ..data import display_name
 from ..rundir import OutputError, delete_run, rename_run, runs_dir
 from ..runs import RunFormatError, import_zip
 from . import access
-from .jobs import saved_runs
+from .jobs import run_key, saved_runs
 from .store import load_run, plain
 
 
@@ -18,11 +18,11 @@ def runs_table() -> list[dict]:
     rows = []
     for where, path, info in saved_runs():
         if isinstance(info, str):
-            rows.append({"where": where, "run": path.name, "method": "damaged", "dataset": info,
+            rows.append({"where": where, "run": run_key(path), "method": "damaged", "dataset": info,
                          "path": str(path)})
             continue
         m = info.get("metrics") or {}
-        rows.append({"where": where, "run": path.name, "method": info.get("method"),
+        rows.append({"where": where, "run": run_key(path), "method": info.get("method"),
                      "dataset": display_name(info.get("dataset") or ""), "unseen": ",".join(map(str, info.get("unseen") or [])),
                      "created": (info.get("created") or "")[:16].replace("T", " "),
                      **{k: round(m[k], 3) for k in ("nmi", "acc", "ari") if isinstance(m.get(k), (int, float))},

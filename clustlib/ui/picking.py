@@ -13,7 +13,7 @@ from ..rundir import run_name, runs_dir
 from ..runs import EXTERNAL, Run, RunFormatError
 from ..train import TrainRequest
 from . import access
-from .jobs import assets_dir, saved_runs
+from .jobs import assets_dir, run_key, saved_runs
 from .store import EXTERNAL_DEMO, available_runs, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
@@ -55,7 +55,7 @@ def default_run_ui(key: str, method: str, wanted: TrainRequest | None = None) ->
     linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
         st.query_params.get("run") if method == EXTERNAL else None)
     if linked:
-        found = [p for _, p, info in saved_runs() if p.name == linked and isinstance(info, dict)
+        found = [p for _, p, info in saved_runs() if run_key(p) == linked and isinstance(info, dict)
                  and info.get("method") == method]
         if found:
             path = found[0]
@@ -85,7 +85,7 @@ def current_run_ui(key: str, wanted: TrainRequest | str, live=None) -> Run:
         st.stop()  # the live view is the page while training
     run = st.session_state.get(f"{key}_run")
     if run is not None and method == EXTERNAL and st.session_state.get(f"{key}_run_path"):
-        st.query_params["run"] = Path(st.session_state[f"{key}_run_path"]).name  # the link opens it
+        st.query_params["run"] = run_key(st.session_state[f"{key}_run_path"])  # the link opens it
     if run is None:
         st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
                 "and open it here, or upload one in the sidebar." if method == EXTERNAL else

@@ -19,7 +19,7 @@ from ..methods import METHODS
 from ..rundir import runs_dir  # noqa: F401
 from ..runs import EXTERNAL, Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
 from ..train import TrainRequest
-from .jobs import assets_dir, saved_runs, warm_up  # noqa: F401
+from .jobs import assets_dir, run_key, saved_runs, warm_up  # noqa: F401
 
 
 @st.cache_resource(show_spinner=False)
@@ -115,13 +115,13 @@ def available_runs(method: str) -> list[tuple[str, Path]]:
         if isinstance(info, dict) and info.get("method") == method:
             nmi = (info.get("metrics") or {}).get("nmi")
             score = f", NMI {nmi:.3f}" if isinstance(nmi, float) else ""
-            out.append((f"[{where}] {path.name} ({data_label(info.get('dataset'))}{score})", path))
+            out.append((f"[{where}] {run_key(path)} ({data_label(info.get('dataset'))}{score})", path))
     return out
 
 
 def all_runs() -> dict[str, Path]:
     """label -> path of every valid run (demo assets first, then the runs folder)."""
-    return {f"[{where}] {path.name} ({info.get('method')}, {data_label(info.get('dataset'))})": path
+    return {f"[{where}] {run_key(path)} ({info.get('method')}, {data_label(info.get('dataset'))})": path
             for where, path, info in saved_runs() if isinstance(info, dict)}
 
 
