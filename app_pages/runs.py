@@ -12,7 +12,7 @@ lib.upload_ui()
 with table_area:
     rows = lib.runs_table()
     if rows:
-        st.dataframe([{k: v for k, v in r.items() if k != "path"} for r in rows], hide_index=True, width="stretch")
+        lib.table_ui(rows)
         labels = [f"[{r['where']}] {r['run']}" for r in rows]
         pick = st.selectbox("Run", labels, key="lib_pick")
         row = rows[labels.index(pick)] if pick in labels else rows[0]

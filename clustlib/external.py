@@ -2,11 +2,16 @@
 
 ::
 
-    rec = clustlib.Recorder(X_track, y, name="my-dec")      # or Recorder(idx, data="digits")
+    rec = clustlib.Recorder(X_track, y, name="my-dec", out="runs/my-dec")   # or Recorder(idx, data="digits")
     for epoch in range(20):
         ...                                                # your training step
         rec.record(epoch, model.encode(X_track), labels=model.assign(X_track), loss=loss)
-    rec.save("runs/my-dec")                                # a Run: the app, `clustlib evaluate`
+    rec.close()                                            # (also when the script ends)
+
+With ``out=`` every recorded epoch is on disk as it is recorded (atomically: a killed
+script leaves a run of the epochs so far), marked as recording until the script ends;
+``clustlib app --runs runs`` shows it and follows it as epochs arrive. Without ``out=``,
+``rec.save(path)`` writes the run at the end.
 
 A recorded run is a normal Run (run.json with ``"method": "external"`` and the model's
 name, trace.npz, labels.npy; no model.pt) that :meth:`clustlib.Run.load`, ``clustlib
@@ -29,8 +34,12 @@ a long run keeps an evenly spaced history.
 
 from __future__ import annotations
 
+import atexit
+import os
+import socket
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -116,12 +125,19 @@ class Recorder:
         For k-means on the embedding when ``record`` gets no labels (default: the number of
         classes of the seen samples).
     max_points, max_frames, max_mib : bounds on memory (module docstring).
+    out : str or path, optional
+        Write the run here as each epoch is recorded (a live recording; module docstring).
+        Checked and locked at once: an existing run there is refused unless ``overwrite``.
+    overwrite : bool
+        Replace a run at ``out`` (never a folder that is not a run).
     """
 
     def __init__(self, X_track=None, y=None, images=None, name: str = "my-model", unseen: Sequence[int] | None = None,
                  data: str | None = None, n_clusters: int | None = None, max_points: int = 2000,
-                 max_frames: int = 300, max_mib: float = 256.0, dataset: str | None = None):
+                 max_frames: int = 300, max_mib: float = 256.0, dataset: str | None = None,
+                 out=None, overwrite: bool = False):
         data = old_keyword(data, dataset, "Recorder")
+        self.out, self._lock = None, None
         if X_track is None:
             raise ValueError("Recorder needs X_track: the samples to follow (or their indices with data=).")
         X = _numpy(X_track, "X_track")
@@ -168,6 +184,12 @@ class Recorder:
         self.frames: list[dict] = []
         self.thinned = False
         self.t0 = time.perf_counter()
+        if out is not None:  # checked and locked before the first epoch, like clustlib train --out
+            from .rundir import claim_output
+
+            self.out = Path(out).expanduser()
+            self._lock = claim_output(self.out, overwrite)
+            atexit.register(self.close)  # a script that ends (or is interrupted) leaves a final run
 
     def _thumbnails(self, images, X: np.ndarray):
         if images is None:
@@ -227,6 +249,8 @@ class Recorder:
         self.frames.append({"stage": stage, "embedding": stored, "labels": lab.astype(np.int32),
                             "scalars": values, "given": given})
         self._thin()
+        if self.out is not None and self._lock is not None:
+            self.to_run(live=True).save(self.out, compress=False)  # on disk now: a kill loses nothing recorded
         return values
 
     def _kmeans(self, E: np.ndarray) -> np.ndarray:
@@ -271,7 +295,9 @@ class Recorder:
         est.labels_given_ = bool(self.frames[-1]["given"])
         return est
 
-    def to_run(self):
+    def to_run(self, live: bool = False):
+        """The recording as a Run; ``live``: marked as still recording (run.json's ``live``:
+        process, host, time and stage of the latest epoch, for the app's "recording" status)."""
         from .runs import Run
 
         est = self.model()
@@ -288,13 +314,59 @@ class Recorder:
         from .runs import _versions
 
         info.update(versions=_versions(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        if live:
+            info["live"] = {"pid": os.getpid(), "host": socket.gethostname(), "updated": time.time(),
+                            "stage": est.trace_[-1].stage}
         return Run(est, info)
 
-    def save(self, path):
-        """Write the recording as a Run directory (atomic, like every Run); returns the Run."""
+    def save(self, path=None):
+        """Write the recording as a Run directory (atomic, like every Run); returns the Run.
+        With ``out=`` given to the Recorder, ``save()`` (or ``save(out)``) is :meth:`close`."""
+        if self.out is not None and (path is None or Path(path).expanduser() == self.out):
+            return self.close()
+        if path is None:
+            raise ValueError("save(path): where to write the run (or give the Recorder out=).")
         run = self.to_run()
         run.save(path)
         return run
+
+    def close(self):
+        """End a recording made with ``out=``: its final, compressed run (no longer marked as
+        recording), and the lock released. Called by itself when the script ends; safe to
+        call again. Returns the Run (None when nothing was recorded)."""
+        if self._lock is None:
+            return None
+        try:
+            run = self.to_run() if self.frames else None
+            if run is not None:
+                run.save(self.out)
+        finally:
+            self._lock.unlink(missing_ok=True)
+            self._lock = None
+            atexit.unregister(self.close)
+        return run
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def recording_status(info: dict, now: float | None = None) -> str | None:
+    """A listed run's recording state in words, or None for a finished run:
+    ``recording, epoch 12, 8 s ago``, or that its process on this machine is gone."""
+    live = info.get("live") if isinstance(info, dict) else None
+    if not isinstance(live, dict):
+        return None
+    from .rundir import pid_alive
+
+    stage = str(live.get("stage", ""))[:40]
+    if live.get("host") == socket.gethostname() and not pid_alive(int(live.get("pid", 0))):
+        return f"recording ended without closing at {stage} (its process is gone)"
+    ago = max(0.0, (now or time.time()) - float(live.get("updated") or 0))
+    when = f"{ago:.0f} s" if ago < 120 else f"{ago / 60:.0f} min" if ago < 7200 else f"{ago / 3600:.0f} h"
+    return f"recording, {stage}, {when} ago"
 
 
 # --------------------------------------------------------------------------- import
@@ -310,7 +382,6 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
     time; nothing is unpickled. ``data``: the dataset spec the samples come from (was
     ``dataset``)."""
     import zipfile
-    from pathlib import Path
 
     data = old_keyword(data, dataset, "import_npz")
 

@@ -111,14 +111,15 @@ class Run:
         return cls(est, info)
 
     # ------------------------------------------------------------------ save
-    def save(self, path) -> Path:
+    def save(self, path, compress: bool = True) -> Path:
         """Write the run to directory ``path`` atomically; returns the path. An existing
         ``path`` is replaced only if it is itself a clustlib run, and the old run stays in
         place until the new one is complete (a crash in between is undone by the next save
-        or :func:`recover`)."""
-        return save_atomically(path, self._write, refuse=RunFormatError)
+        or :func:`recover`). ``compress=False``: a recording's saves while it records (each
+        epoch's, quick; the last one is compressed)."""
+        return save_atomically(path, lambda d: self._write(d, compress), refuse=RunFormatError)
 
-    def _write(self, d: Path) -> None:
+    def _write(self, d: Path, compress: bool = True) -> None:
         est = self.estimator
         tensors, meta = est._state()
         if self.method != EXTERNAL:  # a recorded model has no network
@@ -139,7 +140,7 @@ class Run:
                 arrays[f"array/{name}/{i}"] = np.asarray(a)
             snaps.append({"round": s.round, "stage": s.stage, "scalars": s.scalars,
                           "arrays": sorted(s.arrays), "embedding": s.embedding is not None})
-        np.savez_compressed(d / "trace.npz", **arrays)
+        (np.savez_compressed if compress else np.savez)(d / "trace.npz", **arrays)
         np.save(d / "labels.npy", np.asarray(est.labels_, dtype=np.int64), allow_pickle=False)
         doc = {"format": FORMAT, "version": VERSION, **_jsonable(self.info),
                "state": _jsonable(meta),
@@ -378,7 +379,9 @@ def _schema_problem(doc: dict) -> str | None:
                 "n_samples": lambda v: _is_int(v) and v >= 0,
                 "unseen": lambda v: isinstance(v, list) and all(_is_int(c) for c in v),
                 "metrics": lambda v: isinstance(v, dict) and all(_is_num(x) for x in v.values()),
-                "versions": lambda v: isinstance(v, dict)}
+                "versions": lambda v: isinstance(v, dict),
+                "live": lambda v: (isinstance(v, dict) and _is_int(v.get("pid")) and isinstance(v.get("host"), str)
+                                   and _is_num(v.get("updated")) and isinstance(v.get("stage"), str))}
     for key, ok in optional.items():
         if key in doc and not ok(doc[key]):
             return f"field {key!r} has the wrong type"
@@ -465,7 +468,8 @@ def _listed(d: Path) -> dict | str:
         return str(err)
     except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
         return f"{d / 'run.json'}: not a readable run ({_short(err)})."
-    return {k: doc.get(k) for k in ("method", "dataset", "created", "metrics", "unseen", "params", "preset", "seed")}
+    return {k: doc.get(k) for k in ("method", "dataset", "created", "metrics", "unseen", "params", "preset", "seed",
+                                    "live", "model")}
 
 
 def seed_groups(listed) -> list[dict]:

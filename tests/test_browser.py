@@ -294,6 +294,33 @@ def test_your_model_page_plays_its_recording(app_url):
         browser.close()
 
 
+def test_your_model_page_shows_a_recordings_new_epoch_without_a_reload(app_url):
+    """A recording in progress in the server's runs folder (this process records it): the
+    page says so and draws the next epoch when it is recorded, with no reload."""
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    from clustlib import Recorder
+
+    runs = _SERVED[0].parent
+    X, y = np.random.default_rng(3).normal(size=(90, 5)), np.repeat([0, 1, 2], 30)
+    rec = Recorder(X, y=y, name="in-progress", out=runs / "lab" / "in-progress")
+    try:
+        for epoch in range(2):
+            rec.record(epoch, X + epoch)
+        with sync_playwright() as p:
+            browser, page = _open(p, f"{app_url}/model?run=lab/in-progress")
+            page.get_by_text("2 recorded epochs").first.wait_for(timeout=30_000)
+            assert page.get_by_text("recording, epoch 1").count() >= 1
+            url = page.url
+            rec.record(2, X * 3)
+            page.get_by_text("3 recorded epochs").first.wait_for(timeout=30_000)  # no reload
+            assert page.url == url and page.get_by_text("recording, epoch 2").count() >= 1
+            browser.close()
+    finally:
+        rec.close()
+
+
 def test_an_exported_animation_plays_offline_in_chromium(tmp_path):
     """The HTML download of DAC's circle, opened from disk with the network off."""
     _require_browser()

@@ -713,9 +713,13 @@ def test_one_damaged_run_json_breaks_no_page(tmp_path, monkeypatch, saved_run):
     monkeypatch.setenv("CLUSTLIB_RUNS", str(runs))
     for page in ("app_pages/runs.py", "app_pages/knet.py", "app_pages/compare.py", "app_pages/external.py"):
         at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
         at.switch_page(page)
         at.run()
         assert not at.exception, (page, at.exception)
+        if page.endswith("runs.py"):
+            table = at.dataframe[0].value
+            assert "damaged JSON" in " ".join(table.loc[table["run"] == "bad", "dataset"])
 
 
 @pytest.mark.parametrize("spec", ["spirals:noise=-1", "moons:noise=nan", "moons:seed=-1"])

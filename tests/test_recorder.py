@@ -5,6 +5,7 @@ import io
 import json
 import struct
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ import torch
 
 import clustlib
 from clustlib.cli import main
-from clustlib.external import import_npz
+from clustlib.external import Recorder, import_npz
 from clustlib.runs import Run, RunFormatError
 
 
@@ -169,3 +170,90 @@ def import_npz_bytes(tmp_path, **arrays):
     (tmp_path / "in.npz").write_bytes(_npz(**arrays))
     import_npz(tmp_path / "in.npz", tmp_path / "rec")
     return tmp_path / "rec"
+
+
+# --------------------------------------------------------------------------- live recordings
+
+LIVE_SCRIPT = """
+import os, signal, sys
+import numpy as np
+from clustlib import Recorder
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(120, 6)), np.repeat(np.arange(3), 40)
+rec = Recorder(X, y=y, name="live", out=sys.argv[1])
+for epoch in range(10):
+    rec.record(epoch, X + epoch * np.eye(3)[y] @ rng.normal(size=(3, 6)), loss=1.0 / (epoch + 1))
+    if epoch == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_recording_killed_after_3_epochs_leaves_a_run_of_3_epochs(tmp_path):
+    import subprocess
+    import sys
+
+    from clustlib.external import recording_status
+    from clustlib.runs import list_runs
+
+    out = tmp_path / "runs" / "live"
+    proc = subprocess.run([sys.executable, "-c", LIVE_SCRIPT, str(out), "2"], capture_output=True)
+    assert proc.returncode == -9  # SIGKILL: no atexit, no close
+    run = Run.load(out)
+    assert [s.stage for s in run.trace] == ["epoch 0", "epoch 1", "epoch 2"] and run.info["live"]["stage"] == "epoch 2"
+    assert run.estimator.scores()["nmi"] > 0.5
+    [(_, info)] = list_runs(tmp_path / "runs")
+    assert recording_status(info) == "recording ended without closing at epoch 2 (its process is gone)"
+    done = subprocess.run([sys.executable, "-c", LIVE_SCRIPT, str(tmp_path / "done"), "99"], capture_output=True)
+    assert done.returncode == 0
+    final = Run.load(tmp_path / "done")  # the script ended: closed by itself, final
+    assert len(final.trace) == 10 and "live" not in final.info
+
+
+def test_a_live_recording_is_on_disk_after_each_epoch_and_final_when_closed(tmp_path):
+    from clustlib.external import recording_status
+    from clustlib.rundir import OutputError
+
+    X, y = np.random.default_rng(1).normal(size=(60, 4)), np.repeat([0, 1, 2], 20)
+    with Recorder(X, y=y, out=tmp_path / "r") as rec:
+        for epoch in range(2):
+            rec.record(epoch, X)
+            on_disk = Run.load(tmp_path / "r")
+            assert len(on_disk.trace) == epoch + 1
+            assert recording_status(on_disk.info).startswith(f"recording, epoch {epoch}, 0 s ago")
+    final = Run.load(tmp_path / "r")
+    assert "live" not in final.info and recording_status(final.info) is None and len(final.trace) == 2
+    with pytest.raises(OutputError, match="already exists"):
+        Recorder(X, y=y, out=tmp_path / "r")  # a finished run is never replaced unasked
+    assert not list(tmp_path.glob(".r.*"))  # no lock or temporary folder left
+
+
+def test_the_your_model_page_follows_a_recording_in_progress(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path))
+    X, y = np.random.default_rng(2).normal(size=(60, 4)), np.repeat([0, 1, 2], 20)
+    rec = Recorder(X, y=y, name="watched", out=tmp_path / "exp" / "watched")
+    try:
+        for epoch in range(2):
+            rec.record(epoch, X)
+        at = AppTest.from_file(app, default_timeout=120)
+        at.query_params["run"] = "exp/watched"
+        at.run()
+        at.switch_page("app_pages/external.py")
+        at.run()
+        assert not at.exception
+        assert any("2 recorded epochs" in h.value for h in at.subheader)
+        assert any(i.value.startswith("recording, epoch 1,") for i in at.info), [i.value for i in at.info]
+        rec.record(2, X * 2)
+        at.run()  # the follower sees the new epoch and shows it
+        assert any("3 recorded epochs" in h.value for h in at.subheader)
+        lib = AppTest.from_file(app, default_timeout=120)
+        lib.run()
+        lib.switch_page("app_pages/runs.py")
+        lib.run()
+        table = lib.dataframe[0].value
+        assert list(table["status"].dropna()) == ["recording, epoch 2, 0 s ago"]
+        assert "exp/watched" in list(table["run"])
+    finally:
+        rec.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import asynccontextmanager
+
 import streamlit as st
 
 from clustlib.app import app_file

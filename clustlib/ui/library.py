@@ -7,11 +7,25 @@ from pathlib import Path
 import streamlit as st
 
 from ..data import display_name
+from ..external import recording_status
 from ..rundir import OutputError, delete_run, rename_run, runs_dir
 from ..runs import RunFormatError, import_zip
 from . import access
 from .jobs import run_key, saved_runs
 from .store import load_run, plain
+
+
+def table_ui(rows: list[dict]) -> None:
+    """The runs as a table; while a recording is in progress it is read again every few
+    seconds, so its epoch and age stay current without a reload."""
+    live = any(str(r.get("status", "")).startswith("recording,") for r in rows)
+
+    @st.fragment(run_every=3.0 if live else None)
+    def table(current):
+        current = current or runs_table()  # a rerun of the fragment alone lists again
+        st.dataframe([{k: v for k, v in r.items() if k != "path"} for r in current], hide_index=True, width="stretch")
+
+    table(None if live else rows)
 
 
 def runs_table() -> list[dict]:
@@ -22,7 +36,9 @@ def runs_table() -> list[dict]:
                          "path": str(path)})
             continue
         m = info.get("metrics") or {}
+        status = recording_status(info)
         rows.append({"where": where, "run": run_key(path), "method": info.get("method"),
+                     **({"status": status} if status else {}),
                      "dataset": display_name(info.get("dataset") or ""), "unseen": ",".join(map(str, info.get("unseen") or [])),
                      "created": (info.get("created") or "")[:16].replace("T", " "),
                      **{k: round(m[k], 3) for k in ("nmi", "acc", "ari") if isinstance(m.get(k), (int, float))},

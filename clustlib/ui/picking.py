@@ -86,6 +86,8 @@ def current_run_ui(key: str, wanted: TrainRequest | str, live=None) -> Run:
     run = st.session_state.get(f"{key}_run")
     if run is not None and method == EXTERNAL and st.session_state.get(f"{key}_run_path"):
         st.query_params["run"] = run_key(st.session_state[f"{key}_run_path"])  # the link opens it
+        if run.info.get("live"):
+            follow_recording_ui(key, run)
     if run is None:
         st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
                 "and open it here, or upload one in the sidebar." if method == EXTERNAL else
@@ -130,3 +132,37 @@ def upload_recording_ui(key: str) -> None:
         st.session_state[f"{key}_loaded"] = True
     except (RunFormatError, ValueError) as err:  # access.Refused included
         st.sidebar.error(f"Not opened: {plain(str(err).splitlines()[0] if str(err) else err)}")
+
+
+FOLLOW_EVERY_S = 2.0  # how often a page looks for a recording's new epochs
+
+
+def follow_recording_ui(key: str, run: Run) -> None:
+    """A recording in progress (``Recorder(out=...)``, or a folder synced from the machine
+    that trains): say so, and look every ``FOLLOW_EVERY_S`` for its next epoch, which
+    replaces the run on the page without a reload -- as a method page follows its
+    training job. Ends when the recording is final (or its process is gone)."""
+    from ..external import recording_status
+
+    status = recording_status(run.info)
+    path = Path(st.session_state[f"{key}_run_path"])
+    st.info(f"{plain(status)}." + (" New epochs appear here as they are recorded." if status.startswith("recording,")
+                                   else " What it recorded is shown."))
+    if not status.startswith("recording,"):
+        return
+    shown = st.session_state.get(f"{key}_run_mtime") or path.stat().st_mtime
+    st.session_state[f"{key}_run_mtime"] = shown
+
+    @st.fragment(run_every=FOLLOW_EVERY_S)
+    def follow():
+        try:
+            mtime = path.stat().st_mtime
+            if mtime == st.session_state.get(f"{key}_run_mtime"):
+                return
+            newer = load_run(path)
+        except (OSError, RunFormatError):
+            return  # between a save's two renames: the next look finds it
+        st.session_state[f"{key}_run"], st.session_state[f"{key}_run_mtime"] = newer, mtime
+        st.rerun()
+
+    follow()
