@@ -246,16 +246,25 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_import(args) -> int:
-    """A Run from another tool's embeddings (.npz: embeddings, labels, y, images, X, epoch)."""
+    """A Run from another tool's embeddings (.npz: embeddings, labels, y, images, X, epoch),
+    or from a TensorBoard embedding log (``clustlib.tblogs``)."""
+    from . import tblogs
     from .data import parse_classes
     from .external import import_npz
     from .rundir import claim_output
 
     out = Path(args.out).expanduser()
+    source = Path(args.file).expanduser()
+    if source.is_dir() and not tblogs.is_logdir(source):
+        raise UsageError(f"{source} is a folder without {tblogs.CONFIG}: give an .npz, or the log_dir a "
+                         "SummaryWriter wrote embeddings to.")
     lock = claim_output(out, args.overwrite)
     try:
-        run = import_npz(args.file, out, name=args.name, unseen=parse_classes(args.unseen),
-                         data=args.data)
+        if source.is_dir():  # a TensorBoard embedding log
+            run = tblogs.load(source, tag=args.tag, column=args.column, n_clusters=args.n_clusters, name=args.name)
+            run.save(out)
+        else:
+            run = import_npz(source, out, name=args.name, unseen=parse_classes(args.unseen), data=args.data)
     finally:
         lock.unlink(missing_ok=True)
     print(json.dumps({**run.metrics, "epochs": len(run.trace), "tracked": len(run.estimator.labels_),
@@ -384,9 +393,13 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("run")
     e.add_argument("--data", default=None, help="dataset spec (default: the run's)")
     e.set_defaults(func=cmd_evaluate)
-    m = sub.add_parser("import", help="a run from another tool's embeddings (.npz), for the app")
+    m = sub.add_parser("import", help="a run from another tool's embeddings (.npz, or a TensorBoard log), for the app")
     m.add_argument("file", help=".npz with embeddings (epochs, n, d) or (n, d); optional labels (epochs, n), "
-                   "y (n,), images (n, H, W[, 3]), X (n, ...) the input, epoch (epochs,) names")
+                   "y (n,), images (n, H, W[, 3]), X (n, ...) the input, epoch (epochs,) names -- or a "
+                   "TensorBoard log_dir written by SummaryWriter.add_embedding (one frame per global step)")
+    m.add_argument("--tag", default=None, help="TensorBoard log: the embedding tag (default: the one logged most)")
+    m.add_argument("--column", default=None, help="TensorBoard log: the metadata column of the classes")
+    m.add_argument("--n-clusters", type=int, default=None, help="TensorBoard log without metadata: k of k-means")
     m.add_argument("--out", required=True, help="run directory to write")
     m.add_argument("--name", default=None, help="the model's name (default: the file's)")
     m.add_argument("--unseen", default=None, help="classes of y the model never trained on, e.g. 7,8,9")

@@ -205,10 +205,17 @@ def view_file(run_dir, kind: str, projection: str) -> Path:
     """Where a computed view of a run (``kind`` = "unseen" or "shared") is kept: beside the
     run, in ``.views/``, named by the run's content (run.json and model.pt), so a re-trained
     run never shows a stale map and a cloned demo run finds the map its script made."""
+    from .tblogs import CONFIG, is_logdir
+
     d = Path(run_dir)
     h = hashlib.sha1()
-    for name in ("run.json", "model.pt" if (d / "model.pt").exists() else "trace.npz"):  # recorded: no model
-        h.update((d / name).read_bytes())
+    if is_logdir(d):  # a TensorBoard log: its config and its files' sizes and times
+        h.update((d / CONFIG).read_bytes())
+        for f in sorted(d.rglob("*.tsv")):
+            h.update(f"{f}:{f.stat().st_size}:{f.stat().st_mtime_ns}".encode())
+    else:
+        for name in ("run.json", "model.pt" if (d / "model.pt").exists() else "trace.npz"):  # recorded: no model
+            h.update((d / name).read_bytes())
     return d.parent / ".views" / f"{d.name}-{kind}-{projection}-{h.hexdigest()[:12]}.npz"
 
 

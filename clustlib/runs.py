@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import tblogs
 from .base import DeepClusterer, Snapshot, old_keyword
 from .limits import BudgetError, check_npz
 from .rundir import FORMAT, MAX_JSON_BYTES, safe_name, save_atomically
@@ -171,6 +172,12 @@ class Run:
     @classmethod
     def _load(cls, path, device: str) -> Run:
         from .methods import METHODS
+
+        if tblogs.is_logdir(path):  # a TensorBoard embedding log: read as a recording
+            try:
+                return tblogs.load(path)
+            except tblogs.LogError as err:
+                raise RunFormatError(str(err)) from None
 
         d = Path(path).expanduser()
         if torch.device(device).type == "cuda" and not torch.cuda.is_available():
@@ -450,6 +457,8 @@ def list_runs(*folders, depth: int = MAX_DEPTH) -> list[tuple[Path, dict | str]]
                 return
             if any((d / f).is_file() for f in FILES):  # a run, or what is left of one (listed as damaged)
                 out.append((d, _listed(d)))
+            elif (d / tblogs.CONFIG).is_file():  # a TensorBoard embedding log
+                out.append((d, _listed_log(d)))
             elif left > 0:
                 visit(d, left - 1)
 
@@ -458,6 +467,15 @@ def list_runs(*folders, depth: int = MAX_DEPTH) -> list[tuple[Path, dict | str]]
         if folder.is_dir():
             visit(folder, depth - 1)
     return out
+
+
+def _listed_log(d: Path) -> dict | str:
+    try:
+        return tblogs.describe(d)
+    except (tblogs.LogError, OSError) as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - a foreign log is listed as damaged, never fatal
+        return f"{d / tblogs.CONFIG}: not a readable log ({_short(err)})."
 
 
 def _listed(d: Path) -> dict | str:

@@ -126,7 +126,7 @@ def run_view_ui(kind: str, path: str, projection: str, what: str) -> dict | None
     view = background.view_on_disk(path, kind, projection, spare)
     if view is not None:
         return view
-    mtime = Path(path, "run.json").stat().st_mtime
+    mtime = Path(path).stat().st_mtime  # a run replaced, or a log with a new step
     return task_ui(("view", kind, str(path), mtime, projection), background.run_view, kind, str(path),
                    projection, spare, what=what)
 
