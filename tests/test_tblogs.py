@@ -36,7 +36,7 @@ def test_a_summarywriter_log_with_3_steps_is_a_run_of_3_frames_with_thumbnails(t
     assert est.track_images_.shape == (30, 4, 5)  # cut from the sprite, grey
     assert np.array_equal(est.track_images_[:, 0, 0] // 127, est.track_y_)  # each sample its own thumbnail
     nmi = [s.scalars["nmi"] for s in run.trace]
-    assert nmi[-1] > 0.9 and nmi[-1] > nmi[0]  # k-means per step: the classes come apart
+    assert nmi[-1] > 0.8 and nmi[-1] > nmi[0] + 0.3  # k-means per step: the classes come apart
     [(path, info)] = list_runs(tmp_path)
     assert info["steps"] == 3 and info["model"] == "log"
 
