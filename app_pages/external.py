@@ -15,7 +15,8 @@ run = w.current_run_ui(KEY, "external")
 est = run.estimator
 labels_from = run.info.get("labels", "its own labels")
 st.subheader(f"{w.plain(run.info.get('model', 'your model'))} · {w.data_label(run.info.get('dataset')) if run.info.get('dataset') else 'its own samples'}"
-             f" · {len(est.labels_)} tracked samples · {len(est.trace_)} recorded epochs")
+             f" · {len(est.labels_)} tracked samples · {len(est.trace_)} recorded epochs"
+             + (f" (TensorBoard steps of {w.plain(run.info.get('tag'))!r})" if run.info.get("source") == "tensorboard" else ""))
 st.caption(f"Cluster labels: {w.plain(labels_from)}."
            + (" Some epochs were thinned to bound memory." if (run.info.get("recorder") or {}).get("thinned") else ""))
 w.metrics_row_ui(run)

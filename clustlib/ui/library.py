@@ -36,7 +36,8 @@ def runs_table() -> list[dict]:
                          "path": str(path)})
             continue
         m = info.get("metrics") or {}
-        status = recording_status(info)
+        status = recording_status(info) or (f"TensorBoard log, {info.get('steps')} steps of {info.get('tag')!r}"
+                                            if info.get("source") == "tensorboard" else None)
         rows.append({"where": where, "run": run_key(path), "method": info.get("method"),
                      **({"status": status} if status else {}),
                      "dataset": display_name(info.get("dataset") or ""), "unseen": ",".join(map(str, info.get("unseen") or [])),
