@@ -23,16 +23,15 @@ import os
 import time
 from contextlib import contextmanager
 
+from .settings import settings
+
 DEFAULT_THREADS = 2  # whatever the machine: the same seed gives the same run on any of them
 
 
 def default_threads() -> int:
     """$CLUSTLIB_THREADS when set (a server's operator may give its jobs 1 thread), else
     :data:`DEFAULT_THREADS`; either way the count is fixed and recorded in each run."""
-    try:
-        return max(1, int(os.environ.get("CLUSTLIB_THREADS", DEFAULT_THREADS)))
-    except ValueError:
-        return DEFAULT_THREADS
+    return settings().threads
 
 
 def usable_cores() -> int:

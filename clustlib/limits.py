@@ -9,35 +9,26 @@ True
 
 from __future__ import annotations
 
-import os
 import zipfile
 
 import numpy as np
+
+from .settings import settings
 
 
 class BudgetError(ValueError):
     """An input declares more than a limit allows (one line, naming the limit)."""
 
 
-def _env_mib(name: str, default_mib: int) -> int:
-    try:
-        return max(int(float(os.environ.get(name, default_mib)) * 2**20), 2**20)
-    except ValueError:
-        return default_mib * 2**20
-
-
 def max_array_bytes() -> int:
-    """Largest array data a dataset file may declare ($CLUSTLIB_MAX_ARRAY_MB, default 512)."""
-    return _env_mib("CLUSTLIB_MAX_ARRAY_MB", 512)
+    """Largest array data a dataset file may declare (``settings().max_array_mb``)."""
+    return int(settings().max_array_mb * 2**20)
 
 
 def max_image_pixels() -> int:
-    """Most pixels one image of a folder dataset may have ($CLUSTLIB_MAX_IMAGE_PIXELS,
-    default 4,000,000): a 10 KB PNG can declare 9000 x 9000."""
-    try:
-        return int(os.environ.get("CLUSTLIB_MAX_IMAGE_PIXELS", 4_000_000))
-    except ValueError:
-        return 4_000_000
+    """Most pixels one image of a folder dataset may have: a 10 KB PNG can declare
+    9000 x 9000 (``settings().max_image_pixels``)."""
+    return settings().max_image_pixels
 
 
 def read_npy_header(fh) -> tuple[tuple, bool, np.dtype]:

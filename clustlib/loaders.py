@@ -5,12 +5,12 @@ labels) with a one-line :class:`~clustlib.dataset.DatasetError`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset, DatasetError, _opt, stratified_subset
+from .settings import settings
 from .stream import read_image
 
 
@@ -190,7 +190,7 @@ TORCHVISION = {
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("CLUSTLIB_DATA", "~/.clustlib/data")).expanduser()
+    return Path(settings().data).expanduser()
 
 
 def _torchvision(name: str, opts: dict) -> Dataset:
@@ -427,7 +427,4 @@ def check_generated(name: str, n: int, features: int) -> None:
 def max_generated() -> int:
     """Most samples a generated dataset may have ($CLUSTLIB_MAX_SAMPLES, default 1,000,000:
     ``moons:n=2000000000`` would allocate 7 GiB before anything could check it)."""
-    try:
-        return int(os.environ.get("CLUSTLIB_MAX_SAMPLES", 1_000_000))
-    except ValueError:
-        return 1_000_000
+    return settings().max_samples

@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from .settings import settings
+
 FORMAT = "clustlib.run"  # the tag in run.json that makes a folder a run
 MAX_JSON_BYTES = 20 * 2**20  # a run.json larger than this is not read
 
@@ -35,7 +37,7 @@ class OutputError(ValueError):
 
 def runs_dir() -> Path:
     """Where the app saves runs: $CLUSTLIB_RUNS or ./runs."""
-    return Path(os.environ.get("CLUSTLIB_RUNS", "runs")).expanduser()
+    return Path(settings().runs).expanduser()
 
 
 def run_name(method: str, dataset: str) -> str:

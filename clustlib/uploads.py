@@ -11,12 +11,13 @@ from pathlib import Path
 
 from .dataset import DatasetError, parse_spec
 from .loaders import EMBEDDED, FILE_KINDS, IMAGE_EXT, TORCHVISION
+from .settings import settings
 
 
 def data_roots() -> list[Path]:
     """Folders under which the app may read dataset files: $CLUSTLIB_DATA_ROOTS, a list
     separated by the OS path separator (``:`` on Linux); empty by default."""
-    raw = os.environ.get("CLUSTLIB_DATA_ROOTS", "")
+    raw = settings().data_roots
     return [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
 
 

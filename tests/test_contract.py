@@ -383,3 +383,23 @@ def test_one_name_per_idea_and_the_old_names_still_work(tmp_path):
 
     with pytest.warns(DeprecationWarning, match="class_color"):
         assert viz.class_colour(3) == viz.class_color(3)
+
+
+def test_settings_are_read_in_one_place_and_documented_as_they_are(monkeypatch):
+    import re
+    from pathlib import Path
+
+    from clustlib.settings import Settings, settings, table
+
+    root = Path(__file__).resolve().parents[1]
+    assert table() in (root / "docs" / "settings.md").read_text()  # python -m clustlib.settings > the table
+    readers = [str(p.relative_to(root)) for p in (root / "clustlib").rglob("*.py")
+               if re.search(r"os\.environ(\.get)?\(.?CLUSTLIB_|getenv\(.?CLUSTLIB_", p.read_text())]
+    assert readers == []  # no CLUSTLIB_ variable read outside clustlib/settings.py
+    monkeypatch.setenv("CLUSTLIB_MAX_JOBS", "0")
+    monkeypatch.setenv("CLUSTLIB_VISITOR_JOB_S", "not a number")
+    monkeypatch.setenv("CLUSTLIB_FIRST_PAINT_S", "9")
+    now = settings()
+    assert (now.max_jobs, now.visitor_job_s, now.first_paint_s) == (1, Settings.visitor_job_s, 5.0)
+    monkeypatch.setenv("CLUSTLIB_MAX_JOBS", "3")
+    assert settings().max_jobs == 3  # read again when a variable changes

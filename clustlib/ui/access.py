@@ -23,37 +23,31 @@ Streamlit part (:func:`session`) reads the request.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..settings import settings
+
 LOCAL = {"127.0.0.1", "::1", "localhost"}
 
 
-def _env(name: str, default: float) -> float:
-    try:
-        return max(0.0, float(os.environ.get(name, default)))
-    except ValueError:
-        return float(default)
-
-
 def max_queue() -> int:
-    return max(1, int(_env("CLUSTLIB_MAX_QUEUE", 4)))
+    return settings().max_queue
 
 
 def visitor_job_seconds() -> float:
-    return _env("CLUSTLIB_VISITOR_JOB_S", 600)
+    return settings().visitor_job_s
 
 
 def upload_quota() -> int:
-    return int(_env("CLUSTLIB_UPLOAD_QUOTA_MB", 100) * 2**20)
+    return int(settings().upload_quota_mb * 2**20)
 
 
 def visitor_disk() -> int:
-    return int(_env("CLUSTLIB_VISITOR_DISK_MB", 2048) * 2**20)
+    return int(settings().visitor_disk_mb * 2**20)
 
 
 class Refused(ValueError):
@@ -72,7 +66,7 @@ def decide_host(ip: str | None, token_given: str | None, token: str | None = Non
     """The rule: with a host token configured, the token alone; without, a local request
     (an unknown address -- a test harness -- counts as local, as ``make app`` serves only
     this machine unless told otherwise)."""
-    token = os.environ.get("CLUSTLIB_HOST_TOKEN") if token is None else token
+    token = settings().host_token if token is None else token
     if token:
         return bool(token_given) and hmac.compare_digest(str(token_given), token)
     return not isinstance(ip, str) or not ip or ip in LOCAL

@@ -29,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..settings import settings
 from .jobs import _CTX
 
 ABANDON_S = 20.0  # a task nobody asked about for this long is stopped
@@ -37,17 +38,11 @@ KEEP_RESULTS = 64  # finished tasks kept for the next visitor (each a small dict
 
 def default_budget() -> float:
     """Seconds a task may compute ($CLUSTLIB_TASK_BUDGET_S, default 120)."""
-    try:
-        return max(1.0, float(os.environ.get("CLUSTLIB_TASK_BUDGET_S", 120)))
-    except ValueError:
-        return 120.0
+    return settings().task_budget_s
 
 
 def max_tasks() -> int:
-    try:
-        return max(1, int(os.environ.get("CLUSTLIB_MAX_TASKS", 1)))
-    except ValueError:
-        return 1
+    return settings().max_tasks
 
 
 @dataclass

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.spawn as _spawn
-import os
 import queue
 import secrets
 import threading
@@ -32,6 +31,7 @@ from ..base import stop_text
 from ..methods import METHODS
 from ..rundir import run_name, runs_dir
 from ..runs import Run, list_runs
+from ..settings import settings
 from ..train import TrainRequest, train_run
 from ..uploads import UPLOADS
 from .access import Refused, Who, claim, make_room, max_queue, visitor_job_seconds
@@ -60,10 +60,7 @@ def run_key(path) -> str:
 def max_jobs() -> int:
     """Jobs that may train at once ($CLUSTLIB_MAX_JOBS, default 1: on a small machine two
     fits side by side are each slower than one after the other)."""
-    try:
-        return max(1, int(os.environ.get("CLUSTLIB_MAX_JOBS", "1")))
-    except ValueError:
-        return 1
+    return settings().max_jobs
 
 
 _CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")

@@ -4,7 +4,6 @@ and text from them escaped for Streamlit's Markdown."""
 from __future__ import annotations
 
 import html
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from ..data import UPLOADS, DatasetError, check_visitor_spec, data_roots, in_mem
 from ..methods import METHODS
 from ..rundir import runs_dir  # noqa: F401
 from ..runs import EXTERNAL, Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
+from ..settings import settings
 from ..train import TrainRequest
 from .jobs import assets_dir, run_key, saved_runs, warm_up  # noqa: F401
 
@@ -33,10 +33,7 @@ _jobs_ready()
 
 def data_cache_bytes() -> int:
     """Memory the server keeps datasets in ($CLUSTLIB_DATA_CACHE_MB, default 1024)."""
-    try:
-        return max(1, int(float(os.environ.get("CLUSTLIB_DATA_CACHE_MB", 1024)) * 2**20))
-    except ValueError:
-        return 2**30
+    return int(settings().data_cache_mb * 2**20)
 
 
 @st.cache_resource(show_spinner=False)

@@ -4,7 +4,6 @@ categories, Inspect points."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import streamlit as st
 from ..data import DatasetError
 from ..rundir import runs_dir
 from ..runs import EXTERNAL, Run
+from ..settings import settings
 from . import background
 from .store import cached_dataset, plain, run_dataset_ui, tracked_samples  # noqa: F401
 
@@ -43,10 +43,7 @@ def figure(run: Run, name: str, build):
 def first_paint_s() -> float:
     """What a browser is given to draw a page's poster before its charts arrive
     ($CLUSTLIB_FIRST_PAINT_S, default 0.5; 0 sends poster and charts in one run)."""
-    try:
-        return max(0.0, min(5.0, float(os.environ.get("CLUSTLIB_FIRST_PAINT_S", "0.5"))))
-    except ValueError:
-        return 0.5
+    return settings().first_paint_s
 
 
 def poster_ui(run: Run, name: str, build, caption: str) -> None:
