@@ -1,9 +1,10 @@
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from clustlib.app import favicon
 from clustlib.methods import METHODS
 
-st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon=":material/bubble_chart:", layout="wide")
+st.set_page_config(page_title="clustlib — watch deep clustering learn", page_icon=favicon(), layout="wide")
 
 # Streamlit forgets a widget's value when a run of another page does not draw it (and, in
 # a browser, while a page's fragments poll a training job, even re-set values were lost).

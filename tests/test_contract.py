@@ -403,3 +403,36 @@ def test_settings_are_read_in_one_place_and_documented_as_they_are(monkeypatch):
     assert (now.max_jobs, now.visitor_job_s, now.first_paint_s) == (1, Settings.visitor_job_s, 5.0)
     monkeypatch.setenv("CLUSTLIB_MAX_JOBS", "3")
     assert settings().max_jobs == 3  # read again when a variable changes
+
+
+def test_static_bundles_are_served_gzipped_once_and_nothing_else_is_touched(tmp_path):
+    import asyncio
+    import gzip
+
+    from clustlib.ui.compress import CompressedStatic
+
+    (tmp_path / "static" / "js").mkdir(parents=True)
+    code = b"function f(){return 1}\n" * 2000
+    (tmp_path / "static" / "js" / "main.abc.js").write_bytes(code)
+    (tmp_path / "secret.txt").write_text("no")
+    passed = []
+
+    async def inner(scope, receive, send):
+        passed.append(scope["path"])
+
+    def call(path, accept=b"gzip, br"):
+        sent = []
+
+        async def send(msg):
+            sent.append(msg)
+        scope = {"type": "http", "method": "GET", "path": path, "headers": [(b"accept-encoding", accept)]}
+        asyncio.run(CompressedStatic(inner, tmp_path)(scope, None, send))
+        return sent
+
+    start, body = call("/static/js/main.abc.js")
+    headers = dict(start["headers"])
+    assert headers[b"content-encoding"] == b"gzip" and b"javascript" in headers[b"content-type"]
+    assert gzip.decompress(body["body"]) == code and len(body["body"]) < len(code) / 20
+    assert call("/static/js/main.abc.js", accept=b"identity") == [] and passed[-1] == "/static/js/main.abc.js"
+    for path in ("/static/../secret.txt", "/static/js/none.js", "/", "/static/x.png"):
+        assert call(path) == [] and passed[-1] == path  # outside, missing or not compressible: Streamlit's

@@ -11,6 +11,7 @@ file through the source tree's layout.
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -41,6 +42,20 @@ def app_file() -> Path:
 def assets_dir() -> Path:
     """The demo runs shipped with clustlib (made by ``scripts/make_demo_assets.py``)."""
     return root() / "assets"
+
+
+@lru_cache(maxsize=1)
+def favicon():
+    """The browser tab's icon, drawn here (three clusters of dots), so no page asks a font
+    host for one: the app works offline."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    for (cx, cy), colour in zip(((20, 22), (44, 20), (32, 44)), ("#1f77b4", "#ff7f0e", "#2ca02c")):
+        for dx, dy in ((-6, -4), (5, -5), (0, 6), (-3, 2), (4, 3)):
+            draw.ellipse((cx + dx - 4, cy + dy - 4, cx + dx + 4, cy + dy + 4), fill=colour)
+    return im
 
 
 def server_command(port: int = 8501, address: str = "localhost") -> list[str]:

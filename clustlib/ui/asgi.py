@@ -8,12 +8,15 @@ warm). Started by ``clustlib app`` (:func:`clustlib.app.server_command`; Streaml
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from clustlib.app import app_file
+from clustlib.ui.compress import CompressedStatic
 
 
 def warm() -> float:
@@ -24,9 +27,11 @@ def warm() -> float:
 
     import clustlib.methods  # noqa: F401 - torch, and every method's self-description
     import clustlib.viz  # noqa: F401
+    from clustlib.ui import compress
     from clustlib.ui.jobs import warm_up
 
     warm_up()  # the process that forks training jobs and background tasks
+    threading.Thread(target=compress.warm, name="clustlib-compress", daemon=True).start()  # gzip once, meanwhile
     return time.perf_counter() - t0
 
 
@@ -37,4 +42,4 @@ async def lifespan(app):
     yield
 
 
-app = st.App(str(app_file()), lifespan=lifespan)
+app = st.App(str(app_file()), lifespan=lifespan, middleware=[Middleware(CompressedStatic)])
