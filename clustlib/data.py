@@ -42,13 +42,17 @@ from .loaders import (  # noqa: F401
 from .stream import read_image  # noqa: F401
 from .uploads import (  # noqa: F401
     MAX_UPLOAD_BYTES,
+    UPLOAD,
     UPLOADS,
     check_visitor_spec,
     data_roots,
     discard_upload,
+    resolve_upload,
     save_upload,
     stored_bytes,
+    upload_id,
     upload_path,
+    upload_spec,
 )
 
 DESCRIPTIONS = {
@@ -106,6 +110,8 @@ def load_dataset(spec: str = "digits") -> Dataset:
 
 def _load(spec: str) -> Dataset:
     name, arg, opts = parse_spec(spec)
+    if name == UPLOAD:  # upload:ID: the file an app's visitor uploaded, by its opaque id
+        name, arg, _ = parse_spec(upload_spec(arg or ""))
     if name in FILE_KINDS:
         if not arg:
             raise DatasetError(f"{name}: needs a path, e.g. '{name}:my_data.{name}'.")
@@ -199,6 +205,9 @@ def display_name(spec: str) -> str:
     """
     try:
         name, arg, opts = parse_spec(spec)
+        if name == UPLOAD:
+            kept = resolve_upload(arg or "")
+            name, arg = ("folder" if kept.is_dir() else "npz"), str(kept)
     except DatasetError:
         return str(spec)
     if name not in FILE_KINDS or not arg:

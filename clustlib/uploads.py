@@ -29,6 +29,8 @@ def check_visitor_spec(spec: str, allowed_dirs) -> None:
     ``download=1`` -- raises a one-line DatasetError. The CLI and the library trust their
     user and never call this."""
     name, arg, opts = parse_spec(spec)
+    if name == UPLOAD:  # an id only this server resolves, inside its uploads folder
+        return
     if name in EMBEDDED:
         _check_visitor_size(name, opts)
         return
@@ -171,6 +173,63 @@ def discard_upload(path, folder) -> None:
 
 
 UPLOADS = ".uploads"  # the app's uploads folder, inside its runs folder
+UPLOAD = "upload"  # the spec of an upload in links and runs: upload:ID (an opaque id, never a path)
+
+
+def uploads_dir() -> Path:
+    from .settings import settings
+
+    return Path(settings().runs).expanduser() / UPLOADS
+
+
+def _secret(folder: Path) -> bytes:
+    """The uploads folder's own key (made once, readable by the server only): ids are
+    keyed hashes of the uploads' places, which nobody outside can compute or reverse."""
+    import secrets
+
+    f = folder / ".key"
+    if not f.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".key.tmp-{os.getpid()}"
+        tmp.write_bytes(secrets.token_bytes(32))
+        os.chmod(tmp, 0o600)
+        if not f.exists():
+            os.replace(tmp, f)
+        tmp.unlink(missing_ok=True)
+    return f.read_bytes()
+
+
+def upload_id(path, folder=None) -> str:
+    """The opaque id of a kept upload (:func:`upload_path`): what a link and a run carry."""
+    import hashlib
+    import hmac
+
+    folder = Path(folder).expanduser() if folder is not None else uploads_dir()
+    rel = Path(path).expanduser().resolve().relative_to(folder.resolve()).as_posix()
+    return hmac.new(_secret(folder), rel.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def resolve_upload(uid: str, folder=None) -> Path:
+    """The kept upload an id names (its file, or the folder a zip was unpacked into);
+    a one-line DatasetError when there is none (removed, or another server's)."""
+    folder = Path(folder).expanduser() if folder is not None else uploads_dir()
+    if folder.is_dir() and len(uid) == 20 and all(c in "0123456789abcdef" for c in uid):
+        for home in folder.iterdir():
+            if not home.is_dir() or home.name.startswith("."):
+                continue
+            for kept in home.iterdir():
+                if not kept.name.startswith(".") and upload_id(kept, folder) == uid:
+                    return kept
+    raise DatasetError(f"upload:{uid[:40]}: no such upload on this server (removed to make room, or made on "
+                       "another server); upload the file again.")
+
+
+def upload_spec(uid: str, folder=None) -> str:
+    """The file spec an upload id stands for (``npz:PATH``, ``csv:PATH``, ``folder:PATH``)."""
+    kept = resolve_upload(uid, folder)
+    if kept.is_dir():
+        return f"folder:{_class_root(kept)}"
+    return f"{kept.suffix.lstrip('.').lower()}:{kept}"
 
 
 def _safe_file_name(name: str) -> str:

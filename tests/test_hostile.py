@@ -332,7 +332,7 @@ def test_rejected_upload_in_the_app_is_removed(tmp_path, monkeypatch):
     at.sidebar.file_uploader(key="knet_upload").upload("nan.npz", buf.getvalue())
     at.run()
     assert any("NaN" in e.value for e in at.sidebar.error)
-    assert not any((tmp_path / "runs" / ".uploads").iterdir())
+    assert not [p for p in (tmp_path / "runs" / ".uploads").iterdir() if not p.name.startswith(".")]  # .key: the ids'
 
 
 def test_upload_size_message_names_both_sizes(monkeypatch):
@@ -778,3 +778,37 @@ def test_a_job_link_lets_another_session_watch_but_not_stop(tmp_path, monkeypatc
         with jobs._LOCK:
             jobs._RUNNING.discard(job.id)
             jobs.JOBS.pop(job.id, None)
+
+
+def test_a_link_names_an_upload_by_an_opaque_id_only_this_server_resolves(tmp_path, monkeypatch):
+    import io
+    import re
+
+    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/knet.py")
+    at.run()
+    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
+    at.run()
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez(buf, X=np.vstack([rng.normal(size=(30, 2)), rng.normal(size=(30, 2)) + 6]), y=np.repeat([0, 1], 30))
+    at.sidebar.file_uploader(key="knet_upload").upload("two-blobs.npz", buf.getvalue())
+    at.run()
+    assert not at.exception and not at.sidebar.error
+    link = at.query_params["data"]
+    link = link[0] if isinstance(link, list) else link
+    assert re.fullmatch(r"upload:[0-9a-f]{20}", link), link  # no folder, no content hash
+    assert len(load_dataset(link)) == 60
+    from clustlib.data import display_name
+
+    assert display_name(link) == "two-blobs.npz"
+    other = AppTest.from_file(APP, default_timeout=120)  # the link in another browser
+    other.query_params["data"] = link
+    other.run()
+    other.switch_page("app_pages/knet.py")
+    other.run()
+    assert not other.exception and not other.sidebar.error
+    with pytest.raises(DatasetError, match="no such upload on this server"):
+        load_dataset("upload:" + "0" * 20)

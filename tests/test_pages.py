@@ -145,3 +145,17 @@ def test_the_readme_link_opens_a_run_that_shows_the_method():
     assert not any("No saved run matches" in i.value for i in at.info)
     words = text(at)
     assert "better than the input" in words and "alphabets" in words
+
+
+def test_a_run_opened_by_its_name_sets_the_sidebar_and_a_change_is_said():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = "knet-spirals"
+    at.run()
+    at.switch_page("app_pages/knet.py")
+    at.run()
+    assert not at.exception and at.session_state["knet_run_path"].endswith("knet-spirals")
+    assert at.session_state["knet_ds"] == "spirals"  # Train trains what is shown
+    assert not [c for c in at.caption if c.value.startswith("The run shown was trained on")]
+    at.sidebar.number_input(key="knet_seed").set_value(3).run()
+    said = [c.value for c in at.caption if c.value.startswith("The run shown was trained on")]
+    assert len(said) == 1 and "seed 0" in said[0] and "seed 3" in said[0]

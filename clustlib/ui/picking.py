@@ -14,7 +14,7 @@ from ..runs import EXTERNAL, Run, RunFormatError
 from ..train import TrainRequest
 from . import access
 from .jobs import assets_dir, run_key, saved_runs
-from .store import EXTERNAL_DEMO, available_runs, load_run, matching_run, plain
+from .store import EXTERNAL_DEMO, available_runs, data_label, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
 VISITOR_RECORDING_BYTES = 128 * 2**20  # what an uploaded recording's arrays may declare (a 0.5 MB file can say 458 MiB)
@@ -88,6 +88,8 @@ def current_run_ui(key: str, wanted: TrainRequest | str, live=None) -> Run:
         st.query_params["run"] = run_key(st.session_state[f"{key}_run_path"])  # the link opens it
         if run.info.get("live"):
             follow_recording_ui(key, run)
+    if run is not None and not isinstance(wanted, str):
+        differs_ui(run, wanted)
     if run is None:
         st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
                 "and open it here, or upload one in the sidebar." if method == EXTERNAL else
@@ -166,3 +168,16 @@ def follow_recording_ui(key: str, run: Run) -> None:
         st.rerun()
 
     follow()
+
+
+def differs_ui(run: Run, request: TrainRequest) -> None:
+    """One line when the run on screen is not what Train would train (a run opened by a
+    link or from the library, then the sidebar changed): its data, preset and seed beside
+    the sidebar's."""
+    info = run.info
+    shown = (str(info.get("dataset") or ""), info.get("preset", "demo"), info.get("seed"))
+    asked = (request.data, request.preset, request.seed)
+    if shown == asked:
+        return
+    st.caption(f"The run shown was trained on {data_label(shown[0])} (preset {plain(shown[1])}, seed {shown[2]}); "
+               f"**Train** trains the sidebar's choice: {data_label(asked[0])} (preset {plain(asked[1])}, seed {asked[2]}).")

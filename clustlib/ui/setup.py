@@ -54,7 +54,16 @@ def query_state_ui(key: str, cls, datasets: list[str], default: str) -> None:
         return
     st.session_state[f"{key}_q_done"] = True
     q = st.query_params
-    linked = TrainRequest.from_query(cls.ABOUT.name, q.to_dict(), default)
+    query = q.to_dict()
+    if "run" in query and "data" not in query:  # ?run=NAME alone: the sidebar starts from that run's settings
+        from .jobs import run_key, saved_runs
+
+        info = next((i for _, p, i in saved_runs() if isinstance(i, dict) and run_key(p) == query["run"]
+                     and i.get("method") == cls.ABOUT.name), None)
+        if info is not None and info.get("dataset"):
+            query.update(data=str(info["dataset"]), preset=str(info.get("preset") or "demo"),
+                         seed=str(info.get("seed") or 0))
+    linked = TrainRequest.from_query(cls.ABOUT.name, query, default)
     st.session_state[f"{key}_preset"] = linked.preset
     if linked.data in datasets:
         st.session_state[f"{key}_ds"] = linked.data
@@ -128,7 +137,15 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
     class folders of images); validated exactly like a dataset spec. Kept once per upload
     (counted at its unpacked size); an upload the server removed to make room is said so,
     never silently written again."""
-    from ..data import MAX_UPLOAD_BYTES, discard_upload, save_upload, stored_bytes, upload_path
+    from ..data import (
+        MAX_UPLOAD_BYTES,
+        UPLOAD,
+        discard_upload,
+        save_upload,
+        stored_bytes,
+        upload_id,
+        upload_path,
+    )
 
     up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
                                   type=["npz", "csv", "zip"], key=f"{key}_upload")
@@ -149,10 +166,14 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
             access.check_upload(who, size, folder)  # quota and room, before anything is kept
             path = upload_path(up.name, data, folder)
             fresh = None if path.exists() else path
-            spec = save_upload(up.name, data, folder)
+            save_upload(up.name, data, folder)
+            spec = f"{UPLOAD}:{upload_id(path, folder)}"  # links and runs name it by an opaque id, never a path
             access.count_upload(who, path, size)
             st.session_state[f"{key}_upload_kept"] = (up.file_id, spec, str(path))
         ds = cached_dataset(spec)
+        shape = " × ".join(map(str, ds.X.shape[1:]))
+        classes = f"{ds.n_classes} classes" if ds.y is not None else "no labels"
+        st.sidebar.success(f"{plain(up.name)}: {len(ds):,} samples, {classes}, each {shape}")
         side = int(round(np.sqrt(ds.X.shape[1]))) if ds.kind == "vector" else 0
         if side >= 4 and side * side == ds.X.shape[1]:  # rows of pixels: show them as images
             pixels = bool(ds.X.min() >= 0 and side >= 16)
