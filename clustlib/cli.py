@@ -97,6 +97,20 @@ class _Progress:
             self.bar.close()
 
 
+def _expected(request, out: Path) -> str:
+    """The time ``request`` should take, from saved runs of the same settings (the demo
+    runs, the runs folder, the runs beside --out); the bar then shows the time left."""
+    from .app import assets_dir
+    from .rundir import runs_dir
+    from .runs import list_runs
+    from .train import duration_text, estimate_seconds
+
+    found = estimate_seconds(request, list_runs(assets_dir(), runs_dir(), out.parent))
+    if found is None:
+        return "not trained with these settings before; the bar shows the time left from the first rounds"
+    return f"expected about {duration_text(found[0])} ({found[1]})"
+
+
 def cmd_methods(args) -> int:
     for name, cls in METHODS.items():
         print(f"{name:8s} {cls.ABOUT.description}")
@@ -176,6 +190,8 @@ def cmd_train(args) -> int:
         for seed in seeds:
             request = _request(args, seed, threads)
             where = out / f"seed-{seed}" if args.seeds is not None else out
+            if not args.quiet and rank == 0 and seed == seeds[0]:
+                print(f"clustlib: {_expected(request, out)}", file=sys.stderr, flush=True)
             progress = _Progress(0, args.quiet or rank > 0)
             try:
                 with warnings.catch_warnings():  # an interrupt is reported below, in one line

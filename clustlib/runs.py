@@ -487,7 +487,7 @@ def _listed(d: Path) -> dict | str:
     except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
         return f"{d / 'run.json'}: not a readable run ({_short(err)})."
     return {k: doc.get(k) for k in ("method", "dataset", "created", "metrics", "unseen", "params", "preset", "seed",
-                                    "live", "model")}
+                                    "live", "model", "machine", "threads")}
 
 
 def seed_groups(listed) -> list[dict]:

@@ -1,6 +1,7 @@
 """Page tests with Streamlit's AppTest (no browser)."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -482,6 +483,7 @@ def test_training_shows_the_live_picture_and_a_reload_reattaches_with_stop(runs_
     assert not at.exception and job.running
     # the page is the live view: progress, Stop, and the kernel of the latest round
     assert any(p.value is not None for p in at.get("progress"))
+    assert any(re.search(r"about \d+ s left|about \d+ min \d+ s left", p.proto.text) for p in at.get("progress"))
     figs = figures(at)
     assert figs and figs[0]["data"][0]["type"] == "image" and "iteration" in figs[0]["layout"]["title"]["text"]
     assert at.query_params["job"] == job.id

@@ -159,3 +159,14 @@ def test_a_run_opened_by_its_name_sets_the_sidebar_and_a_change_is_said():
     at.sidebar.number_input(key="knet_seed").set_value(3).run()
     said = [c.value for c in at.caption if c.value.startswith("The run shown was trained on")]
     assert len(said) == 1 and "seed 0" in said[0] and "seed 3" in said[0]
+
+
+def test_the_expected_time_is_said_before_train_from_saved_runs():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/jule.py")
+    at.run()
+    said = [c.value for c in at.sidebar.caption if c.value.startswith("Expected: about")]
+    assert len(said) == 1 and "jule-digits" in said[0]  # the demo run of these settings, until one runs here
+    train = next(b for b in at.sidebar.button if b.label == "Train")
+    assert train.proto.help == said[0]

@@ -3,6 +3,8 @@ method's live picture while it trains (``clustlib.ui.jobs`` runs the fit)."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -46,8 +48,10 @@ def train_ui(key: str, request: TrainRequest, ds, disabled: bool = False) -> Non
     to train exactly that run."""
     share_state_ui(key, request)
     running = busy(key)
+    expected = expected_text(request)
     clicked = st.sidebar.button("Train", type="primary", disabled=running or ds is None or disabled,
-                                width="stretch", key=f"{key}_train")
+                                width="stretch", key=f"{key}_train", help=expected)
+    st.sidebar.caption(expected)
     if (st.session_state.get(f"{key}_q_shared") and not running and f"{key}_job" not in st.session_state
             and not st.session_state.get(f"{key}_loaded") and ds is not None and not disabled
             and matching_run(request) is None):
@@ -58,6 +62,31 @@ def train_ui(key: str, request: TrainRequest, ds, disabled: bool = False) -> Non
         clicked = st.button("Train the linked run", key=f"{key}_train_link") or clicked
     if clicked:
         start_job_ui(key, request)
+
+
+def expected_text(request: TrainRequest) -> str:
+    """How long Train should take, from the saved runs of these settings (their recorded
+    seconds; this machine's first): said before it starts."""
+    from ..train import duration_text, estimate_seconds
+    from .jobs import saved_runs
+
+    found = estimate_seconds(request, [(p, i) for _, p, i in saved_runs()])
+    if found is None:
+        return ("Not trained with these settings before: its time left shows once it runs (from its first "
+                "rounds).")
+    seconds, basis = found
+    return f"Expected: about {duration_text(seconds)} ({plain(basis)})."
+
+
+def time_left(job: TrainingJob) -> str:
+    """Time left of a running job, from its rounds so far (updated each round)."""
+    from ..train import duration_text
+
+    if not job.started or job.rounds_done < 1 or not job.max_rounds:
+        return ""
+    spent = time.time() - job.started
+    left = spent / job.rounds_done * max(job.max_rounds - job.rounds_done, 0)
+    return f"about {duration_text(left)} left"
 
 
 def start_job_ui(key: str, request: TrainRequest) -> None:
@@ -95,8 +124,9 @@ def job_progress_ui(key: str) -> None:
                                if k != "n_clusters" and np.isfinite(job.scalars.get(k, np.nan)))
             where = (f"{job.stage} · {job.rounds_done} of {job.max_rounds} rounds planned" if job.max_rounds
                      else "setting up")
+            left = time_left(job)
             st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"
-                        + (f" · {shown}" if shown else ""))
+                        + (f" · {left}" if left else "") + (f" · {shown}" if shown else ""))
             if not job.may_stop(access.session()):
                 st.caption("Another session started this training: you can watch it; it or the host can stop it.")
             elif st.button("Stop", key=f"{key}_stop", help="end training after this round and keep what was learned"):
