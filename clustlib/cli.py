@@ -72,11 +72,14 @@ class _Progress:
     """A tqdm bar over rounds, opened at the first snapshot (after the input was
     validated, so bad input prints only its one-line error)."""
 
-    def __init__(self, total: int, quiet: bool):
-        self.total, self.quiet, self.bar = total, quiet, None
+    def __init__(self, total: int, quiet: bool, expected=None):
+        self.total, self.quiet, self.bar, self.expected = total, quiet, None, expected
 
     def on_start(self, est, planned: int) -> None:
         self.total = planned  # the rounds the method will run (JULE: periods down to k)
+        if self.expected is not None and not self.quiet:  # the input is valid: say how long before the bar
+            print(f"clustlib: {self.expected()}", file=sys.stderr, flush=True)
+            self.expected = None
 
     def __call__(self, est, snap):
         from tqdm.auto import tqdm
@@ -190,9 +193,8 @@ def cmd_train(args) -> int:
         for seed in seeds:
             request = _request(args, seed, threads)
             where = out / f"seed-{seed}" if args.seeds is not None else out
-            if not args.quiet and rank == 0 and seed == seeds[0]:
-                print(f"clustlib: {_expected(request, out)}", file=sys.stderr, flush=True)
-            progress = _Progress(0, args.quiet or rank > 0)
+            progress = _Progress(0, args.quiet or rank > 0,
+                                 expected=(lambda r=request: _expected(r, out)) if seed == seeds[0] else None)
             try:
                 with warnings.catch_warnings():  # an interrupt is reported below, in one line
                     warnings.filterwarnings("ignore", message="interrupted in ")

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from clustlib.ui import background
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 

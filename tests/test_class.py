@@ -14,6 +14,8 @@ from clustlib.train import TrainRequest
 from clustlib.ui import access
 from clustlib.ui.jobs import TrainingJob
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SLOW_KNET = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12, "batch_size": 64, "pretrain_steps": 50,
              "random_state": 0}

@@ -40,6 +40,7 @@ def test_train_with_unseen_records_and_evaluates_them(tmp_path, capsys):
     assert ev["n"] == 100 and "unseen_nmi" in ev
 
 
+@pytest.mark.slow
 def test_omniglot_holds_out_whole_alphabets_by_default_or_by_name(tmp_path, capsys):
     from clustlib import load_dataset
 

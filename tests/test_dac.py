@@ -65,6 +65,7 @@ def fitted_digits():
     return ds, est.fit(ds.X, ds.y)
 
 
+@pytest.mark.slow
 def test_dac_on_digits_and_its_snapshots(fitted_digits):
     ds, est = fitted_digits
     assert nmi(ds.y, est.labels_) >= 0.70  # one start, seed 0: 0.733 on an AMD EPYC, >= 0.75 on an Intel Xeon
@@ -91,6 +92,7 @@ def test_collapse_is_detected():
 
 
 
+@pytest.mark.slow
 def test_demo_preset_is_steady_over_seeds_on_600_digits():
     """Issue 19: the demo preset stays above a floor taken from its 10-seed measurement on
     this subset (docs/dac.md); one seed here (1; 0 is the snapshots test's), the suite's

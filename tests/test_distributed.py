@@ -20,6 +20,8 @@ from clustlib import load_dataset
 from clustlib.methods import METHODS
 from clustlib.runs import Run
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 # The cases of the first test. SeCu's reductions (duals from the whole batch's counts, the
 # closed-form centres from the whole epoch's sums, SGD centres' gradients) and DAC's and
 # DSCL's objectives on the gathered global batch are compared with one process on

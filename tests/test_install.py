@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

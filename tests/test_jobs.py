@@ -6,6 +6,8 @@ from clustlib.runs import Run
 from clustlib.train import TrainRequest
 from clustlib.ui.jobs import TrainingJob
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 
 def test_stop_keeps_what_was_learned_and_saves(tmp_path):
     params = {"n_clusters": 2, "max_iter": 500, "tol": 1e-12,

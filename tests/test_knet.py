@@ -64,6 +64,7 @@ def test_trace_snapshots(fitted_moons):
     assert est.labels_.shape == (300,)
 
 
+@pytest.mark.slow
 def test_psi_learns_convex_clusters_and_a_block_diagonal_kernel():
     """The method's own mechanism (Sec. 4, Fig. 2): k-means on psi(X) -- Algorithm 1's
     assignment -- fails on the untrained psi (the identity) and succeeds after training,
@@ -80,6 +81,7 @@ def test_psi_learns_convex_clusters_and_a_block_diagonal_kernel():
         assert end["block_contrast"] >= 0.8 and end["block_contrast"] >= 10 * start["block_contrast"]
 
 
+@pytest.mark.slow
 def test_delta_phase_follows_the_authors_code():
     ds = load_dataset("moons:n=200")
     est = KNet.from_preset("tiny", n_clusters=2, random_state=0).fit(ds.X, ds.y)
@@ -105,6 +107,7 @@ def test_knn_sigma_is_label_free_and_stable_under_subsampling():
     ("moons", 2, {"sigma": "median", "sigma_ratio": 0.1}, 0.99),  # the paper's sigma (Table 6)
     # the defaults: 10 seeds 0.901 mean, worst 0.866 (k-means on the same data 0.876; docs/knet.md)
     ("wine", 3, {}, 0.86), ("wisconsin", 2, {}, 0.79)])
+@pytest.mark.slow
 @pytest.mark.parametrize("u_update", ["sma", "eig"])
 def test_quality_with_kmeans_on_psi(spec, k, params, floor, u_update):
     ds = load_dataset(spec)
@@ -113,6 +116,7 @@ def test_quality_with_kmeans_on_psi(spec, k, params, floor, u_update):
     assert nmi(ds.y, est.fit(ds.X).labels_) >= floor
 
 
+@pytest.mark.slow
 def test_out_of_sample_spiral2_trained_on_1_percent():
     """Fig. 1 / Table 4: psi trained on 300 of 30,000 spiral points clusters all of them."""
     ds = load_dataset("spirals:n=30000")

@@ -124,6 +124,7 @@ def test_views_on_disk_round_trip_and_refuse_anything_else(tmp_path):
     assert view_file(run, "unseen", "tsne") != first and first.parent == tmp_path / ".views"
 
 
+@pytest.mark.slow
 def test_dscl_on_a_few_alphabets_clusters_an_unseen_alphabet_better_than_pixels(omni):
     """Seeded subset: trained on Balinese and Early Aramaic (46 characters), scored on
     Tagalog (17 characters). Measured seeds 0-2: pixels 0.44-0.48, DSCL 0.60-0.65."""

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 BUDGET = 1_000_000  # bytes of figure specs a method page may send (the standards' 1 MB)
 

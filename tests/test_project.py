@@ -11,6 +11,7 @@ def blobs():
     return X[:300].astype(np.float32), y[:300], X[300:].astype(np.float32), y[300:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
 def test_new_points_land_next_to_their_cluster(blobs, method):
     X, y, Xn, yn = blobs

@@ -113,6 +113,7 @@ def test_secu_soft_target_of_the_released_code_recovers_blobs(blobs3):
         SeCu(3, target="fuzzy").fit(X)
 
 
+@pytest.mark.slow
 def test_demo_preset_is_steady_over_seeds_on_600_digits():
     """Issue 19: the demo preset stays above a floor taken from its 10-seed measurement on
     this subset (docs/secu.md); training improves on the start. One seed (1), the suite's
