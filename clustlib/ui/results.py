@@ -53,6 +53,8 @@ def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:
             waiting.append(peer)
     if table:
         st.dataframe({name: {m: round(float(v), 3) for m, v in r.items()} for name, r in table.items()})
+    for label, row in (rows or {}).items():
+        standing_ui(label, row, {p: table[p] for p in PEERS if table.get(p)}, waiting)
     if waiting:
         task_ui(("baseline", spec, int(k), waiting[0]), background.baseline, spec, int(k), waiting[0],
                 what=f"the baseline {waiting[0]}")
@@ -69,3 +71,21 @@ def baselines_ui(key: str, run: Run, label: str) -> None:
     if section.open:
         with section:
             baselines_table_ui(spec, int(run.estimator.n_clusters), {label: run.metrics})
+
+
+def standing_ui(label: str, row: dict, peers: dict, waiting: list) -> None:
+    """Where a run stands against its strongest baseline, in one sentence: below it (named,
+    both numbers) or above it, by how much. A method's score that a baseline already
+    reaches is not the method's result."""
+    nmi = row.get("nmi")
+    scored = {p: r["nmi"] for p, r in peers.items() if isinstance(r.get("nmi"), (int, float))}
+    if not isinstance(nmi, (int, float)) or not scored:
+        return
+    best = max(scored, key=scored.get)
+    pending = f" ({len(waiting)} baseline{'s' * (len(waiting) > 1)} still computing)" if waiting else ""
+    if nmi < scored[best]:
+        st.warning(f"{plain(label)} (NMI {nmi:.3f}) is below the strongest baseline, {best} (NMI {scored[best]:.3f}), "
+                   f"on the same data{pending}: a score a baseline already gives is not the method's result.")
+    else:
+        st.caption(f"{plain(label)} (NMI {nmi:.3f}) is above the strongest baseline, {best} (NMI {scored[best]:.3f}), "
+                   f"by {nmi - scored[best]:.3f}{pending}.")
