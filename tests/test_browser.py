@@ -193,7 +193,9 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
         stop = page.get_by_role("button", name="Stop")
         stop.wait_for(timeout=60_000)
         stop.click()
-        page.get_by_text("Training stopped in").wait_for(timeout=120_000)
+        said = page.get_by_text("Training stopped in")
+        said.wait_for(timeout=120_000)
+        assert "kept start 1 of 4" in said.text_content() and "that is what was saved" in said.text_content()
         _idle(page)
         assert page.locator("[data-testid='stPlotlyChart']").count() >= 3
         browser.close()

@@ -144,9 +144,9 @@ def job_progress_ui(key: str) -> None:
         else:
             capped = (f" at its time limit of {job.time_cap / 60:.0f} minutes for a visitor's training" if job.capped
                       else "")
-            kept = f" ({plain(job.kept)}; that is what was saved)" if job.kept else ""
-            st.success(f"Training {job.status}{capped}{kept} in {job.seconds or 0:.1f} s with {_threads(job)}: "
-                       f"saved as {plain(job.path.name)}")
+            kept = f" ({plain(job.kept)}: that is what was saved)" if job.kept else ""
+            st.success(f"Training {job.status} in {job.seconds or 0:.1f} s{capped} with {_threads(job)}: "
+                       f"saved as {plain(job.path.name)}{kept}")
 
     poll()
 

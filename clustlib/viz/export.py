@@ -17,6 +17,7 @@ b'GIF89a'
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 
@@ -39,9 +40,28 @@ _ASCII = str.maketrans({"ψ": "psi", "γ": "gamma", "η": "eta", "σ": "sigma", 
                         "×": "x", "→": "->", "−": "-", "≤": "<=", "≥": ">=", "⁺": "+"})
 
 
-def _drawn(text) -> str:
-    """A title as Pillow's bundled font can draw it (it has no Greek letters)."""
-    return _plain(text).translate(_ASCII)
+FONT_PX = 17  # a slide's titles: readable from the back of a room (Pillow's old bitmap font was 8 px)
+_GREEK_FONTS = ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+                "/Library/Fonts/Arial Unicode.ttf", "C:/Windows/Fonts/arial.ttf")
+
+
+@functools.lru_cache(maxsize=4)
+def _font(size: int = FONT_PX):
+    """(font, whether it draws Greek): a system font with Greek letters where one is found,
+    else Pillow's own scalable font (Latin only: Greek is then spelled out)."""
+    from PIL import ImageFont
+
+    for name in _GREEK_FONTS:
+        try:
+            return ImageFont.truetype(name, size), True
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size), False
+
+
+def _drawn(text, greek: bool = False) -> str:
+    """A title as the font can draw it (ψ spelled ``psi`` by a font without Greek)."""
+    return _plain(text) if greek else _plain(text).translate(_ASCII)
 
 
 def _values(v) -> np.ndarray | None:
@@ -121,9 +141,26 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
     draw = ImageDraw.Draw(img)
     title = layout.get("title") or {}
     lines = [s for s in re.split(r"<br\s*/?>", str(title.get("text", "") if isinstance(title, dict) else title)) if s]
+    font, greek = _font()
+    step = FONT_PX + 5
     for i, line in enumerate(lines[:3]):
-        draw.text((12, 8 + 16 * i), _drawn(line), fill=(42, 63, 95))
-    top, left, bottom, right = 20 + 16 * len(lines[:3]), 12, height - 12, width - 12
+        draw.text((12, 8 + step * i), _drawn(line, greek), fill=(42, 63, 95), font=font)
+    top, left, bottom, right = 16 + step * len(lines[:3]), 12, height - 12, width - 12
+    legend = [t for t in traces if t.get("name") and t.get("showlegend", True) is not False
+              and t.get("type") in ("scatter", "scattergl")]
+    if len(legend) > 1:  # a legend down the right side, as the page's chart has it
+        small = _font(FONT_PX - 3)[0]
+        right -= 125
+        heading = (layout.get("legend") or {}).get("title", {}).get("text") or layout.get("legend_title_text")
+        y = top
+        if heading:
+            draw.text((right + 14, y), _drawn(heading, greek), fill=(42, 63, 95), font=small)
+            y += FONT_PX + 2
+        for t in legend[:16]:
+            c = _colors(t, 1)[0]
+            draw.ellipse((right + 14, y + 4, right + 24, y + 14), fill=c)
+            draw.text((right + 30, y), _drawn(t["name"], greek)[:14], fill=(42, 63, 95), font=small)
+            y += FONT_PX + 2
     xs = [_values(t.get("x")) for t in traces if t.get("type") in ("scatter", "scattergl", "bar")]
     ys = [_values(t.get("y")) for t in traces if t.get("type") in ("scatter", "scattergl", "bar")]
     x0, x1 = _range(layout.get("xaxis"), xs)
@@ -158,6 +195,9 @@ def render(traces: list[dict], layout: dict, width: int = 640, height: int = 480
                     draw.line((a - size, b + size, a + size, b - size), fill=c, width=2)
                 else:
                     draw.ellipse((a - size, b - size, a + size, b + size), fill=c)
+            if "text" in str(t.get("mode", "")) and t.get("text") is not None:  # DAC's vertex numbers
+                for a, b, words in zip(u, v, list(t["text"])):
+                    draw.text((a, b - size - 3), _drawn(words, greek), fill=(68, 68, 68), font=font, anchor="mb")
         elif kind == "bar" and t.get("y") is not None:
             y = _values(t["y"])
             x = _values(t.get("x")) if t.get("x") is not None else np.arange(len(y))
