@@ -26,14 +26,15 @@ w.train_ui(KEY, req, ds, disabled=no_labels)
 
 def seen_map(trace, track_y, data):
     """The seen categories' embedding, coloured by class -- or by group (Omniglot's
-    alphabet) when there are more classes than colours; one range for every frame, so
-    the first epochs' tiny embedding shows as the dot it is."""
+    alphabet) when there are more classes than colours; each frame zoomed to its own
+    points (the first epochs' embedding is small: one range for all frames drew it as a
+    single dot, and the animation used a third of its axes)."""
     y, names = track_y, None
     if data is not None and data.class_groups and track_y is not None:
         y, groups = data.by_group(track_y)
         names = dict(enumerate(groups))
     what = "Seen categories" + (" (coloured by alphabet)" if names else "")
-    return embedding_animation(trace, y, "label", title=what, frame_axes=False, names=names,
+    return embedding_animation(trace, y, "label", title=what, frame_axes=True, names=names,
                                legend="alphabet" if names else "true class")
 
 

@@ -4,6 +4,7 @@ categories, Inspect points."""
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from pathlib import Path
@@ -71,6 +72,14 @@ def poster_ui(run: Run, name: str, build, caption: str) -> None:
         st.rerun()
 
 
+@functools.lru_cache(maxsize=1)
+def _plotly_mb() -> float:
+    """The size of the plotly.js an HTML export carries (the installed plotly's)."""
+    from plotly.offline import get_plotlyjs
+
+    return len(get_plotlyjs().encode()) / 1e6
+
+
 def export_ui(fig, name: str, where=None) -> None:
     """Take the animation away: an HTML file that plays offline, an animated GIF for
     slides (each made when its button is pressed)."""
@@ -80,7 +89,8 @@ def export_ui(fig, name: str, where=None) -> None:
     row = (where or st).container(horizontal=True)  # buttons as wide as their words, in any column
     row.download_button("HTML", lambda: to_html(fig, safe), f"{safe}.html", "text/html", icon=":material/download:",
                         key=f"_dl_html_{safe}", on_click="ignore", width="content",
-                        help="the animation as a web page that plays offline (plotly.js inside, about 4 MB)")
+                        help=f"the animation as a web page that plays offline (plotly.js inside: {_plotly_mb():.1f} MB, "
+                             "and the frames)")
     row.download_button("GIF", lambda: to_gif(fig), f"{safe}.gif", "image/gif", icon=":material/download:",
                         key=f"_dl_gif_{safe}", on_click="ignore", width="content",
                         help="the animation as an animated GIF, for slides")

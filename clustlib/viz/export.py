@@ -1,6 +1,6 @@
 """Animations to take away: a standalone HTML file that plays offline, an animated GIF.
 
-The HTML file is Plotly's own page with plotly.js inlined (about 4 MB; it opens from a USB
+The HTML file is Plotly's own page with plotly.js inlined (about 5 MB; it opens from a USB
 stick in any browser, no network). The GIF is drawn here with Pillow from the figure's
 frames -- markers, images (KNet's kernel) and bars (SeCu's sizes), each frame's axis
 ranges and title -- so that it needs no browser: a picture for slides, not a copy of
