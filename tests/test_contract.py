@@ -436,3 +436,16 @@ def test_static_bundles_are_served_gzipped_once_and_nothing_else_is_touched(tmp_
     assert call("/static/js/main.abc.js", accept=b"identity") == [] and passed[-1] == "/static/js/main.abc.js"
     for path in ("/static/../secret.txt", "/static/js/none.js", "/", "/static/x.png"):
         assert call(path) == [] and passed[-1] == path  # outside, missing or not compressible: Streamlit's
+
+
+def test_idle_openmp_threads_sleep_unless_the_user_says_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, clustlib; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True).stdout.strip() == "PASSIVE"
+    mine = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                          capture_output=True, text=True).stdout.strip()
+    assert mine == "ACTIVE"
