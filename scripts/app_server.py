@@ -46,12 +46,17 @@ def serve(runs: Path, env: dict | None = None, timeout: float = 90.0, log: Path 
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         out.close()
+
+
+def stop(proc: subprocess.Popen, wait_s: float = 15) -> None:
+    """End a server as Ctrl-C's neighbour SIGTERM does (its trainings save), then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def idle(page, timeout: int = 90_000) -> None:

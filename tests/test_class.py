@@ -137,19 +137,25 @@ def test_the_upload_quota_refuses_in_one_line_and_leaves_nothing_behind(runs_fol
     assert list((runs_folder / ".uploads").rglob("*.npz")) == kept  # nothing of the refused one
 
 
-def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path, monkeypatch):
+def _upload_in_turn(whos, uploads, first: int) -> list:
+    """Each session uploads an .npz of ~40 KB (oldest first); the places they are kept."""
     from clustlib.data import save_upload, upload_path
 
+    kept = []
+    for i, who in enumerate(whos):
+        data, name = _npz(first + i), f"f{first + i}.npz"
+        access.check_upload(who, len(data), uploads)
+        save_upload(name, data, uploads)
+        access.count_upload(who, upload_path(name, data, uploads), len(data))
+        kept.append(upload_path(name, data, uploads))
+        time.sleep(0.05)
+    return kept
+
+
+def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path, monkeypatch):
     monkeypatch.setenv("CLUSTLIB_VISITOR_DISK_MB", "0.1")  # 105 KB for all visitors
     uploads = tmp_path / ".uploads"
-    homes = []
-    for i, who in enumerate((access.Who("a", False), access.Who("b", False), access.Who("c", False))):
-        data = _npz(600 + i)  # ~40 KB each
-        access.check_upload(who, len(data), uploads)
-        save_upload(f"f{i}.npz", data, uploads)
-        access.count_upload(who, upload_path(f"f{i}.npz", data, uploads), len(data))
-        homes.append(upload_path(f"f{i}.npz", data, uploads))
-        time.sleep(0.05)
+    homes = _upload_in_turn([access.Who("a", False), access.Who("b", False), access.Who("c", False)], uploads, 600)
     assert not homes[0].exists() and homes[1].exists() and homes[2].exists()  # the oldest made room
     with pytest.raises(access.Refused, match="space for visitors"):
         access.check_upload(access.Who("d", False), 200_000, uploads)
@@ -157,18 +163,8 @@ def test_visitors_space_is_made_by_removing_the_oldest_visitor_uploads(tmp_path,
 
 
 def test_the_hosts_uploads_neither_count_nor_go_to_make_room(tmp_path, monkeypatch):
-    from clustlib.data import save_upload, upload_path
-
     monkeypatch.setenv("CLUSTLIB_VISITOR_DISK_MB", "0.1")  # 105 KB for all visitors
-    uploads = tmp_path / ".uploads"
-    kept = []
-    for i, who in enumerate((access.Who("host", True), access.Who("a", False), access.Who("b", False),
-                             access.Who("c", False))):
-        data = _npz(700 + i)  # ~45 KB each
-        access.check_upload(who, len(data), uploads)
-        save_upload(f"g{i}.npz", data, uploads)
-        access.count_upload(who, upload_path(f"g{i}.npz", data, uploads), len(data))
-        kept.append(upload_path(f"g{i}.npz", data, uploads))
-        time.sleep(0.05)
+    kept = _upload_in_turn([access.Who("host", True), access.Who("a", False), access.Who("b", False),
+                            access.Who("c", False)], tmp_path / ".uploads", 700)
     assert kept[0].exists()  # the host's, the oldest of all, stays
     assert not kept[1].exists() and kept[2].exists() and kept[3].exists()  # the oldest visitor's made room

@@ -318,19 +318,26 @@ def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
     assert list(uploads.iterdir()) == [] and Path("/etc/hosts").exists()
 
 
-def test_rejected_upload_in_the_app_is_removed(tmp_path, monkeypatch):
-    import io
-
+def _knet_page_with_upload(tmp_path, monkeypatch, name: str, data: bytes) -> AppTest:
+    """The KNet page of a fresh session with runs in tmp_path, after uploading ``data``."""
     monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
     at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
     at.switch_page("app_pages/knet.py")
     at.run()
     at.sidebar.selectbox(key="knet_ds").set_value("upload…")
     at.run()
+    at.sidebar.file_uploader(key="knet_upload").upload(name, data)
+    at.run()
+    return at
+
+
+def test_rejected_upload_in_the_app_is_removed(tmp_path, monkeypatch):
+    import io
+
     buf = io.BytesIO()
     np.savez(buf, X=np.full((20, 2), np.nan))
-    at.sidebar.file_uploader(key="knet_upload").upload("nan.npz", buf.getvalue())
-    at.run()
+    at = _knet_page_with_upload(tmp_path, monkeypatch, "nan.npz", buf.getvalue())
     assert any("NaN" in e.value for e in at.sidebar.error)
     assert not [p for p in (tmp_path / "runs" / ".uploads").iterdir() if not p.name.startswith(".")]  # .key: the ids'
 
@@ -434,12 +441,13 @@ def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path,
 
 
 def test_spectral_baselines_are_left_out_of_large_data():
-    from clustlib.baselines import MAX_SPECTRAL, sklearn_baselines
+    from clustlib.baselines import MAX_SPECTRAL, PEERS, sklearn_baselines
 
+    sklearn = PEERS[:3]  # KMeans and the two spectral peers (the UMAP ones: tests/test_baselines.py)
     ds = load_dataset(f"blobs:n={MAX_SPECTRAL + 1}")
-    assert list(sklearn_baselines(ds.X, ds.y, 4)) == ["KMeans"]  # a dense N x N would be 200 MB+
+    assert list(sklearn_baselines(ds.X, ds.y, 4, peers=sklearn)) == ["KMeans"]  # a dense N x N would be 200 MB+
     small = load_dataset("blobs:n=200")
-    assert len(sklearn_baselines(small.X, small.y, 4)) == 3
+    assert len(sklearn_baselines(small.X, small.y, 4, peers=sklearn)) == 3
 
 
 def test_a_refused_upload_never_removes_another_name_of_the_same_bytes(tmp_path):
@@ -559,21 +567,13 @@ def test_ctrl_c_in_start_2_stops_the_cli_and_saves_a_trained_start(tmp_path, cap
 @pytest.mark.parametrize("changes,match", [({"seed": 10**5000}, "damaged JSON"),
                                            ({"params__n_clusters": 10**9}, "n_clusters")])
 def test_a_tampered_run_json_is_one_line_and_listed_as_damaged(saved_run, changes, match):
-    import json
+    import sys
 
     from clustlib.runs import Run, RunFormatError, list_runs
 
-    doc = json.loads((saved_run / "run.json").read_text())
-    for key, value in changes.items():
-        *parents, last = key.split("__")
-        target = doc
-        for p in parents:
-            target = target[p]
-        target[last] = value
-    import sys
     sys.set_int_max_str_digits(0)  # to write it; reading it is the test
     try:
-        (saved_run / "run.json").write_text(json.dumps(doc))
+        _edit_json(saved_run, **changes)
     finally:
         sys.set_int_max_str_digits(4300)
     with pytest.raises(RunFormatError, match=match) as err:
@@ -738,16 +738,9 @@ def test_an_evicted_upload_is_said_so_and_not_written_again(tmp_path, monkeypatc
     import io
     import shutil
 
-    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("app_pages/knet.py")
-    at.run()
-    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
-    at.run()
     buf = io.BytesIO()
     np.savez(buf, X=np.random.default_rng(0).normal(size=(40, 2)), y=np.repeat([0, 1], 20))
-    at.sidebar.file_uploader(key="knet_upload").upload("mine.npz", buf.getvalue())
-    at.run()
+    at = _knet_page_with_upload(tmp_path, monkeypatch, "mine.npz", buf.getvalue())
     assert not at.exception and not at.sidebar.error
     uploads = tmp_path / "runs" / ".uploads"
     shutil.rmtree(uploads)  # what make_room does to the oldest visitor upload
@@ -784,18 +777,10 @@ def test_a_link_names_an_upload_by_an_opaque_id_only_this_server_resolves(tmp_pa
     import io
     import re
 
-    monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path / "runs"))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/knet.py")
-    at.run()
-    at.sidebar.selectbox(key="knet_ds").set_value("upload…")
-    at.run()
     buf = io.BytesIO()
     rng = np.random.default_rng(0)
     np.savez(buf, X=np.vstack([rng.normal(size=(30, 2)), rng.normal(size=(30, 2)) + 6]), y=np.repeat([0, 1], 30))
-    at.sidebar.file_uploader(key="knet_upload").upload("two-blobs.npz", buf.getvalue())
-    at.run()
+    at = _knet_page_with_upload(tmp_path, monkeypatch, "two-blobs.npz", buf.getvalue())
     assert not at.exception and not at.sidebar.error
     link = at.query_params["data"]
     link = link[0] if isinstance(link, list) else link

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from app_server import stop  # scripts/ is on the path (conftest)
 
 pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
 
@@ -77,10 +78,8 @@ def test_clustlib_app_serves_the_dashboard_from_another_directory(installed):
             if os.environ.get("CI"):
                 pytest.fail("Chromium is missing in CI: .ci/run must install it.")
             return
-        from playwright.sync_api import sync_playwright
-
-        sys.path.insert(0, str(ROOT / "scripts"))
         from app_server import CHROMIUM_ARGS, idle
+        from playwright.sync_api import sync_playwright
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -91,9 +90,5 @@ def test_clustlib_app_serves_the_dashboard_from_another_directory(installed):
             assert "KNet" in page.inner_text("h1")
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
