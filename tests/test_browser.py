@@ -158,6 +158,12 @@ def test_each_method_page_trains_its_tiny_preset_and_shows_the_new_run(app_url, 
         browser.close()
 
 
+def _stop_button(page):
+    """The training's Stop, in the page (Streamlit's header has a Stop of its own while a
+    script runs)."""
+    return page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+
+
 def test_live_training_survives_navigation_and_reload_and_stops(app_url):
     """DAC's demo on digits (about a minute here): the live circle changes epoch by
     epoch, a visit to another page keeps the settings and the job, a reload reattaches
@@ -167,7 +173,7 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
     with sync_playwright() as p:
         browser, page = _open(p, f"{app_url}/dac?data=digits:n=600&preset=demo&seed=4")
         page.get_by_role("button", name="Train", exact=True).click()
-        page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+        _stop_button(page).wait_for(timeout=60_000)
         seen, deadline = set(), time.time() + 90
         while len(seen) < 2 and time.time() < deadline:  # the picture follows the epochs
             titles = page.locator("[data-testid='stPlotlyChart'] .gtitle")
@@ -186,11 +192,11 @@ def test_live_training_survives_navigation_and_reload_and_stops(app_url):
         _idle(page)
         page.get_by_text("DAC (label-feature circle)").first.click()
         page.wait_for_url(re.compile(r".*/dac\?.*seed=4.*"))
-        page.get_by_role("button", name="Stop").wait_for(timeout=30_000)
+        _stop_button(page).wait_for(timeout=30_000)
         assert "job=" in page.url and "preset=demo" in page.url
         # a reload is a new session: it finds the job by the id in the URL
         page.reload()
-        stop = page.get_by_role("button", name="Stop")
+        stop = _stop_button(page)
         stop.wait_for(timeout=60_000)
         stop.click()
         said = page.get_by_text("Training stopped in")
