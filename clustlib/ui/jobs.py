@@ -45,6 +45,12 @@ def saved_runs():
             yield where, path, info
 
 
+def find_saved_run(name: str, method: str) -> tuple[Path, dict] | None:
+    """The readable run of ``method`` a link names (``?run=NAME``, :func:`run_key`)."""
+    return next(((p, i) for _, p, i in saved_runs()
+                 if isinstance(i, dict) and i.get("method") == method and run_key(p) == name), None)
+
+
 def run_key(path) -> str:
     """A run's name in lists and links (``?run=``): its path below the runs folder (or the
     demo folder), ``exp1/seed-0`` -- never a server path."""

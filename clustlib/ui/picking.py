@@ -13,7 +13,7 @@ from ..rundir import run_name, runs_dir
 from ..runs import EXTERNAL, Run, RunFormatError
 from ..train import TrainRequest
 from . import access
-from .jobs import assets_dir, run_key, saved_runs
+from .jobs import assets_dir, find_saved_run, run_key
 from .store import EXTERNAL_DEMO, available_runs, data_label, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
@@ -55,8 +55,7 @@ def default_run_ui(key: str, method: str, wanted: TrainRequest | None = None) ->
     linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
         st.query_params.get("run") if method == EXTERNAL else None)
     if linked:
-        found = [p for _, p, info in saved_runs() if run_key(p) == linked and isinstance(info, dict)
-                 and info.get("method") == method]
+        found = find_saved_run(linked, method)
         if found:
             path = found[0]
         else:

@@ -13,7 +13,7 @@ from ..data import UPLOADS, DatasetError, resolve_unseen
 from ..rundir import runs_dir
 from ..train import TrainRequest
 from . import access
-from .jobs import find_job
+from .jobs import find_job, find_saved_run
 from .store import cached_dataset, plain
 
 
@@ -56,10 +56,8 @@ def query_state_ui(key: str, cls, datasets: list[str], default: str) -> None:
     q = st.query_params
     query = q.to_dict()
     if "run" in query and "data" not in query:  # ?run=NAME alone: the sidebar starts from that run's settings
-        from .jobs import run_key, saved_runs
-
-        info = next((i for _, p, i in saved_runs() if isinstance(i, dict) and run_key(p) == query["run"]
-                     and i.get("method") == cls.ABOUT.name), None)
+        found = find_saved_run(query["run"], cls.ABOUT.name)
+        info = found[1] if found else None
         if info is not None and info.get("dataset"):
             query.update(data=str(info["dataset"]), preset=str(info.get("preset") or "demo"),
                          seed=str(info.get("seed") or 0))
