@@ -15,6 +15,7 @@ flags, a page from its widgets and its link, a job carries to its process and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import time
 import warnings
@@ -317,6 +318,12 @@ def data_hash(ds: Dataset) -> str:
 
 
 def machine() -> dict:
+    """:func:`_machine`'s answer (a copy: callers may add to it); read once a process."""
+    return dict(_machine())
+
+
+@functools.lru_cache(maxsize=1)
+def _machine() -> dict:
     """The CPU (its model decides which kernels BLAS and oneDNN run, so another model may
     give other numbers for the same seed), its cores, the platform and the GPU if any."""
     import platform
