@@ -381,7 +381,9 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
     loaded; of many epochs at most ``max_frames`` evenly spaced ones are read, one at a
     time; nothing is unpickled. ``data``: the dataset spec the samples come from (was
     ``dataset``)."""
+    import itertools
     import zipfile
+    import zlib
 
     data = old_keyword(data, dataset, "import_npz")
 
@@ -402,7 +404,8 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
         pick = np.unique(np.linspace(0, n_epochs - 1, min(n_epochs, max(int(max_frames), 2))).round().astype(int))
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files if k != "embeddings"}
-        epochs = list(_embedding_epochs(path, pick))
+        epochs = _embedding_epochs(path, pick)  # read as they are recorded, one at a time
+        first = next(epochs)
     except BudgetError:
         raise
     except FileNotFoundError:
@@ -411,7 +414,7 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
         text = str(err).splitlines()[0][:200]
         raise ValueError(text if text.startswith(str(path)) else f"{path}: not a readable .npz of numeric arrays "
                          f"({text}).") from None
-    n = epochs[0][1].shape[0]
+    n = first[1].shape[0]
     labels = arrays.get("labels")
     if labels is not None:
         labels = labels[None] if labels.ndim == 1 else labels
@@ -430,9 +433,12 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
                    max_frames=len(pick) + 1)
     if "X" not in arrays and data is None:
         rec.input = None  # no input given: no map of it, no k-means on it
-    for i, E in epochs:
-        epoch = names[i].item() if names is not None else int(i)
-        rec.record(epoch, E, None if labels is None else labels[i])
+    try:
+        for i, E in itertools.chain([first], epochs):
+            epoch = names[i].item() if names is not None else int(i)
+            rec.record(epoch, E, None if labels is None else labels[i])
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # damage further into the archive
+        raise ValueError(f"{path}: not a readable .npz of numeric arrays ({str(err).splitlines()[0][:200]}).") from None
     return rec.save(out)
 
 
@@ -453,9 +459,7 @@ def _embedding_epochs(path, pick: np.ndarray):
             return
         size = int(np.prod(shape[1:])) * dtype.itemsize
         wanted = set(int(i) for i in pick)
-        for i in range(shape[0]):
-            if i > max(wanted):
-                return
+        for i in range(max(wanted) + 1):
             buf = fh.read(size)
             if len(buf) != size:
                 raise ValueError(f"{path}: embeddings ends in epoch {i} of {shape[0]}; the file is truncated.")
