@@ -3,6 +3,7 @@
 
 import io
 import json
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -219,7 +220,7 @@ def test_a_live_recording_is_on_disk_after_each_epoch_and_final_when_closed(tmp_
             rec.record(epoch, X)
             on_disk = Run.load(tmp_path / "r")
             assert len(on_disk.trace) == epoch + 1
-            assert recording_status(on_disk.info).startswith(f"recording, epoch {epoch}, 0 s ago")
+            assert re.fullmatch(rf"recording, epoch {epoch}, \d s ago", recording_status(on_disk.info))  # seconds: load
     final = Run.load(tmp_path / "r")
     assert "live" not in final.info and recording_status(final.info) is None and len(final.trace) == 2
     with pytest.raises(OutputError, match="already exists"):
@@ -253,7 +254,8 @@ def test_the_your_model_page_follows_a_recording_in_progress(tmp_path, monkeypat
         lib.switch_page("app_pages/runs.py")
         lib.run()
         table = lib.dataframe[0].value
-        assert list(table["status"].dropna()) == ["recording, epoch 2, 0 s ago"]
+        [status] = list(table["status"].dropna())
+        assert re.fullmatch(r"recording, epoch 2, \d s ago", status)  # the seconds since: 0 on a quiet machine
         assert "exp/watched" in list(table["run"])
     finally:
         rec.close()
