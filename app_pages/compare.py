@@ -1,7 +1,7 @@
 import streamlit as st
 
+from clustlib.library import seed_groups
 from clustlib.metrics import matched_confusion
-from clustlib.runs import seed_groups
 from clustlib.ui import widgets as w
 from clustlib.ui.jobs import saved_runs
 from clustlib.viz import confusion_heatmap, curves_of_runs, labelled_maps, to_2d

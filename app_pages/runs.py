@@ -1,7 +1,7 @@
 import streamlit as st
 
+from clustlib.library import zip_run
 from clustlib.rundir import runs_dir
-from clustlib.runs import zip_run
 from clustlib.ui import library as lib
 
 st.title("Runs library")

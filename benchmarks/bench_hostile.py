@@ -31,7 +31,8 @@ PROBES = {
     """,
     "run zip whose trace.npz is a 1.5 GB compression bomb": """
         import io, zipfile, numpy as np
-        from clustlib.runs import Run, import_zip, zip_run
+        from clustlib.runs import Run
+        from clustlib.library import import_zip, zip_run
         from clustlib.methods.knet import KNet
         from clustlib.data import load_dataset
         ds = load_dataset("moons:n=100")
@@ -105,7 +106,8 @@ PROBES = {
     """,
     "run.json with a 5,000-digit seed": """
         import json, sys
-        from clustlib.runs import Run, list_runs
+        from clustlib.runs import Run
+        from clustlib.library import list_runs
         from clustlib.methods.knet import KNet
         from clustlib.data import load_dataset
         ds = load_dataset("moons:n=100")

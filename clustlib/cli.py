@@ -35,7 +35,7 @@ from .base import stop_text
 from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
 from .methods import METHODS
-from .runs import EXTERNAL, Run, RunFormatError
+from .runs import Run, RunFormatError
 from .train import TrainRequest, train_run
 
 
@@ -104,8 +104,8 @@ def _expected(request, out: Path) -> str:
     """The time ``request`` should take, from saved runs of the same settings (the demo
     runs, the runs folder, the runs beside --out); the bar then shows the time left."""
     from .app import assets_dir
+    from .library import list_runs
     from .rundir import runs_dir
-    from .runs import list_runs
     from .train import duration_text, estimate_seconds
 
     found = estimate_seconds(request, list_runs(assets_dir(), runs_dir(), out.parent))
@@ -236,7 +236,7 @@ def cmd_evaluate(args) -> int:
     from .metrics import embedding_scores, evaluate
 
     run = Run.load(args.run)
-    if run.method == EXTERNAL:  # a recorded model: scored on what was recorded
+    if not run.has_network:  # a recorded model: scored on what was recorded
         if args.data:
             raise UsageError(f"{args.run} is a recorded model ({run.info.get('model')}): it has no network to "
                              "apply to --data; leave --data out to score what was recorded.")

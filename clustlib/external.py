@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sources
 from .base import Snapshot, old_keyword
 from .metrics import embedding_scores, evaluate
 
@@ -98,6 +99,19 @@ class ExternalModel:
         if held.sum() > 8 and np.unique(y[held]).size >= 2:
             out.update({f"unseen_{k}": v for k, v in embedding_scores(last.embedding[held], y[held]).items()})
         return out
+
+
+def _build(params: dict, doc: dict) -> ExternalModel:
+    return ExternalModel(int(params.get("n_clusters", 2)), str(doc.get("model", "my-model"))[:200])
+
+
+def _restore(est: ExternalModel, doc: dict, tensors: dict, arrays: dict) -> None:
+    """What a recording keeps instead of a network: the tracked samples themselves."""
+    est.track_input_, est.track_images_ = arrays.get("track_input"), arrays.get("track_images")
+    est.dataset_index_ = arrays.get("dataset_index", np.arange(est.labels_.size))
+
+
+sources.register(sources.RunSource(METHOD, _build, _restore, network=False, demo=DEMO))
 
 
 class Recorder:

@@ -24,8 +24,6 @@ import datetime as _dt
 import json
 import os
 import platform
-import shutil
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,19 +31,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import tblogs
+from . import sources
 from .base import DeepClusterer, Snapshot, old_keyword
 from .limits import BudgetError, check_npz
-from .rundir import FORMAT, MAX_JSON_BYTES, safe_name, save_atomically
+from .rundir import FORMAT, MAX_JSON_BYTES, save_atomically
 
 VERSION = 1
 FILES = ("run.json", "model.pt", "trace.npz", "labels.npy")
-EXTERNAL = "external"  # a model trained elsewhere and recorded (clustlib.external): no model.pt
 
 
 def files_of(method: str) -> tuple[str, ...]:
-    """The files a run of ``method`` holds (a recorded model has no model.pt)."""
-    return tuple(f for f in FILES if not (method == EXTERNAL and f == "model.pt"))
+    """The files a run of ``method`` holds (a source without a network, such as a recorded
+    model, has no model.pt)."""
+    source = sources.get(method)
+    return FILES if source is None or source.network else tuple(f for f in FILES if f != "model.pt")
+
+
 MAX_TRACE_BYTES = 256 * 2**20  # what trace.npz may declare (a demo trace is under 1 MiB)
 
 
@@ -90,6 +91,12 @@ class Run:
         return self.info.get("method", "")
 
     @property
+    def has_network(self) -> bool:
+        """Whether its estimator embeds new samples (``transform``/``predict``); a recorded
+        model has no network and carries the samples it tracked instead."""
+        return "model.pt" in files_of(self.method)
+
+    @property
     def metrics(self) -> dict:
         return self.info.get("metrics", {})
 
@@ -123,7 +130,7 @@ class Run:
     def _write(self, d: Path, compress: bool = True) -> None:
         est = self.estimator
         tensors, meta = est._state()
-        if self.method != EXTERNAL:  # a recorded model has no network
+        if "model.pt" in files_of(self.method):  # a recorded model has no network
             torch.save({k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in tensors.items()},
                        d / "model.pt")
         arrays: dict[str, np.ndarray] = {"track_index": np.asarray(est.track_index_)}
@@ -171,12 +178,11 @@ class Run:
 
     @classmethod
     def _load(cls, path, device: str) -> Run:
-        from .methods import METHODS
-
-        if tblogs.is_logdir(path):  # a TensorBoard embedding log: read as a recording
+        reader = sources.folder_reader(path)
+        if reader is not None:  # a folder that reads as a run (a TensorBoard embedding log)
             try:
-                return tblogs.load(path)
-            except tblogs.LogError as err:
+                return reader.load(path)
+            except reader.error as err:
                 raise RunFormatError(str(err)) from None
 
         d = Path(path).expanduser()
@@ -187,29 +193,25 @@ class Run:
             raise RunFormatError(f"{d}: not a run directory (expected a folder with {', '.join(FILES)}).")
         doc = read_run_json(d)
         method = doc.get("method")
-        if method not in METHODS and method != EXTERNAL:
-            raise RunFormatError(f"{d / 'run.json'}: unknown method {method!r}; this clustlib knows "
-                                 f"{', '.join(METHODS)} and recorded models ({EXTERNAL!r}).")
+        source = sources.get(method)
+        if source is None:
+            raise RunFormatError(f"{d / 'run.json'}: unknown method {method!r}; this clustlib reads runs of "
+                                 f"{', '.join(sources.names())}.")
         try:
-            params = doc.get("params", {})  # JSON has no tuples: a list parameter was one
+            params = doc.get("params", {})
             if not isinstance(params, dict):
                 raise TypeError("params is not an object")
-            if method == EXTERNAL:
-                from .external import ExternalModel
-
-                est = ExternalModel(int(params.get("n_clusters", 2)), str(doc.get("model", "my-model"))[:200])
-            else:
-                est = METHODS[method](**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+            est = source.build(params, doc)
         except (TypeError, ValueError) as err:
             raise RunFormatError(f"{d / 'run.json'}: parameters do not fit {method} ({err}).") from None
-        tensors = {} if method == EXTERNAL else _load_model(d / "model.pt")
+        tensors = _load_model(d / "model.pt") if source.network else {}
         arrays = _load_npz(d / "trace.npz")
         try:
             labels = np.load(d / "labels.npy", allow_pickle=False)
         except (OSError, ValueError, EOFError) as err:
             raise RunFormatError(f"{d / 'labels.npy'}: unreadable ({_short(err)}).") from None
         problem = _array_problem(doc, tensors, arrays, labels) or (
-            None if method == EXTERNAL else _network_problem(METHODS[method], doc, tensors))
+            _network_problem(source, doc, tensors) if source.network else None)
         if problem:
             raise RunFormatError(f"{d}: {problem}.")
         try:
@@ -217,11 +219,8 @@ class Run:
             est.device_ = torch.device(device)
             est.input_shape_ = tuple(int(s) for s in fitted["input_shape"])
             est.n_features_in_ = int(np.prod(est.input_shape_))
-            if method == EXTERNAL:
-                est.track_input_, est.track_images_ = arrays.get("track_input"), arrays.get("track_images")
-                est.dataset_index_ = arrays.get("dataset_index", np.arange(labels.size))
-            else:
-                est._load_state(tensors, doc["state"])
+            est.labels_ = labels.astype(np.int64)
+            source.restore(est, doc, tensors, arrays)
             est.n_rounds_ = int(fitted["n_rounds"])
             est.stopped_early_ = bool(fitted["stopped_early"])
             est.fit_seconds_ = float(fitted["fit_seconds"])
@@ -230,7 +229,6 @@ class Run:
                 est.best_start_ = int(fitted["best_start"])
             if isinstance(fitted.get("stopped_in"), str):  # where a stop came, which start was kept
                 est.stopped_in_ = fitted["stopped_in"][:300]
-            est.labels_ = labels.astype(np.int64)
             est.track_index_ = arrays["track_index"]
             est.track_y_ = arrays.get("track_y")
             est.trace_ = [_snapshot(i, s, arrays) for i, s in enumerate(doc["trace"])]
@@ -278,13 +276,13 @@ def _array_problem(doc: dict, tensors: dict, arrays: dict, labels: np.ndarray) -
     return None
 
 
-def _network_problem(cls, doc: dict, tensors: dict) -> str | None:
+def _network_problem(source, doc: dict, tensors: dict) -> str | None:
     """Build the run's networks on the meta device first (no memory): a run.json that
     declares far more parameters than model.pt holds (say a hidden width of 20,000) is
     refused before gigabytes are allocated."""
     held = sum(int(t.size) for t in tensors.values())
     try:
-        probe = cls(**doc["params"])
+        probe = source.build(doc["params"], doc)
         probe.device_ = torch.device("meta")
         probe.input_shape_ = tuple(int(v) for v in doc["fitted"]["input_shape"])
         probe.n_features_in_ = int(np.prod(probe.input_shape_))
@@ -296,7 +294,7 @@ def _network_problem(cls, doc: dict, tensors: dict) -> str | None:
                           "kaiming_normal_", "xavier_uniform_", "constant_"), lambda t, *a, **k: t)
     try:  # initialisers skipped: on meta tensors they load torch's reference kernels (~1 s)
         with torch.device("meta"), mock.patch.multiple(torch.nn.init, **skip):
-            probe._load_state(tensors, doc["state"])
+            source.restore(probe, doc, tensors, {})
     except Exception:  # noqa: BLE001 - a size mismatch: count what was built all the same
         pass
     built = sum(int(p.numel()) for v in vars(probe).values() if isinstance(v, torch.nn.Module)
@@ -336,10 +334,9 @@ def read_run_json(d: Path) -> dict:
     problem = _schema_problem(doc)
     if problem:
         raise RunFormatError(f"{f}: {problem}.")
-    from .methods import METHODS
-
-    if doc["method"] in METHODS and isinstance(doc["params"], dict):  # a run saved before a parameter's rename
-        doc["params"] = METHODS[doc["method"]].renamed(doc["params"], warn=False)
+    source = sources.get(doc["method"])
+    if source is not None:  # a run saved before a parameter's rename: its names now
+        doc["params"] = source.upgrade(doc["params"])
     return doc
 
 
@@ -432,152 +429,3 @@ def _snapshot(i: int, s: dict, arrays: dict) -> Snapshot:
         embedding=None if emb is None else emb.astype(np.float32),
         scalars={str(k): float("nan") if v is None else float(v) for k, v in s["scalars"].items()},
         arrays={name: arrays[f"array/{name}/{i}"] for name in s["arrays"]})
-
-
-MAX_DEPTH = 4  # how deep list_runs looks below a runs folder (exp/model/seed-0: 3)
-MAX_LISTED = 5_000  # folders it opens at most (a runs folder pointed at a home directory stays quick)
-
-
-def list_runs(*folders, depth: int = MAX_DEPTH) -> list[tuple[Path, dict | str]]:
-    """(path, info) for each run directory in the folders, at any depth up to ``depth``
-    (like ``tensorboard --logdir``: ``runs/exp1/seed-0``); info is the error text for a
-    damaged one. A run's own folder is not searched further; hidden (dot) directories --
-    interrupted saves, views, uploads -- are skipped."""
-    out: list[tuple[Path, dict | str]] = []
-    budget = [MAX_LISTED]
-
-    def visit(folder: Path, left: int) -> None:
-        try:
-            subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-        except OSError:
-            return
-        for d in subs:
-            budget[0] -= 1
-            if budget[0] < 0:
-                return
-            if any((d / f).is_file() for f in FILES):  # a run, or what is left of one (listed as damaged)
-                out.append((d, _listed(d)))
-            elif (d / tblogs.CONFIG).is_file():  # a TensorBoard embedding log
-                out.append((d, _listed_log(d)))
-            elif left > 0:
-                visit(d, left - 1)
-
-    for folder in folders:
-        folder = Path(folder).expanduser()
-        if folder.is_dir():
-            visit(folder, depth - 1)
-    return out
-
-
-def _listed_log(d: Path) -> dict | str:
-    try:
-        return tblogs.describe(d)
-    except (tblogs.LogError, OSError) as err:
-        return str(err)
-    except Exception as err:  # noqa: BLE001 - a foreign log is listed as damaged, never fatal
-        return f"{d / tblogs.CONFIG}: not a readable log ({_short(err)})."
-
-
-def _listed(d: Path) -> dict | str:
-    """What the listings show of run ``d``, or the one line that says why it is damaged."""
-    try:
-        doc = read_run_json(d)
-    except RunFormatError as err:
-        return str(err)
-    except Exception as err:  # noqa: BLE001 - one bad run is listed as damaged, never fatal
-        return f"{d / 'run.json'}: not a readable run ({_short(err)})."
-    return {k: doc.get(k) for k in ("method", "dataset", "created", "metrics", "unseen", "params", "preset", "seed",
-                                    "live", "model", "machine", "threads")}
-
-
-def seed_groups(listed) -> list[dict]:
-    """Runs that differ only in their seed, grouped: the same method, dataset, unseen
-    classes and every other parameter. ``listed``: (path, info) pairs (:func:`list_runs`).
-    Each group of two or more: its setting, its runs by seed, and mean / worst / best of
-    each metric over the seeds -- seed sensitivity, shown rather than hidden."""
-    groups: dict[str, list] = {}
-    for path, info in listed:
-        if not isinstance(info, dict) or info.get("seed") is None:
-            continue
-        params = {k: v for k, v in (info.get("params") or {}).items() if k not in ("random_state", "device")}
-        key = json.dumps([info.get("method"), info.get("dataset"), sorted(info.get("unseen") or []), params],
-                         sort_keys=True, default=str)
-        groups.setdefault(key, []).append((path, info))
-    out = []
-    for members in groups.values():
-        seeds = {info["seed"]: (path, info) for path, info in members}  # one run a seed
-        if len(seeds) < 2:
-            continue
-        metrics = {}
-        for m in ("nmi", "acc", "ari", "unseen_nmi", "seconds"):
-            vals = [info["metrics"][m] for _, info in seeds.values() if isinstance((info.get("metrics") or {}).get(m), (int, float))]
-            if len(vals) == len(seeds):
-                worst, best = (max(vals), min(vals)) if m == "seconds" else (min(vals), max(vals))
-                metrics[m] = {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "worst": worst, "best": best}
-        _, first = next(iter(seeds.values()))
-        out.append({"method": first.get("method"), "dataset": first.get("dataset"), "preset": first.get("preset"),
-                    "seeds": sorted(seeds), "runs": {s: p for s, (p, _) in sorted(seeds.items())}, "metrics": metrics})
-    return out
-
-
-# --------------------------------------------------------------------------- zip / delete
-MAX_ZIP_BYTES = 100 * 2**20  # an uploaded run zip (compressed); unpacked: limits.MAX_UNZIPPED_BYTES
-
-
-def zip_run(path) -> bytes:
-    """A run directory as zip bytes (its four files under one folder named like the run)."""
-    import io
-
-    d = Path(path).expanduser()
-    method = read_run_json(d)["method"]  # only real runs
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in files_of(method):
-            z.write(d / f, f"{d.name}/{f}")
-    return buf.getvalue()
-
-
-def import_zip(data: bytes, folder, name: str | None = None) -> Path:
-    """Validate an uploaded run zip exactly like :meth:`Run.load` (nothing is unpickled)
-    and add it to ``folder`` under a new name. Raises RunFormatError with one line; on
-    any error nothing in ``folder`` changes."""
-    from .limits import unzip
-
-    if len(data) > MAX_ZIP_BYTES:
-        raise RunFormatError(f"the upload is {len(data) / 2**20:.0f} MiB; runs up to "
-                             f"{MAX_ZIP_BYTES // 2**20} MiB can be uploaded (copy larger ones into the runs folder).")
-    folder = Path(folder).expanduser()
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".upload.tmp-{uuid.uuid4().hex[:8]}"
-
-    def run_file(parts) -> bool:
-        if len(parts) > 2 or parts[-1] not in FILES:
-            raise ValueError(f"the zip holds {'/'.join(parts)!r}; expected only {', '.join(FILES)} "
-                             "(optionally inside one folder).")
-        return True
-
-    try:
-        try:
-            written = unzip(data, tmp, "the upload", keep=run_file)
-        except ValueError as err:
-            raise RunFormatError(str(err)) from None
-        if len({p[0] for p in written if len(p) == 2}) > 1 or any(len(p) == 1 for p in written) and any(
-                len(p) == 2 for p in written):
-            raise RunFormatError("the zip holds files of more than one folder; zip one run folder.")
-        missing = [f for f in files_of(EXTERNAL) if not any(p[-1] == f for p in written)]  # model.pt: Run.load's
-        if missing:
-            raise RunFormatError(f"the zip lacks {', '.join(missing)}; a run has {', '.join(FILES)}.")
-        run_dir = tmp / written[0][0] if len(written[0]) == 2 else tmp
-        Run.load(run_dir)  # the same checks as opening a run; raises RunFormatError
-        base = safe_name(name or (written[0][0] if len(written[0]) == 2 else "uploaded-run"))
-        target = folder / base
-        i = 2
-        while target.exists():
-            target = folder / f"{base}-{i}"
-            i += 1
-        os.replace(run_dir, target)
-        return target
-    except RunFormatError as err:
-        raise RunFormatError(str(err).replace(str(tmp), "the uploaded run")) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import sources
+
 CONFIG = "projector_config.pbtxt"
 MAX_CONFIG_BYTES = 2**20
 MAX_STEPS = 100_000
@@ -316,3 +318,6 @@ def load(logdir, tag: str | None = None, column: str | None = None, n_clusters: 
     run.info.update(source="tensorboard", tag=tag, dataset="", **({"classes": classes[:10_000], "label_column": used}
                                                                   if used else {}))
     return run
+
+
+sources.register_folder(sources.FolderReader("tensorboard", is_logdir, load, describe, LogError))

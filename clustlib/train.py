@@ -345,7 +345,7 @@ def _machine() -> dict:
 def estimate_seconds(request: TrainRequest, listed) -> tuple[float, str] | None:
     """How long ``request`` should take here, from saved runs of the same settings (any
     seed): their recorded seconds, those trained on this CPU with the same thread count
-    first. ``listed``: (path, info) pairs (``runs.list_runs``). (seconds, where the number
+    first. ``listed``: (path, info) pairs (``library.list_runs``). (seconds, where the number
     comes from), or None when no such run was ever trained."""
     import dataclasses
     import statistics

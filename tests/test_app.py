@@ -386,7 +386,7 @@ def _npz_bytes(**arrays) -> bytes:
 
 
 def test_runs_library_upload_good_and_bad(runs_folder):
-    from clustlib.runs import zip_run
+    from clustlib.library import zip_run
 
     at = open_page("runs")
     at.file_uploader(key="lib_upload").upload("junk.zip", b"not a zip", "application/zip")

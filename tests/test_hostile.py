@@ -185,7 +185,8 @@ def _edit_json(path, **changes):
     ({"trace": []}, "trace"), ({"fitted__n_rounds": 99}, "n_rounds"),
     ({"fitted__input_shape": [-1]}, "input_shape"), ({"method": 3}, "method")])
 def test_run_json_with_wrong_types_is_refused_and_listed_as_damaged(saved_run, changes, match):
-    from clustlib.runs import Run, RunFormatError, list_runs
+    from clustlib.library import list_runs
+    from clustlib.runs import Run, RunFormatError
 
     _edit_json(saved_run, **changes)
     with pytest.raises(RunFormatError, match=match):
@@ -364,7 +365,8 @@ def test_unreadable_zip_members_give_one_line(kind, tmp_path, saved_run):
     import zipfile
 
     from clustlib.data import save_upload
-    from clustlib.runs import RunFormatError, import_zip, zip_run
+    from clustlib.library import import_zip, zip_run
+    from clustlib.runs import RunFormatError
 
     raw = bytearray(zip_run(saved_run))
     z = zipfile.ZipFile(io.BytesIO(bytes(raw)))
@@ -569,7 +571,8 @@ def test_ctrl_c_in_start_2_stops_the_cli_and_saves_a_trained_start(tmp_path, cap
 def test_a_tampered_run_json_is_one_line_and_listed_as_damaged(saved_run, changes, match):
     import sys
 
-    from clustlib.runs import Run, RunFormatError, list_runs
+    from clustlib.library import list_runs
+    from clustlib.runs import Run, RunFormatError
 
     sys.set_int_max_str_digits(0)  # to write it; reading it is the test
     try:
@@ -587,7 +590,8 @@ def test_a_tampered_run_json_is_one_line_and_listed_as_damaged(saved_run, change
                                          ("labels/1", np.zeros(120, complex)),
                                          ("track_y", np.full(120, "x"))])
 def test_a_trace_of_strings_or_complex_numbers_is_one_line(saved_run, name, value):
-    from clustlib.runs import Run, RunFormatError, list_runs
+    from clustlib.library import list_runs
+    from clustlib.runs import Run, RunFormatError
 
     z = dict(np.load(saved_run / "trace.npz"))
     z[name] = value[: z[name].shape[0]]
@@ -598,13 +602,13 @@ def test_a_trace_of_strings_or_complex_numbers_is_one_line(saved_run, name, valu
 
 
 def test_an_unforeseen_reader_error_is_still_one_runformaterror(saved_run, monkeypatch):
-    from clustlib import runs
+    from clustlib import library, runs
 
     monkeypatch.setattr(runs, "_array_problem", lambda *a: 1 / 0)
     with pytest.raises(runs.RunFormatError, match="not a readable run .ZeroDivisionError"):
         runs.Run.load(saved_run)
-    monkeypatch.setattr(runs, "read_run_json", lambda d: {}["x"])
-    [(_, info)] = runs.list_runs(saved_run.parent)
+    monkeypatch.setattr(library, "read_run_json", lambda d: {}["x"])
+    [(_, info)] = library.list_runs(saved_run.parent)
     assert "KeyError" in info
 
 

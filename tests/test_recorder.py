@@ -150,7 +150,7 @@ def test_clustlib_import_refuses_objects_and_a_billion_declared_rows_before_read
 
 
 def test_a_recorded_run_zip_round_trips_without_model_pt(tmp_path):
-    from clustlib.runs import import_zip, zip_run
+    from clustlib.library import import_zip, zip_run
 
     rng = np.random.default_rng(0)
     run = import_npz_bytes(tmp_path, embeddings=rng.normal(size=(3, 40, 2)), y=np.arange(40) % 2)
@@ -194,7 +194,7 @@ def test_a_recording_killed_after_3_epochs_leaves_a_run_of_3_epochs(tmp_path):
     import sys
 
     from clustlib.external import recording_status
-    from clustlib.runs import list_runs
+    from clustlib.library import list_runs
 
     out = tmp_path / "runs" / "live"
     proc = subprocess.run([sys.executable, "-c", LIVE_SCRIPT, str(out), "2"], capture_output=True)

@@ -96,7 +96,7 @@ def test_seeds_report_mean_worst_and_best(tmp_path, capsys):
     assert summary["seeds"] == [0, 1, 2] and summary["nmi"]["worst"] == min(nmis)
     assert summary["nmi"]["best"] == max(nmis) and abs(summary["nmi"]["mean"] - np.mean(nmis)) < 1e-4
     assert main(["train", "knet", "--seeds", "3-x", "--out", str(tmp_path / "bad")]) == 2
-    from clustlib.runs import list_runs, seed_groups  # the Compare page's "Seeds of one setting"
+    from clustlib.library import list_runs, seed_groups  # the Compare page's "Seeds of one setting"
 
     (group,) = seed_groups(list_runs(tmp_path / "s"))
     assert group["seeds"] == [0, 1, 2] and group["metrics"]["nmi"]["worst"] == pytest.approx(min(nmis))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from clustlib.runs import Run, RunFormatError, list_runs
+from clustlib.library import list_runs
+from clustlib.runs import Run, RunFormatError
 
 
 @pytest.fixture
@@ -130,8 +131,9 @@ def _zip(files: dict) -> bytes:
 def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
     import pickle
 
+    from clustlib.library import import_zip, zip_run
     from clustlib.rundir import OutputError, delete_run
-    from clustlib.runs import FILES, RunFormatError, import_zip, zip_run
+    from clustlib.runs import FILES, RunFormatError
 
     ds, est = fitted_moons
     src = Run.from_estimator(est, method="knet", data="moons:n=300", y=ds.y).save(tmp_path / "a")
@@ -171,8 +173,8 @@ def test_run_zip_roundtrip_and_bad_uploads(tmp_path, fitted_moons):
 def test_runs_are_found_at_any_depth_like_a_logdir(saved, tmp_path):
     import shutil
 
+    from clustlib.library import list_runs
     from clustlib.rundir import delete_run
-    from clustlib.runs import list_runs
 
     root = tmp_path / "logdir"
     for where in ("a", "exp1/seed-0", "exp1/seed-1", "deep/b/c/d"):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from clustlib import tblogs
-from clustlib.runs import Run, RunFormatError, list_runs
+from clustlib.library import list_runs
+from clustlib.runs import Run, RunFormatError
 
 
 def _log(logdir, steps=3, n=30, images=True, **kw):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from .. import sources
 from ..base import DeepClusterer
 
 
@@ -33,3 +34,21 @@ METHODS: dict[str, type[DeepClusterer]] = _discover()
 globals().update({cls.__name__: cls for cls in METHODS.values()})  # clustlib.methods.JULE, ...
 
 __all__ = ["METHODS", *(cls.__name__ for cls in METHODS.values())]
+
+
+def _source(cls: type[DeepClusterer]) -> sources.RunSource:
+    """A method as a run source: its parameters from run.json (JSON has no tuples: a list
+    parameter was one), its networks from model.pt."""
+
+    def build(params: dict, doc: dict) -> DeepClusterer:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+
+    def restore(est: DeepClusterer, doc: dict, tensors: dict, arrays: dict) -> None:
+        est._load_state(tensors, doc["state"])
+
+    return sources.RunSource(cls.ABOUT.name, build, restore, network=True, demo=cls.ABOUT.demo,
+                             upgrade=lambda params: cls.renamed(params, warn=False))
+
+
+for _cls in METHODS.values():
+    sources.register(_source(_cls))

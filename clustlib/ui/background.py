@@ -289,7 +289,7 @@ def _compute_view(kind: str, path: str, projection: str) -> dict:
         from ..baselines import run_peer
 
         return run_peer("KMeans", est.track_input_, est.track_y_, int(est.n_clusters))
-    if run.method == "external":  # recorded: the input and the last epoch of the unseen samples
+    if not run.has_network:  # recorded: the input and the last epoch of the unseen samples
         from ..project import unseen_view_of
 
         held = np.isin(est.track_y_, run.info["unseen"])

@@ -28,9 +28,10 @@ from pathlib import Path
 
 from ..app import assets_dir
 from ..base import stop_text
+from ..library import list_runs
 from ..methods import METHODS
 from ..rundir import run_name, runs_dir
-from ..runs import Run, list_runs
+from ..runs import Run
 from ..settings import settings
 from ..train import TrainRequest, train_run
 from ..uploads import UPLOADS

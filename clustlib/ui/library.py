@@ -8,8 +8,9 @@ import streamlit as st
 
 from ..data import display_name
 from ..external import recording_status
+from ..library import import_zip
 from ..rundir import OutputError, delete_run, rename_run, runs_dir
-from ..runs import RunFormatError, import_zip
+from ..runs import RunFormatError
 from . import access
 from .jobs import run_key, saved_runs
 from .store import load_run, plain

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from .. import sources
 from ..data import UPLOADS
-from ..methods import METHODS
 from ..rundir import run_name, runs_dir
-from ..runs import EXTERNAL, Run, RunFormatError
+from ..runs import Run, RunFormatError
 from ..train import TrainRequest
 from . import access
 from .jobs import assets_dir, find_saved_run, run_key
-from .store import EXTERNAL_DEMO, available_runs, data_label, load_run, matching_run, plain
+from .store import available_runs, data_label, load_run, matching_run, plain
 from .training import busy, job_progress_ui, live_ui
 
 VISITOR_RECORDING_BYTES = 128 * 2**20  # what an uploaded recording's arrays may declare (a 0.5 MB file can say 458 MiB)
@@ -49,11 +49,11 @@ def default_run_ui(key: str, method: str, wanted: TrainRequest | None = None) ->
     saved run trained from it instead, when there is one."""
     if f"{key}_run" in st.session_state or f"{key}_job" in st.session_state:
         return
-    path = assets_dir() / (EXTERNAL_DEMO if method == EXTERNAL else METHODS[method].ABOUT.demo)
+    path = assets_dir() / sources.get(method).demo
     if wanted is not None and st.session_state.get(f"{key}_q_shared"):
         path = matching_run(wanted) or path
     linked = st.session_state.pop(f"{key}_q_run", None) or (  # ?run=NAME: a saved run by its name (never a path)
-        st.query_params.get("run") if method == EXTERNAL else None)
+        st.query_params.get("run") if wanted is None else None)  # a page without training: its own link
     if linked:
         found = find_saved_run(linked, method)
         if found:
@@ -83,15 +83,15 @@ def current_run_ui(key: str, wanted: TrainRequest | str, live=None) -> Run:
             live_ui(st.session_state[f"{key}_job"], live)
         st.stop()  # the live view is the page while training
     run = st.session_state.get(f"{key}_run")
-    if run is not None and method == EXTERNAL and st.session_state.get(f"{key}_run_path"):
+    if run is not None and isinstance(wanted, str) and st.session_state.get(f"{key}_run_path"):
         st.query_params["run"] = run_key(st.session_state[f"{key}_run_path"])  # the link opens it
-        if run.info.get("live"):
-            follow_recording_ui(key, run)
+    if run is not None and run.info.get("live") and st.session_state.get(f"{key}_run_path"):
+        follow_recording_ui(key, run)
     if run is not None and not isinstance(wanted, str):
         differs_ui(run, wanted)
     if run is None:
         st.info("No recording yet: record your model with `clustlib.Recorder` (examples/record_autoencoder.py) "
-                "and open it here, or upload one in the sidebar." if method == EXTERNAL else
+                "and open it here, or upload one in the sidebar." if not sources.get(method).network else
                 "No run yet: train one from the sidebar, or run `make demo-assets` for the demo runs.")
         st.stop()
     return run
@@ -103,8 +103,8 @@ def upload_recording_ui(key: str) -> None:
     file (sizes from the headers first, nothing unpickled); a refusal is one line."""
     import tempfile
 
-    from ..external import import_npz
-    from ..runs import import_zip
+    from ..external import METHOD, import_npz
+    from ..library import import_zip
 
     up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
                                   key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "
@@ -124,7 +124,7 @@ def upload_recording_ui(key: str) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 source = Path(tmp) / "upload.npz"
                 source.write_bytes(up.getvalue())
-                path = runs_dir() / run_name(EXTERNAL, Path(up.name).stem)
+                path = runs_dir() / run_name(METHOD, Path(up.name).stem)
                 import_npz(source, path, name=Path(up.name).stem, max_frames=VISITOR_RECORDING_FRAMES,
                            max_bytes=VISITOR_RECORDING_BYTES)
         access.count_upload(who, path, up.size)

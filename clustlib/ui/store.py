@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from .. import external
 from ..data import UPLOADS, DatasetError, check_visitor_spec, data_roots, in_memory, load_dataset
 from ..methods import METHODS
 from ..rundir import runs_dir  # noqa: F401
-from ..runs import EXTERNAL, Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
+from ..runs import Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
 from ..settings import settings
 from ..train import TrainRequest
 from .jobs import assets_dir, run_key, saved_runs, warm_up  # noqa: F401
@@ -122,9 +121,6 @@ def all_runs() -> dict[str, Path]:
             for where, path, info in saved_runs() if isinstance(info, dict)}
 
 
-EXTERNAL_DEMO = external.DEMO  # assets/: the example's recording
-
-
 def tracked_samples(run: Run):
     """(images or feature rows, sample ids) of a run's tracked points, in track order --
     from the run itself for a recorded model, else from its dataset; None when the page
@@ -132,7 +128,7 @@ def tracked_samples(run: Run):
     from ..data import split_classes
 
     est = run.estimator
-    if run.method == EXTERNAL:
+    if not run.has_network:  # a recording carries its samples
         ids = getattr(est, "dataset_index_", est.track_index_)
         images = getattr(est, "track_images_", None)
         return (images if images is not None else getattr(est, "track_input_", None)), ids

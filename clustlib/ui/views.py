@@ -14,7 +14,7 @@ import streamlit as st
 
 from ..data import DatasetError
 from ..rundir import runs_dir
-from ..runs import EXTERNAL, Run
+from ..runs import Run
 from ..settings import settings
 from . import background
 from .store import cached_dataset, plain, run_dataset_ui, tracked_samples  # noqa: F401
@@ -156,7 +156,7 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
     from ..data import split_classes
 
     data = ds = None
-    if run.method != EXTERNAL:  # a recorded model's view needs only what it recorded
+    if run.has_network:  # a recorded model's view needs only what it recorded
         try:
             ds = cached_dataset(run.info["dataset"])
             data = split_classes(ds, unseen)[1]
@@ -206,7 +206,7 @@ def unseen_verdict(before: dict, after: dict) -> str:
 def shared_map_ui(key: str, run: Run) -> None:
     """Seen and unseen categories in one learned map (seen fitted, unseen placed into it)."""
     path = st.session_state.get(f"{key}_run_path")
-    if not run.info.get("unseen") or not path or not Path(path).exists() or run.method == EXTERNAL:
+    if not run.info.get("unseen") or not path or not Path(path).exists() or not run.has_network:
         return
     name = st.session_state.get(f"{key}_proj", "t-SNE")
     m = run_view_ui("shared", path, PROJECTIONS[name], f"one {name} map of the seen and the unseen categories")

@@ -27,7 +27,6 @@ from .setup import (  # noqa: F401
     upload_dataset_ui,
 )
 from .store import (  # noqa: F401
-    EXTERNAL_DEMO,
     DatasetError,
     RunFormatError,
     all_runs,
