@@ -32,7 +32,7 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
-st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_iter_} epochs")
 if est.collapsed_:
     used = int((est.cluster_sizes_ > 0).sum())
     st.warning(f"Collapsed: only {used} of {est.n_clusters} clusters are used. Raise the "

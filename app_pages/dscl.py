@@ -49,7 +49,7 @@ est = run.estimator
 data = w.run_dataset_ui(run)
 st.subheader(f"{w.data_label(run.info.get('dataset'))} · trained on {len(est.labels_)} samples of "
              f"{len(set(est.track_y_.tolist())) if est.track_y_ is not None else '?'} seen classes · "
-             f"{est.n_rounds_} epochs")
+             f"{est.n_iter_} epochs")
 if run.info.get("unseen"):
     st.caption(f"Held out of training: {w.unseen_names(run, run.info['unseen'])}. The maps below show "
                "where these categories land in the pixels and in the learned embedding.")

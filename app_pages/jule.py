@@ -32,7 +32,7 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
-st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} periods")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_iter_} periods")
 w.metrics_row_ui(run)
 pca_merges = lambda: merge_animation(est.trace_, to_2d([est.trace_[-1].embedding])[0],  # noqa: E731
                                      layout_name="PCA of the final features")

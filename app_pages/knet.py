@@ -48,7 +48,7 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
-st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} iterations")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_iter_} iterations")
 assign = run.info.get("params", {}).get("assign", "spectral")  # runs saved before assign existed
 st.markdown(f"**Labels of this run:** {ASSIGN.get(assign, assign)}.")
 w.metrics_row_ui(run)

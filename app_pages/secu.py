@@ -39,7 +39,7 @@ def live(trace, track_y):
 run = w.current_run_ui(KEY, req, live)
 
 est = run.estimator
-st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_rounds_} epochs")
+st.subheader(f"{w.data_label(run.info.get('dataset'))} · {len(est.labels_)} samples · {est.n_iter_} epochs")
 w.metrics_row_ui(run)
 w.starts_ui(run)
 floor = est.trace_[-1].scalars.get("floor") if est.constraint == "size" else None

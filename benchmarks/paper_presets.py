@@ -68,7 +68,7 @@ def main() -> None:
     est.fit(train.X, train.y, callbacks=[report])
     secs = time.perf_counter() - t0
     out = {"method": args.method, "data": args.data, "preset": args.preset, "n": len(train),
-           "rounds": est.n_rounds_, "stopped_by_budget": bool(est.stopped_early_), "seconds": round(secs, 1),
+           "rounds": est.n_iter_, "stopped_by_budget": bool(est.stopped_early_), "seconds": round(secs, 1),
            "device": torch.cuda.get_device_name() if est.device_.type == "cuda" else "cpu",
            "machine": machine_line(est.device_.type)}  # CPU or GPU, threads, date, commit
     out.update(evaluate(train.y, est.labels_))

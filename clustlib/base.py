@@ -35,7 +35,8 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import NotFittedError
 
-from . import distributed, stream
+from . import deprecation, distributed, stream
+from .about import About
 from .metrics import evaluate
 from .params import check_params
 
@@ -80,51 +81,13 @@ class Track(NamedTuple):
     arrays: dict  # method pictures (kernel, sizes, centres, ...)
 
 
-@dataclass(frozen=True)
-class Demo:
-    """A demo run shipped in ``assets/`` (made by ``scripts/make_demo_assets.py``)."""
-
-    dataset: str  # dataset spec
-    params: dict  # beyond the ``demo`` preset (n_clusters, track_max, ...)
-    unseen: tuple | str = ()  # classes held out, or "default" (the dataset's own split)
-    views: tuple = ()  # projections of the unseen / shared maps computed with the run
-
-
-@dataclass(frozen=True)
-class About:
-    """How a method describes itself, once: everything outside its module reads this."""
-
-    name: str  # registry key: CLI name, URL path, page file app_pages/<name>.py, Run format
-    title: str  # short name, e.g. "JULE"
-    year: int  # of the paper (the registry lists methods in this order)
-    description: str  # one line: paper, venue, what it does
-    page_title: str  # navigation label
-    icon: str
-    picture: str  # what its page shows (home page)
-    demos: dict  # demo run name -> Demo; the first is the one its page opens on
-    progress: tuple = ("nmi", "acc", "loss", "n_clusters")  # scalars a progress display shows
-
-    @property
-    def demo(self) -> str:
-        return next(iter(self.demos))
-
-
-def old_keyword(value, old_value, where: str, old: str = "dataset", new: str = "data"):
-    """A function's renamed keyword: ``old_value`` (given as ``old=``) stands for ``new=``
-    when that was left out, with a DeprecationWarning; the value to use."""
-    if old_value is None:
-        return value
-    warnings.warn(f"{where}({old}=) is now {where}({new}=); the old name will go.", DeprecationWarning, stacklevel=3)
-    return value or old_value
-
-
 def stop_text(est) -> str:
     """What a stopped fit kept, in words: ``stopped after 3 epochs`` or, with several
     starts, where the stop came and which start was kept."""
     where = getattr(est, "stopped_in_", None)
     if where:
         return f"stopped in {where}"
-    return f"stopped after {est.n_rounds_} {getattr(est, 'round_name', 'round')}s"
+    return f"stopped after {est.n_iter_} {getattr(est, 'round_name', 'round')}s"
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -238,7 +201,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         The samples the Snapshots follow (at most ``track_max``, stratified by y).
     track_y_ : ndarray or None
         Their labels (y), used only to score.
-    n_rounds_ : int
+    n_iter_ : int
         Rounds trained (epochs, periods or iterations: ``round_name``).
     stopped_early_ : bool
         True when a callback or Ctrl-C stopped training before its plan.
@@ -285,9 +248,15 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         unless ``warn`` is False (a saved run's run.json)."""
         old = [k for k in params if k in cls.RENAMED]
         if old and warn:
-            warnings.warn(f"{cls.__name__}: " + ", ".join(f"{k} is now {cls.RENAMED[k]}" for k in old)
-                          + "; the old name still works but will go.", DeprecationWarning, stacklevel=3)
+            deprecation.warn(f"{cls.__name__}(" + ", ".join(f"{k}=" for k in old) + ")",
+                             f"{cls.__name__}(" + ", ".join(f"{cls.RENAMED[k]}=" for k in old) + ")", stacklevel=4)
         return {cls.RENAMED.get(k, k): v for k, v in params.items()}
+
+    @property
+    def n_rounds_(self) -> int:
+        """The old name of ``n_iter_`` (CHANGELOG.md)."""
+        deprecation.warn("n_rounds_", "n_iter_")
+        return self.n_iter_
 
     def _take_renamed(self, given: dict) -> None:
         """``__init__``'s old parameter names (its ``**renamed``), set under their new ones."""
@@ -409,16 +378,16 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             except KeyboardInterrupt:  # Ctrl-C while a start sets up: the starts before it stand
                 if not kept:
                     raise
-                self.stopped_early_, self.n_rounds_ = True, 0
+                self.stopped_early_, self.n_iter_ = True, 0
             if self.stopped_early_ and i > 0:  # an interrupted start is not compared with whole ones
-                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_rounds_}"
+                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_iter_}"
                 break
             score = float(np.mean([separation(snap) for snap in self.trace_[1:][-3:] or self.trace_]))
             scores.append(distributed.broadcast(score))  # rank 0's: the ranks keep the same start
             if len(scores) == 1 or scores[-1] > max(scores[:-1]):
                 kept = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
             if self.stopped_early_:
-                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_rounds_}"
+                self.stopped_in_ = f"start {i + 1} of {n_init}, {self.round_name} {self.n_iter_}"
                 break
         stopped = self.stopped_early_  # the kept start's own flag must not hide a stop
         for name, value in kept.items():  # every start sets these anew: no copies needed
@@ -429,15 +398,15 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             self._seed_start(seed, best)
             self._fit_rounds(X, y, callbacks, f"start {best + 1}, the best of {n_init} · ", full, None)
             if self.stopped_early_:
-                self.stopped_in_ = f"start {best + 1} (the best) trained to the end, {self.round_name} {self.n_rounds_}"
-                if self.n_rounds_ < probe:  # stopped before it got past what the comparison had kept
+                self.stopped_in_ = f"start {best + 1} (the best) trained to the end, {self.round_name} {self.n_iter_}"
+                if self.n_iter_ < probe:  # stopped before it got past what the comparison had kept
                     for name, value in kept.items():
                         setattr(self, name, value)
                     self.stopped_early_ = True
         self.start_scores_, self.best_start_ = [float(v) for v in scores], best
         if stopped or self.stopped_early_:
             self.stopped_in_ = (f"{self.stopped_in_}; kept start {best + 1} of {n_init} "
-                                f"({self.n_rounds_} {self.round_name}s trained)")
+                                f"({self.n_iter_} {self.round_name}s trained)")
         self.start_scores_, self.best_start_ = [float(v) for v in scores], best
 
     def _seed_start(self, seed: int, i: int) -> None:
@@ -490,7 +459,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         finally:
             if self._world > 1:
                 distributed.unwrap(self.net_)  # plain BatchNorm again
-        self.n_rounds_ = r
+        self.n_iter_ = r
         with held_interrupts():  # the final labels of what was learned
             self.labels_ = np.asarray(self._finish(), dtype=np.int64)
 

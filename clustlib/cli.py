@@ -30,7 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
-from . import distributed
+from . import deprecation, distributed
 from .base import stop_text
 from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
 from .data import DatasetError, list_datasets, load_dataset, split_classes
@@ -158,7 +158,7 @@ def _line(run: Run, out: Path) -> dict:
     m = dict(run.metrics)
     if run.info.get("unseen"):
         m = {(f"seen_{k}" if k in ("nmi", "acc", "ari") else k): v for k, v in m.items()}
-    return {**m, "rounds": run.estimator.n_rounds_, "threads": run.info.get("threads"), "out": str(out)}
+    return {**m, "rounds": run.estimator.n_iter_, "threads": run.info.get("threads"), "out": str(out)}
 
 
 def cmd_train(args) -> int:
@@ -271,6 +271,10 @@ def cmd_import(args) -> int:
     from .external import import_npz
     from .rundir import claim_output
 
+    if args.old_data:
+        print(f"clustlib import: --dataset is now --data; the old name goes in clustlib {deprecation.REMOVED_IN}.",
+              file=sys.stderr)
+        args.data = args.data or args.old_data
     out = Path(args.out).expanduser()
     source = Path(args.file).expanduser()
     if source.is_dir() and not tblogs.is_logdir(source):
@@ -421,8 +425,8 @@ def make_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, help="run directory to write")
     m.add_argument("--name", default=None, help="the model's name (default: the file's)")
     m.add_argument("--unseen", default=None, help="classes of y the model never trained on, e.g. 7,8,9")
-    m.add_argument("--data", "--dataset", dest="data", default=None,
-                   help="the dataset spec the samples come from (without X: rows 0..n-1); --dataset is its old name")
+    m.add_argument("--data", default=None, help="the dataset spec the samples come from (without X: rows 0..n-1)")
+    m.add_argument("--dataset", dest="old_data", default=None, help=argparse.SUPPRESS)  # CHANGELOG.md
     m.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     m.set_defaults(func=cmd_import)
     r = sub.add_parser("reproduce", help="train a run again from its run.json and compare")

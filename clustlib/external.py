@@ -44,7 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from . import sources
-from .base import Snapshot, old_keyword
+from .base import Snapshot
+from .deprecation import old_keyword
 from .metrics import embedding_scores, evaluate
 
 METHOD = "external"
@@ -303,7 +304,7 @@ class Recorder:
         est.dataset_index_ = np.asarray(self.index, dtype=np.int64)  # into the dataset, or X_track
         est.track_y_ = self.y
         est.track_input_, est.track_images_ = self.input, self.images
-        est.input_shape_, est.n_rounds_ = self.input_shape, len(trace) - 1
+        est.input_shape_, est.n_iter_ = self.input_shape, len(trace) - 1
         est.n_features_in_ = int(np.prod(self.input_shape))
         est.stopped_early_, est.fit_seconds_ = False, time.perf_counter() - self.t0
         est.labels_given_ = bool(self.frames[-1]["given"])

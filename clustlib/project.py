@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("tsne", "umap", "pca")
+PROJECTIONS = ("tsne", "umap", "pca")
 _CACHE: OrderedDict[str, Projection] = OrderedDict()
 _CACHE_SIZE = 16
 
@@ -68,8 +68,8 @@ def fit_projection(X, method: str = "tsne", *, random_state: int = 0, progress: 
                    perplexity: float = 30.0, n_neighbors: int = 15, n_iter: int = 500) -> Projection:
     """Fit a 2-D map of X (n, d). Cached by content + settings (progress is not part of
     the key). ``progress(share)`` is called during t-SNE's optimisation."""
-    if method not in METHODS:
-        raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(METHODS)}.")
+    if method not in PROJECTIONS:
+        raise ValueError(f"unknown projection {method!r}; choose one of {', '.join(PROJECTIONS)}.")
     X = _check(X, min_samples=4)
     settings = {"seed": int(random_state)}
     if method == "tsne":

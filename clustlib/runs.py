@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from . import sources
-from .base import DeepClusterer, Snapshot, old_keyword
+from .base import DeepClusterer, Snapshot
+from .deprecation import old_keyword
 from .limits import BudgetError, check_npz
 from .rundir import FORMAT, MAX_JSON_BYTES, save_atomically
 
@@ -152,7 +153,7 @@ class Run:
         np.save(d / "labels.npy", np.asarray(est.labels_, dtype=np.int64), allow_pickle=False)
         doc = {"format": FORMAT, "version": VERSION, **_jsonable(self.info),
                "state": _jsonable(meta),
-               "fitted": {"input_shape": list(est.input_shape_), "n_rounds": int(est.n_rounds_),
+               "fitted": {"input_shape": list(est.input_shape_), "n_rounds": int(est.n_iter_),
                           "stopped_early": bool(est.stopped_early_),
                           "fit_seconds": float(est.fit_seconds_),
                           **({"start_scores": list(est.start_scores_), "best_start": int(est.best_start_)}
@@ -221,7 +222,7 @@ class Run:
             est.n_features_in_ = int(np.prod(est.input_shape_))
             est.labels_ = labels.astype(np.int64)
             source.restore(est, doc, tensors, arrays)
-            est.n_rounds_ = int(fitted["n_rounds"])
+            est.n_iter_ = int(fitted["n_rounds"])
             est.stopped_early_ = bool(fitted["stopped_early"])
             est.fit_seconds_ = float(fitted["fit_seconds"])
             if "start_scores" in fitted:  # several starts (n_init): how each separated

@@ -18,12 +18,11 @@ import dataclasses
 import functools
 import os
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from . import cpu, distributed
+from . import cpu, deprecation, distributed
 from .base import DeepClusterer, held_interrupts
 from .data import Dataset, DatasetError, load_dataset, parse_classes, resolve_unseen, split_classes
 from .methods import METHODS
@@ -289,8 +288,7 @@ def train_run(request: TrainRequest | str, out=None, *legacy, callbacks: Sequenc
 
 def _legacy_request(method: str, data: str, out, *, preset: str | None = "demo", params: dict | None = None,
                     unseen=None, threads=None) -> tuple[TrainRequest, object]:
-    warnings.warn("train_run(method, data, out, ...) is deprecated; use "
-                  "train_run(TrainRequest(method, data, ...), out).", DeprecationWarning, stacklevel=3)
+    deprecation.warn("train_run(method, data, out, ...)", "train_run(TrainRequest(method, data, ...), out)", stacklevel=4)
     if unseen is not None and not isinstance(unseen, str):
         unseen = tuple(unseen)
     return TrainRequest.from_params(method, data, params, preset=preset, unseen=unseen, threads=threads), out

@@ -62,7 +62,7 @@ def main(names: list[str]) -> None:
         run = train_run(request, ASSETS / name, overwrite=True)
         est, out = run.estimator, ASSETS / name
         size = sum(f.stat().st_size for f in out.iterdir())
-        print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_rounds_} rounds, "
+        print(f"{name}: NMI {run.metrics.get('nmi', float('nan')):.3f}, {est.n_iter_} rounds, "
               f"{size / 1024:.0f} KiB -> {out}")
         kinds = (["unseen", "shared"] if demo.views else []) + (["final"] if method == "jule" else [])
         if kinds:

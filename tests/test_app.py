@@ -118,8 +118,8 @@ def test_knet_page_trains_saves_and_shows(runs_folder):
     at = train_knet_tiny("moons")
     figs = figures(at)
     est = at.session_state["knet_job"].run.estimator  # the tiny preset's schedule, not another preset's
-    assert est.max_iter == 4 and est.theta_steps == 200 and 2 <= est.n_rounds_ <= 4
-    assert len(figs[0]["frames"]) == est.n_rounds_ + 1
+    assert est.max_iter == 4 and est.theta_steps == 200 and 2 <= est.n_iter_ <= 4
+    assert len(figs[0]["frames"]) == est.n_iter_ + 1
     saved = list(runs_folder.iterdir())
     assert len(saved) == 1 and (saved[0] / "run.json").exists()
     # a rerun keeps the run

@@ -86,7 +86,7 @@ def test_fit_gives_labels_snapshots_and_keeps_no_fit_time_state(name):
     n, k = len(ds), est.n_clusters
     assert est.labels_.shape == (n,) and est.labels_.dtype == np.int64
     assert 0 <= est.labels_.min() and est.labels_.max() < k
-    assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_rounds_ + 1
+    assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_iter_ + 1
     m = min(est.track_max, n)
     for snap in est.trace_:
         assert isinstance(snap, Snapshot) and snap.labels.shape == (m,)
@@ -123,8 +123,8 @@ def test_start_hook_hears_the_plan_and_a_callback_stops_training(name):
 
     est = tiny(name).fit(ds.X, ds.y, callbacks=[Stop()])
     assert len(heard) == 1 and heard[0] >= 1
-    assert est.n_rounds_ == 1 and len(est.trace_) == 2
-    assert est.stopped_early_ or est.n_rounds_ == heard[0]
+    assert est.n_iter_ == 1 and len(est.trace_) == 2
+    assert est.stopped_early_ or est.n_iter_ == heard[0]
     assert est.predict(ds.X[:5]).shape == (5,)
 
 
@@ -256,7 +256,7 @@ def test_several_starts_keep_the_best_separated_one(name, tmp_path):
     back = Run.load(Run.from_estimator(est, method=name, data="test").save(tmp_path / "r")).estimator
     assert back.start_scores_ == est.start_scores_ and back.best_start_ == est.best_start_
     stopped = tiny(name, n_init=3).fit(ds.X, ds.y, callbacks=[lambda e, s: s.round >= 1])
-    assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_rounds_ == 1
+    assert stopped.stopped_early_ and len(stopped.start_scores_) == 1 and stopped.n_iter_ == 1
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "init_rounds" in METHODS[n]._get_param_names()])
@@ -274,9 +274,9 @@ def test_starts_compared_early_then_the_best_repeats_its_first_rounds_exactly(na
     est = tiny(name, n_init=3, init_rounds=1).fit(ds.X, ds.y, callbacks=[Watch()])
     best = est.best_start_
     assert len(est.start_scores_) == 3 and best == int(np.argmax(est.start_scores_))
-    assert heard == [3 * 1 + one.n_rounds_]  # three one-round starts, then the best to the end
+    assert heard == [3 * 1 + one.n_iter_]  # three one-round starts, then the best to the end
     assert est.trace_[0].stage == f"start {best + 1}, the best of 3 · init"
-    assert est.n_rounds_ == one.n_rounds_ and len(seen) == 3 * 2 + one.n_rounds_ + 1
+    assert est.n_iter_ == one.n_iter_ and len(seen) == 3 * 2 + one.n_iter_ + 1
     probe = [s for s in seen if s.stage.startswith(f"start {best + 1} of 3")]
     for a, b in zip(probe, est.trace_[:2]):  # the best start's rounds, again to the letter
         assert a.scalars == b.scalars and np.array_equal(a.labels, b.labels)
@@ -345,7 +345,7 @@ def test_one_name_per_idea_and_the_old_names_still_work(tmp_path):
     for cls in METHODS.values():
         assert not set(cls.RENAMED) & set(cls._get_param_names())  # an old name is not a parameter
         assert set(cls.RENAMED.values()) <= set(cls._get_param_names())
-    with pytest.warns(DeprecationWarning, match="epochs is now max_iter"):
+    with pytest.warns(DeprecationWarning, match=r"SeCu\(epochs=, feat_dim=.* is now SeCu\(max_iter=, embed_dim="):
         est = SeCu(epochs=3, feat_dim=8, centre_update="closed", centre_lr=0.5)
     assert (est.max_iter, est.embed_dim, est.center_update, est.center_lr) == (3, 8, "closed", 0.5)
     assert "epochs" not in est.get_params() and clone(est).max_iter == 3

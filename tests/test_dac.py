@@ -74,7 +74,7 @@ def test_dac_on_digits_and_its_snapshots(fitted_digits):
     us = [s.scalars["u"] for s in est.trace_[1:]]
     ls = [s.scalars["l"] for s in est.trace_[1:]]
     assert us == sorted(us, reverse=True) and ls == sorted(ls)
-    assert est.n_rounds_ < est.max_iter  # stopped because u met l
+    assert est.n_iter_ < est.max_iter  # stopped because u met l
     assert last.arrays["sizes"].sum() == 600 and last.scalars["n_used"] == 10
 
 

@@ -74,7 +74,7 @@ def _dump(est, path):
     if hasattr(est, "cluster_centers_"):
         arrays["centers"] = np.asarray(est.cluster_centers_)
     rho = est.trace_[-1].arrays.get("rho", np.zeros(0))  # SeCu's dual variables after the last round
-    np.savez(path, labels=est.labels_, rounds=est.n_rounds_, stopped=est.stopped_early_, rho=rho, **arrays)
+    np.savez(path, labels=est.labels_, rounds=est.n_iter_, stopped=est.stopped_early_, rho=rho, **arrays)
 
 
 def _worker(rank, world, init, out, names, no_bn, stop_at):
@@ -220,7 +220,7 @@ def test_cli_ctrl_c_stops_every_rank_and_saves(tmp_path):
     assert len(lines) == 1  # rank 0 reports, rank 1 does not
     assert 3 <= lines[0]["rounds"] < 500
     run = Run.load(out)
-    assert run.estimator.n_rounds_ == lines[0]["rounds"] and run.info["processes"] == 2
+    assert run.estimator.n_iter_ == lines[0]["rounds"] and run.info["processes"] == 2
     assert "stopped after" in open(tmp_path / "stderr").read()
     assert not list(tmp_path.glob(".*.lock"))
 

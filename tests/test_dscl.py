@@ -71,7 +71,7 @@ def test_dscl_clusters_new_samples_of_seen_classes_better_than_pixels(digits_spl
 
 def test_dscl_trace_and_unseen_embedding(digits_split):
     seen, unseen, train, _, est = digits_split
-    assert [s.round for s in est.trace_] == list(range(est.n_rounds_ + 1))
+    assert [s.round for s in est.trace_] == list(range(est.n_iter_ + 1))
     losses = [s.scalars["loss"] for s in est.trace_[1:]]
     assert losses[-1] < losses[0]  # k - tr(FF+C) falls
     emb = est.transform(unseen.X)

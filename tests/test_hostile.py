@@ -439,7 +439,7 @@ def test_ctrl_c_after_the_first_round_keeps_and_saves_what_was_learned(tmp_path,
     err = capsys.readouterr().err
     assert "stopped after 2 iterations; what was learned is saved" in err
     run = Run.load(out)
-    assert run.estimator.n_rounds_ == 2 and run.estimator.stopped_early_
+    assert run.estimator.n_iter_ == 2 and run.estimator.stopped_early_
 
 
 def test_spectral_baselines_are_left_out_of_large_data():
@@ -525,7 +525,7 @@ def test_a_stop_in_start_2_of_3_keeps_a_trained_start_and_says_so(init_rounds):
     ds = load_dataset("digits:n=150")
     keep = ds.y < 3
     est = _secu(init_rounds=init_rounds).fit(ds.X[keep], ds.y[keep], callbacks=[_stop_in(2, 1)])
-    assert est.stopped_early_ and est.n_rounds_ > 0 and est.trace_[-1].round == est.n_rounds_
+    assert est.stopped_early_ and est.n_iter_ > 0 and est.trace_[-1].round == est.n_iter_
     assert est.trace_[-1].stage.startswith("start 1 of 3")  # the whole first start, not the cut second
     assert "start 2 of 3" in est.stopped_in_ and "kept start 1 of 3" in est.stopped_in_
     assert est.start_scores_ and len(est.start_scores_) == 1
@@ -536,7 +536,7 @@ def test_a_stop_while_the_best_start_trains_to_the_end_keeps_the_compared_start(
     keep = ds.y < 3
     est = _secu(init_rounds=2).fit(ds.X[keep], ds.y[keep], callbacks=[_stop_in(1, 1) if False else (
         lambda e, s: "the best of" in s.stage and s.round == 1)])
-    assert est.stopped_early_ and est.n_rounds_ == 2  # the best start as compared, not its cut retraining
+    assert est.stopped_early_ and est.n_iter_ == 2  # the best start as compared, not its cut retraining
     assert "the best" in est.stopped_in_
 
 
@@ -559,7 +559,7 @@ def test_ctrl_c_in_start_2_stops_the_cli_and_saves_a_trained_start(tmp_path, cap
     err = capsys.readouterr().err
     assert "stopped in start 2 of 3" in err and "kept start 1 of 3" in err
     run = Run.load(out)
-    assert run.estimator.stopped_early_ and run.estimator.n_rounds_ == 3
+    assert run.estimator.stopped_early_ and run.estimator.n_iter_ == 3
     assert "kept start 1" in run.estimator.stopped_in_
 
 

@@ -19,9 +19,9 @@ def test_stop_keeps_what_was_learned_and_saves(tmp_path):
     job.stop()
     job.join(60)
     assert job.status == "stopped", job.error
-    assert 2 <= job.run.estimator.n_rounds_ < 500
+    assert 2 <= job.run.estimator.n_iter_ < 500
     back = Run.load(job.path)
-    assert back.estimator.stopped_early_ and len(back.trace) == back.estimator.n_rounds_ + 1
+    assert back.estimator.stopped_early_ and len(back.trace) == back.estimator.n_iter_ + 1
 
 
 def test_failure_is_reported_not_raised(tmp_path):
@@ -48,7 +48,7 @@ def test_jobs_train_in_their_own_process_and_report_every_round(tmp_path):
     assert job.status == "done", job.error
     assert job._process.pid != os.getpid() and job._process.exitcode == 0
     # snapshots arrive while training: the live picture's data, round by round
-    assert job.rounds_done == job.run.estimator.n_rounds_ == 3
+    assert job.rounds_done == job.run.estimator.n_iter_ == 3
     assert job.trace == []  # once saved, the live view's snapshots are let go (the run holds them)
     assert job.track_y is not None and len(job.track_y) == len(job.run.trace[-1].labels)
     assert job.max_rounds == 3 and job.threads >= 1 and job.run.info["threads"] == job.threads

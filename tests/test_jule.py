@@ -158,4 +158,4 @@ def test_callbacks_hear_the_planned_periods_down_to_k():
 
     est = JULE.from_preset("demo", n_clusters=10, random_state=0).fit(ds.X, ds.y, callbacks=[Hear()])
     # the merge periods at rate eta, not max_iter (100): the progress bar ends full
-    assert len(heard) == 1 and est.n_rounds_ <= heard[0] <= est.n_rounds_ + 2 < est.max_iter
+    assert len(heard) == 1 and est.n_iter_ <= heard[0] <= est.n_iter_ + 2 < est.max_iter

@@ -56,7 +56,7 @@ def test_bad_parameters(params, match, blobs3):
 
 def test_trace_snapshots(fitted_moons):
     ds, est = fitted_moons
-    assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_rounds_ + 1
+    assert est.trace_[0].stage == "init" and len(est.trace_) == est.n_iter_ + 1
     for s in est.trace_:
         assert s.labels.shape == (120,) and s.embedding.shape == (120, 2)
         assert {"hsic", "sigma", "nmi", "acc", "ari"} <= set(s.scalars)

@@ -93,3 +93,21 @@ def test_no_module_of_clustlib_imports_back_into_a_circle():
 
     circles = [c for c in map(cycle_from, sorted(graph)) if c]
     assert not circles, " -> ".join(circles[0])
+
+
+def test_every_old_name_is_in_the_changelog_and_warns_with_its_end():
+    from clustlib import deprecation, viz
+
+    changelog = (PACKAGE.parent / "CHANGELOG.md").read_text()
+    old = [*deprecation.OTHERS, *viz.RENAMED, *(k for cls in METHODS.values() for k in cls.RENAMED)]
+    assert len(old) >= 10
+    missing = [name for name in old if f"`{name}" not in changelog]
+    assert not missing, f"CHANGELOG.md lacks {missing}"
+    assert f"**go in {deprecation.REMOVED_IN}**" in changelog
+    est = METHODS["knet"].from_preset("tiny", n_clusters=2, random_state=0).fit(clustlib.load_dataset("moons:n=60").X)
+    with pytest.warns(DeprecationWarning, match=f"n_rounds_ is now n_iter_.*{deprecation.REMOVED_IN}"):
+        assert est.n_rounds_ == est.n_iter_ == len(est.trace_) - 1
+    with pytest.warns(DeprecationWarning, match="SeCu.epochs=. is now SeCu.max_iter=."):
+        assert METHODS["secu"](epochs=3).max_iter == 3
+    with pytest.warns(DeprecationWarning, match="viz.class_colour is now"):
+        assert viz.class_colour is viz.class_color

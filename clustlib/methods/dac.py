@@ -44,7 +44,8 @@ import torch
 from torch import nn
 
 from .. import distributed
-from ..base import About, DeepClusterer, Demo, Track
+from ..about import About, Demo
+from ..base import DeepClusterer, Track
 from ..nets import (
     affine_views,
     allconv,

@@ -36,7 +36,8 @@ import torch
 from sklearn.cluster import KMeans
 
 from .. import distributed
-from ..base import About, DeepClusterer, Demo, Track
+from ..about import About, Demo
+from ..base import DeepClusterer, Track
 from ..nets import affine_views, apply_batched, encoder, load_net_tensors, net_tensors, to_tensor
 from ..params import Choice, Int, Real
 

@@ -32,7 +32,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..base import About, DeepClusterer, Demo, Track
+from ..about import About, Demo
+from ..base import DeepClusterer, Track
 from ..graph import GDLMerger, knn_graph, nn_chain_clusters
 from ..nets import apply_batched, jule_cnn, load_net_tensors, net_tensors, to_tensor
 from ..params import Bool, Choice, Int, Real

@@ -40,7 +40,8 @@ from sklearn.metrics import rand_score
 from torch import nn
 
 from .. import spectral as sp
-from ..base import About, DeepClusterer, Demo, Track
+from ..about import About, Demo
+from ..base import DeepClusterer, Track
 from ..nets import apply_batched, mlp, net_tensors, to_tensor
 from ..params import Bool, Choice, Int, Real, Rule, Share
 

@@ -32,7 +32,7 @@ def metrics_row_ui(run: Run) -> None:
     for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
         if isinstance(m.get(key), (int, float)):
             col.metric(key.upper() + seen if key != "seconds" else "seconds", f"{m[key]:.3f}")
-    cols[4].metric("rounds", f"{run.estimator.n_rounds_}")
+    cols[4].metric("rounds", f"{run.estimator.n_iter_}")
 
 
 def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:

@@ -1,5 +1,6 @@
 """Pure Plotly figure builders (trace -> go.Figure); never imports streamlit or torch."""
 
+from .. import deprecation
 from .figures import (
     block_average,
     centers_animation,
@@ -32,15 +33,13 @@ __all__ = ["class_color", "lineage_colors", "merge_animation", "merge_flow", "bl
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
            "unseen_figure"]
 
-_RENAMED = {"class_colour": "class_color", "lineage_colours": "lineage_colors", "centres_animation": "centers_animation"}
+RENAMED = {  # old name -> name now (clustlib.deprecation)
+    "class_colour": "class_color", "lineage_colours": "lineage_colors", "centres_animation": "centers_animation"}
 
 
 def __getattr__(name: str):
     """The old names of renamed figure functions still work (and warn)."""
-    if name in _RENAMED:
-        import warnings
-
-        warnings.warn(f"clustlib.viz.{name} is now {_RENAMED[name]}; the old name will go.", DeprecationWarning,
-                      stacklevel=2)
-        return globals()[_RENAMED[name]]
+    if name in RENAMED:
+        deprecation.warn(f"clustlib.viz.{name}", f"clustlib.viz.{RENAMED[name]}", stacklevel=3)
+        return globals()[RENAMED[name]]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
