@@ -14,12 +14,10 @@ st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vecto
 
 req, ds = w.train_setup_ui(KEY, DAC, DATASETS, "digits", 300, 10)
 preset = DAC.PRESETS[req.preset]
-schedule = w.setting_ui(KEY, "schedule", st.sidebar.radio, "Threshold schedule", preset["schedule"],
-                        options=["reimpl", "code"], horizontal=True,
+schedule = w.setting_ui(KEY, DAC, "schedule", "Threshold schedule",
                         help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
                              "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")
-balance = w.setting_ui(KEY, "balance", st.sidebar.select_slider, "Anti-collapse weight (0 = the paper)",
-                       preset["balance"], options=[0.0, 0.3, 1.0, 3.0])
+balance = w.setting_ui(KEY, DAC, "balance", "Anti-collapse weight (0 = the paper)", choices=[0.0, 0.3, 1.0, 3.0])
 req = req.with_params(schedule=schedule, balance=balance)
 w.train_ui(KEY, req, ds)
 

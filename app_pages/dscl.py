@@ -14,9 +14,8 @@ st.caption("Law, Urtasun, Zemel (ICML 2017). An embedding network is trained on 
 
 req, ds = w.train_setup_ui(KEY, DSCL, DATASETS, "omniglot", 300, 5, unseen_half=True)
 preset = DSCL.PRESETS[req.preset]
-epochs = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Epochs", preset["max_iter"], 1, 100)
-dim = w.setting_ui(KEY, "embed_dim", st.sidebar.select_slider, "Embedding size d",
-                   preset["embed_dim"], options=[8, 16, 32, 64, 128])
+epochs = w.setting_ui(KEY, DSCL, "max_iter", "Epochs", upto=100)
+dim = w.setting_ui(KEY, DSCL, "embed_dim", "Embedding size d", choices=[8, 16, 32, 64, 128])
 req = req.with_params(max_iter=epochs, embed_dim=dim)
 no_labels = ds is not None and ds.y is None
 if no_labels:

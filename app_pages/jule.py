@@ -15,10 +15,9 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
 
 req, ds = w.train_setup_ui(KEY, JULE, DATASETS, "digits", 300, 10)
 preset = JULE.PRESETS[req.preset]
-eta = w.setting_ui(KEY, "eta", st.sidebar.select_slider, "Unrolling rate η (share of clusters merged per period)",
-                   preset["eta"], options=sorted({0.2, 0.3, 0.5, 0.7, 0.9, preset["eta"]}))
-epochs = w.setting_ui(KEY, "epochs_per_period", st.sidebar.slider, "CNN epochs per period",
-                      preset["epochs_per_period"], 1, 30)
+eta = w.setting_ui(KEY, JULE, "eta", "Unrolling rate η (share of clusters merged per period)",
+                   choices=[0.2, 0.3, 0.5, 0.7, 0.9])
+epochs = w.setting_ui(KEY, JULE, "epochs_per_period", "CNN epochs per period", upto=30)
 req = req.with_params(eta=eta, epochs_per_period=epochs)
 w.train_ui(KEY, req, ds)
 

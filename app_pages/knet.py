@@ -18,19 +18,14 @@ st.caption("Wu, Khan, Ioannidis, Dy (SDM 2020). The network ψ is trained so tha
 
 req, ds = w.train_setup_ui(KEY, KNet, DATASETS, "spirals", 300, 2)
 preset = KNet.PRESETS[req.preset]
-u_update = w.setting_ui(KEY, "u_update", st.sidebar.radio, "U-step", preset["u_update"],
-                        options=["sma", "eig"], horizontal=True,
+u_update = w.setting_ui(KEY, KNet, "u_update", "U-step",
                         help="sma: Stiefel-manifold ascent (Eq. 5.16); eig: eigendecomposition (Eq. 5.14)")
-rule = w.setting_ui(KEY, "sigma", st.sidebar.radio, "σ rule", preset.get("sigma", "knn"),
-                    options=["knn", "median"], horizontal=True,
+rule = w.setting_ui(KEY, KNet, "sigma", "σ rule", choices=["knn", "median"],
                     help="knn (label-free default): the median distance to the 1 %-nearest "
                          "neighbour; median: the paper's rule, × 0.1 for Moon/Spiral (Table 6)")
-ratio = w.setting_ui(KEY, "sigma_ratio", st.sidebar.select_slider, "σ × rule",
-                     preset.get("sigma_ratio", 1.0), options=[0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
-ae = w.setting_ui(KEY, "ae_weight", st.sidebar.select_slider, "λ autoencoder weight (Eq. 4.8)",
-                  preset.get("ae_weight", 0.0), options=[0.0, 0.1, 1.0, 10.0])
-iters = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Outer iterations", preset["max_iter"],
-                     max(preset["delta_iter"], 1), 100)
+ratio = w.setting_ui(KEY, KNet, "sigma_ratio", "σ × rule", choices=[0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+ae = w.setting_ui(KEY, KNet, "ae_weight", "λ autoencoder weight (Eq. 4.8)", choices=[0.0, 0.1, 1.0, 10.0])
+iters = w.setting_ui(KEY, KNet, "max_iter", "Outer iterations", lo=max(preset["delta_iter"], 1), upto=100)
 busy = w.busy(KEY)
 req = req.with_params(u_update=u_update, sigma=rule, sigma_ratio=ratio, ae_weight=ae, max_iter=iters)
 w.train_ui(KEY, req, ds)

@@ -14,18 +14,14 @@ st.caption("Qian (ICCV 2023). Features of two augmented views are assigned onlin
 
 req, ds = w.train_setup_ui(KEY, SeCu, DATASETS, "digits", 300, 10)
 preset = SeCu.PRESETS[req.preset]
-constraint = w.setting_ui(KEY, "constraint", st.sidebar.radio, "Constraint", preset["constraint"],
-                          options=["size", "entropy"], horizontal=True)
-gamma = w.setting_ui(KEY, "gamma", st.sidebar.slider, "γ: smallest cluster as a share of N/K",
-                     preset["gamma"], 0.0, 1.0, step=0.05)
-centres = w.setting_ui(KEY, "center_update", st.sidebar.radio, "Centre update", preset["center_update"],
-                       options=["closed", "sgd"], horizontal=True,
+constraint = w.setting_ui(KEY, SeCu, "constraint", "Constraint")
+gamma = w.setting_ui(KEY, SeCu, "gamma", "γ: smallest cluster as a share of N/K", step=0.05)
+centres = w.setting_ui(KEY, SeCu, "center_update", "Centre update",
                        help="closed: Theorem 1 (Eq. 4) each epoch; sgd: constant centre learning rate")
-target = w.setting_ui(KEY, "target", st.sidebar.radio, "Representation loss", preset.get("target", "hard"),
-                      options=["hard", "soft"], horizontal=True,
+target = w.setting_ui(KEY, SeCu, "target", "Representation loss",
                       help="hard: the paper's stable loss (Eq. 6-8); soft: the authors' code "
                            "(other view's prediction + previous epoch's label, frozen centres)")
-epochs = w.setting_ui(KEY, "max_iter", st.sidebar.slider, "Epochs", preset["max_iter"], 1, 200)
+epochs = w.setting_ui(KEY, SeCu, "max_iter", "Epochs", upto=200)
 req = req.with_params(constraint=constraint, gamma=gamma, center_update=centres, target=target, max_iter=epochs)
 w.train_ui(KEY, req, ds)
 

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_line  # noqa: E402
 
 from clustlib.methods import METHODS  # noqa: E402
-from clustlib.train import TrainRequest, train_run  # noqa: E402
+from clustlib.request import TrainRequest  # noqa: E402
+from clustlib.train import train_run
 
 GOAL_S = 60.0
 

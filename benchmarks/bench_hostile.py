@@ -54,7 +54,8 @@ PROBES = {
     "image zip whose first image is 9000 x 9000": """
         import io, zipfile
         from PIL import Image
-        from clustlib.data import load_dataset, save_upload
+        from clustlib.data import load_dataset
+        from clustlib.uploads import save_upload
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
             for c in "ab":
@@ -78,7 +79,7 @@ PROBES = {
         Run.load(path)
     """,
     "visitor link faces:people=500,per=1000 (1.9 GiB)": """
-        from clustlib.data import check_visitor_spec
+        from clustlib.uploads import check_visitor_spec
         check_visitor_spec("faces:people=500,per=1000", [tmp])
     """,
     "CLI faces:people=500,per=1000": """
@@ -132,7 +133,8 @@ PROBES = {
         Run.load(path)
     """,
     "spirals:noise=-1, moons:noise=nan, seed=-1": """
-        from clustlib.data import load_dataset, DatasetError
+        from clustlib.data import load_dataset
+        from clustlib.dataset import DatasetError
         for spec in ("spirals:noise=-1", "moons:noise=nan"):
             try:
                 load_dataset(spec)

@@ -18,11 +18,12 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import metrics  # noqa: E402 - after the OpenMP setting
 from .base import Callback, DeepClusterer, Snapshot, StartListener  # noqa: E402
-from .data import Dataset, DatasetError, load_dataset, split_classes  # noqa: E402
+from .data import load_dataset, split_classes
+from .dataset import Dataset, DatasetError  # noqa: E402
 from .external import Recorder  # noqa: E402
 from .methods import METHODS  # noqa: E402
+from .request import TrainRequest  # noqa: E402
 from .runs import Run, RunFormatError  # noqa: E402
-from .train import TrainRequest  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["METHODS", "DeepClusterer", "Snapshot", "Callback", "StartListener", "Dataset",

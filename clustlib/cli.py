@@ -33,10 +33,12 @@ from pathlib import Path
 from . import deprecation, distributed
 from .base import stop_text
 from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
-from .data import DatasetError, list_datasets, load_dataset, split_classes
+from .data import list_datasets, load_dataset, split_classes
+from .dataset import DatasetError
 from .methods import METHODS
+from .request import TrainRequest
 from .runs import Run, RunFormatError
-from .train import TrainRequest, train_run
+from .train import train_run
 
 
 class UsageError(ValueError):
@@ -106,7 +108,7 @@ def _expected(request, out: Path) -> str:
     from .app import assets_dir
     from .library import list_runs
     from .rundir import runs_dir
-    from .train import duration_text, estimate_seconds
+    from .timing import duration_text, estimate_seconds
 
     found = estimate_seconds(request, list_runs(assets_dir(), runs_dir(), out.parent))
     if found is None:
@@ -302,8 +304,9 @@ def cmd_reproduce(args) -> int:
     import shutil
     import tempfile
 
+    from .cpu import machine
     from .runs import read_run_json
-    from .train import data_hash, machine
+    from .train import data_hash
 
     info = read_run_json(Path(args.run).expanduser())
     old = Run.load(args.run)

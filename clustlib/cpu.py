@@ -19,6 +19,7 @@ machine, are in docs/benchmarks.md (``benchmarks/bench_threads.py``).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from contextlib import contextmanager
@@ -118,3 +119,28 @@ def fixed_threads(n: int):
             yield
     finally:
         torch.set_num_threads(before)
+
+
+def machine() -> dict:
+    """:func:`_machine`'s answer (a copy: callers may add to it); read once a process."""
+    return dict(_machine())
+
+
+@functools.lru_cache(maxsize=1)
+def _machine() -> dict:
+    """The CPU (its model decides which kernels BLAS and oneDNN run, so another model may
+    give other numbers for the same seed), its cores, the platform and the GPU if any."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), model)
+    except OSError:
+        pass
+    out = {"cpu": model, "cores": os.cpu_count() or 1, "platform": platform.platform(terse=True)}
+    if torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out

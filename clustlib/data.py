@@ -25,33 +25,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import FILE_KIND_NAMES, Dataset, DatasetError, _opt, parse_spec, stratified_subset  # noqa: F401
-from .loaders import (  # noqa: F401
+from .dataset import Dataset, DatasetError, _opt, parse_spec, stratified_subset
+from .loaders import (
     EMBEDDED,
     FILE_KINDS,
-    OMNIGLOT_UNSEEN,
     TORCHVISION,
     _embedded,
     _torchvision,
     default_root,
-    faces,
-    max_generated,
-    omniglot_ink,
-    spirals,
 )
-from .stream import read_image  # noqa: F401
-from .uploads import (  # noqa: F401
-    MAX_UPLOAD_BYTES,
+from .uploads import (
     UPLOAD,
     UPLOADS,
-    check_visitor_spec,
-    data_roots,
-    discard_upload,
     resolve_upload,
-    save_upload,
-    stored_bytes,
-    upload_id,
-    upload_path,
     upload_spec,
 )
 

@@ -178,7 +178,7 @@ class Recorder:
             if y.shape[0] != m or y.dtype.kind not in "iub":
                 raise ValueError(f"y must hold {m} integer class labels; got shape {y.shape}, dtype {y.dtype}.")
             y = y.astype(np.int64)
-        from .data import stratified_subset
+        from .dataset import stratified_subset
 
         self.keep = stratified_subset(y, m, int(max_points), 0)  # the tracked rows of X_track
         self.m, self.name, self.data = m, str(name), data or ""

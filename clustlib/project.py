@@ -152,7 +152,7 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
     coordinates, k-means NMI (k = number of unseen classes) and Recall@1, on at most
     ``max_points`` stratified points. Returns {"index", "y", "before": {...}, "after": {...}}.
     """
-    from .data import stratified_subset
+    from .dataset import stratified_subset
 
     y = np.asarray(y).ravel()
     X = np.asarray(X, dtype=np.float32)
@@ -189,7 +189,7 @@ def shared_view(estimator, X_seen, y_seen, X_new, y_new, method: str = "tsne", *
     """One map of seen and unseen categories in the learned embedding: fitted on (at most
     ``max_points`` stratified) seen points, the unseen points placed into it (openTSNE /
     UMAP ``transform``). Returns {"xy", "y", "unseen"} (seen rows first)."""
-    from .data import stratified_subset
+    from .dataset import stratified_subset
 
     i = stratified_subset(y_seen, len(y_seen), max_points, seed)
     j = stratified_subset(y_new, len(y_new), max_points, seed)

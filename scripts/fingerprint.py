@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clustlib.cli import main as cli_main  # noqa: E402
 from clustlib.data import load_dataset, split_classes  # noqa: E402
 from clustlib.methods import METHODS  # noqa: E402
+from clustlib.request import TrainRequest  # noqa: E402
 from clustlib.runs import Run, read_run_json  # noqa: E402
-from clustlib.train import TrainRequest, train_run  # noqa: E402
+from clustlib.train import train_run
 from clustlib.ui.jobs import TrainingJob  # noqa: E402
 
 SEED = 3

@@ -15,8 +15,9 @@ from PIL import Image
 
 from clustlib import METHODS, Run
 from clustlib.external import DEMO as EXTERNAL_DEMO
-from clustlib.train import TrainRequest, train_run
-from clustlib.viz.figures import block_average, gaussian_kernel_np, kernel_rgb
+from clustlib.request import TrainRequest
+from clustlib.train import train_run
+from clustlib.viz.kernel import block_average, gaussian_kernel_np, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from clustlib.data import omniglot_ink
+from clustlib.loaders import omniglot_ink
 
 HERE = Path(__file__).resolve().parents[1]
 OUT = HERE / "clustlib" / "datasets" / "omniglot.npz"

@@ -16,6 +16,16 @@ pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`,
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
+
+def stop_all() -> None:
+    """Stop every background task and forget them (between tests)."""
+    with background._LOCK:
+        for task in background._TASKS.values():
+            if not task.finished:
+                background._stop(task, "abandoned", "stopped")
+        background._TASKS.clear()
+
+
 def wait(task, seconds=30):
     deadline = time.time() + seconds
     while not task.finished and time.time() < deadline:
@@ -37,7 +47,7 @@ def test_a_task_over_its_budget_is_cut_and_a_failure_is_one_line():
     failed = wait(background.ask(("test", "fail", time.time()), slow_tasks.fail))
     assert failed.status == "failed" and failed.error == "this data has nothing to cluster"
     background.retry(failed.key)  # asked again after a failure: a new try
-    assert background.peek(failed.key) is None
+    assert failed.key not in background._TASKS
 
 
 def test_a_task_nobody_waits_for_is_stopped(monkeypatch):
@@ -62,7 +72,7 @@ def test_the_baselines_never_run_in_the_page_script(monkeypatch, tmp_path):
     and says that the baseline computes in the background."""
     monkeypatch.setenv("CLUSTLIB_RUNS", str(tmp_path))
     monkeypatch.setattr(background, "baseline", slow_tasks.forever)
-    background.stop_all()
+    stop_all()
     at = _knet_page()
     assert not any(t.key[0] == "baseline" for t in background._TASKS.values())  # section closed: nothing runs
     at.session_state["knet_peers_open"] = True  # the visitor opens "Beside scikit-learn baselines"
@@ -73,7 +83,7 @@ def test_the_baselines_never_run_in_the_page_script(monkeypatch, tmp_path):
     assert any("in the background" in i.value for i in at.info)
     running = [t for t in background._TASKS.values() if t.key[0] == "baseline" and t.fn is slow_tasks.forever]
     assert running and all(t.status in ("queued", "starting", "running") for t in running)  # none finished
-    background.stop_all()
+    stop_all()
 
 
 @pytest.mark.parametrize("peer, floor", [("KMeans", 0.6), ("Spectral (rbf, median σ)", 0.45),

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from clustlib.request import TrainRequest
 from clustlib.runs import Run
-from clustlib.train import TrainRequest
 from clustlib.ui import access
 from clustlib.ui.jobs import TrainingJob
 
@@ -139,7 +139,7 @@ def test_the_upload_quota_refuses_in_one_line_and_leaves_nothing_behind(runs_fol
 
 def _upload_in_turn(whos, uploads, first: int) -> list:
     """Each session uploads an .npz of ~40 KB (oldest first); the places they are kept."""
-    from clustlib.data import save_upload, upload_path
+    from clustlib.uploads import save_upload, upload_path
 
     kept = []
     for i, who in enumerate(whos):

@@ -34,9 +34,10 @@ from clustlib.data import list_datasets
 from clustlib.methods import METHODS
 from clustlib.methods.knet import KNet
 from clustlib.params import COMMON
+from clustlib.request import TrainRequest
 from clustlib.rundir import is_run_dir
 from clustlib.runs import _jsonable, read_run_json
-from clustlib.train import OutputError, TrainRequest, train_run
+from clustlib.train import OutputError, train_run
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = list(METHODS)

@@ -4,14 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clustlib.data import (
-    EMBEDDED,
-    DatasetError,
-    list_datasets,
-    load_dataset,
-    parse_classes,
-    split_classes,
-)
+from clustlib.data import list_datasets, load_dataset, parse_classes, split_classes
+from clustlib.dataset import DatasetError
+from clustlib.loaders import EMBEDDED
 
 
 @pytest.mark.parametrize("name", EMBEDDED)
@@ -151,7 +146,7 @@ def test_uploads_are_stored_by_content_and_validated(tmp_path):
 
     from PIL import Image
 
-    from clustlib.data import save_upload
+    from clustlib.uploads import save_upload
 
     buf = io.BytesIO()
     np.savez(buf, X=np.random.default_rng(0).normal(size=(30, 4)), y=np.arange(30) % 3)

@@ -8,7 +8,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from clustlib.data import DatasetError, check_visitor_spec, load_dataset
+from clustlib.data import load_dataset
+from clustlib.dataset import DatasetError
+from clustlib.uploads import check_visitor_spec
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -48,7 +50,7 @@ def test_a_shared_link_to_a_server_file_is_refused_in_one_line(tmp_path, monkeyp
 
 
 def test_configured_data_roots_open_files_to_the_app(tmp_path, monkeypatch):
-    from clustlib.data import data_roots
+    from clustlib.uploads import data_roots
 
     monkeypatch.setenv("CLUSTLIB_DATA_ROOTS", f"{tmp_path}/a:{tmp_path}/b")
     assert data_roots() == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
@@ -298,7 +300,7 @@ def test_a_rejected_upload_leaves_nothing_behind(tmp_path, monkeypatch):
     import io
     import zipfile
 
-    from clustlib.data import discard_upload, save_upload, upload_path
+    from clustlib.uploads import discard_upload, save_upload, upload_path
 
     uploads = tmp_path / "uploads"
     buf = io.BytesIO()
@@ -364,9 +366,9 @@ def test_unreadable_zip_members_give_one_line(kind, tmp_path, saved_run):
     import io
     import zipfile
 
-    from clustlib.data import save_upload
     from clustlib.library import import_zip, zip_run
     from clustlib.runs import RunFormatError
+    from clustlib.uploads import save_upload
 
     raw = bytearray(zip_run(saved_run))
     z = zipfile.ZipFile(io.BytesIO(bytes(raw)))
@@ -457,7 +459,7 @@ def test_a_refused_upload_never_removes_another_name_of_the_same_bytes(tmp_path)
     discarded: the first visitor's .npz of those bytes stays."""
     import io
 
-    from clustlib.data import discard_upload, save_upload, upload_path
+    from clustlib.uploads import discard_upload, save_upload, upload_path
 
     uploads = tmp_path / "uploads"
     buf = io.BytesIO()
@@ -476,7 +478,7 @@ def test_a_zip_counts_at_its_unpacked_size():
     import io
     import zipfile
 
-    from clustlib.data import stored_bytes
+    from clustlib.uploads import stored_bytes
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -651,7 +653,7 @@ def test_a_recording_npz_is_read_one_epoch_at_a_time_and_bounded(tmp_path):
 
 
 def test_only_the_owner_or_the_host_may_stop_a_job_and_finished_jobs_are_forgotten(monkeypatch):
-    from clustlib.train import TrainRequest
+    from clustlib.request import TrainRequest
     from clustlib.ui import jobs
     from clustlib.ui.access import Who
 
@@ -672,7 +674,7 @@ def test_only_the_owner_or_the_host_may_stop_a_job_and_finished_jobs_are_forgott
 
 
 def test_a_visitors_second_training_is_refused_in_one_readable_line(monkeypatch):
-    from clustlib.train import TrainRequest
+    from clustlib.request import TrainRequest
     from clustlib.ui import jobs
     from clustlib.ui.access import Refused, Who
 
@@ -691,7 +693,7 @@ def test_a_visitors_second_training_is_refused_in_one_readable_line(monkeypatch)
 def test_a_recording_name_is_never_markup_in_a_chart(tmp_path):
     from clustlib import Recorder
     from clustlib.ui.store import short_run_name
-    from clustlib.viz.figures import curves_of_runs
+    from clustlib.viz.charts import curves_of_runs
 
     rec = Recorder(np.random.default_rng(0).normal(size=(20, 3)), y=np.repeat([0, 1], 10),
                    name="<a href='https:evil.example'>CLICK ME")
@@ -754,7 +756,7 @@ def test_an_evicted_upload_is_said_so_and_not_written_again(tmp_path, monkeypatc
 
 
 def test_a_job_link_lets_another_session_watch_but_not_stop(tmp_path, monkeypatch):
-    from clustlib.train import TrainRequest
+    from clustlib.request import TrainRequest
     from clustlib.ui import jobs
     from clustlib.ui.access import Who
 

@@ -2,8 +2,8 @@ import time
 
 import pytest
 
+from clustlib.request import TrainRequest
 from clustlib.runs import Run
-from clustlib.train import TrainRequest
 from clustlib.ui.jobs import TrainingJob
 
 pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`

@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from clustlib import load_dataset, split_classes
-from clustlib.data import OMNIGLOT_UNSEEN, DatasetError, resolve_unseen
+from clustlib.data import resolve_unseen
+from clustlib.dataset import DatasetError
+from clustlib.loaders import OMNIGLOT_UNSEEN
 from clustlib.methods.dscl import DSCL, batch_hard_triplet
 
 

@@ -10,10 +10,12 @@ import pytest
 
 from clustlib.cli import main
 from clustlib.cpu import default_threads
+from clustlib.request import TrainRequest
 from clustlib.runs import Run
-from clustlib.train import TrainRequest, train_run
 
 # each method's tiny preset on small seeded data (a few seconds each)
+from clustlib.train import train_run
+
 CASES = {"jule": ("digits:n=300", {}), "knet": ("moons:n=300", {}), "dac": ("digits:n=300", {}),
          "secu": ("digits:n=300", {}), "dscl": ("digits:n=300", {})}
 

@@ -5,7 +5,7 @@ import torch
 from clustlib.methods.secu import (
     SeCu,
     assign,
-    closed_form_centers,
+    centers_from_sums,
     dual_step,
     soft_target_loss,
     stable_loss,
@@ -47,6 +47,17 @@ def test_upper_bound_duals_cap_the_largest_cluster():
         if step >= 150:
             tot += torch.bincount(y, minlength=k)
     assert float((tot / tot.sum()).max()) <= 1.2 / k + 0.02
+
+
+def closed_form_centers(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Theorem 1, Eq. 4, on the whole batch (SeCu sums it over the epoch's batches, then
+    ``centers_from_sums``): w_j = Pi(sum_{i: y_i=j} (1 - p_ij) x_i / sum (1 - p_ij)); a
+    cluster with no members keeps its centre."""
+    k = W.shape[0]
+    weight = 1 - P.gather(1, y[:, None]).squeeze(1)  # (n,)
+    num = torch.zeros_like(W).index_add_(0, y, weight[:, None] * X)
+    den = torch.zeros(k, dtype=X.dtype, device=X.device).index_add_(0, y, weight)
+    return centers_from_sums(num, den, W)
 
 
 def test_closed_form_centre_is_the_gradient_step_with_learning_rate_one():

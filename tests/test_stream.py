@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from clustlib.cli import main
-from clustlib.data import DatasetError, in_memory, load_dataset, split_classes
+from clustlib.data import in_memory, load_dataset, split_classes
+from clustlib.dataset import DatasetError
 from clustlib.methods import METHODS
 from clustlib.runs import Run
 from clustlib.stream import Disk, LazyImages, Memory

@@ -95,7 +95,7 @@ def test_viz_does_not_import_torch_or_streamlit():
     import subprocess
     import sys
 
-    code = ("import sys, clustlib.viz.figures; "
+    code = ("import sys, clustlib.viz; "
             "print(any(m in sys.modules for m in ('streamlit',)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -150,7 +150,7 @@ def _merging_trace():
 
 def test_lineage_colors_persist_through_merges_and_the_final_clusters_differ():
     from clustlib.viz import lineage_colors
-    from clustlib.viz.figures import PALETTE
+    from clustlib.viz.style import PALETTE
 
     trace = _merging_trace()
     col = lineage_colors(trace)

@@ -108,16 +108,6 @@ def soft_target_loss(x: torch.Tensor, x_other: torch.Tensor, W_frozen: torch.Ten
     return -(torch.log_softmax(logits, 1) * target).sum(1).mean()
 
 
-def closed_form_centers(X: torch.Tensor, y: torch.Tensor, P: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
-    """Theorem 1, Eq. 4: w_j = Pi(sum_{i: y_i=j} (1 - p_ij) x_i / sum (1 - p_ij)); a
-    cluster with no members keeps its centre."""
-    k = W.shape[0]
-    weight = 1 - P.gather(1, y[:, None]).squeeze(1)  # (n,)
-    num = torch.zeros_like(W).index_add_(0, y, weight[:, None] * X)
-    den = torch.zeros(k, dtype=X.dtype, device=X.device).index_add_(0, y, weight)
-    return centers_from_sums(num, den, W)
-
-
 def centers_from_sums(num: torch.Tensor, den: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Eq. 4 from its sums: Pi(num_j / den_j), the old centre where a cluster had no weight."""
     mean = num / den.clamp_min(1e-12)[:, None]

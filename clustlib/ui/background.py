@@ -96,21 +96,6 @@ def retry(key: tuple) -> None:
             del _TASKS[key]
 
 
-def peek(key: tuple) -> Task | None:
-    """The task for ``key`` if there is one (asking nothing new)."""
-    with _LOCK:
-        return _TASKS.get(key)
-
-
-def stop_all() -> None:
-    """Stop every task and forget them (tests; a server shutting down)."""
-    with _LOCK:
-        for task in _TASKS.values():
-            if not task.finished:
-                _stop(task, "abandoned", "stopped")
-        _TASKS.clear()
-
-
 def _start_watcher() -> None:  # under _LOCK
     if not _WATCHER or not _WATCHER[0].is_alive():
         t = threading.Thread(target=_watch, name="clustlib-background", daemon=True)
@@ -246,7 +231,8 @@ def raw_map(spec: str, projection: str, max_points: int = 3000) -> tuple:
     """A 2-D map of (a stratified subsample of) a dataset's raw features: (xy, y, index)."""
     import numpy as np
 
-    from ..data import in_memory, load_dataset, stratified_subset
+    from ..data import in_memory, load_dataset
+    from ..dataset import stratified_subset
     from ..project import project
 
     ds = load_dataset(in_memory(spec))

@@ -30,10 +30,11 @@ from ..app import assets_dir
 from ..base import stop_text
 from ..library import list_runs
 from ..methods import METHODS
+from ..request import TrainRequest
 from ..rundir import run_name, runs_dir
 from ..runs import Run
 from ..settings import settings
-from ..train import TrainRequest, train_run
+from ..train import train_run
 from ..uploads import UPLOADS
 from .access import Refused, Who, claim, make_room, max_queue, visitor_job_seconds
 
@@ -79,7 +80,11 @@ def _no_main(get_preparation_data):
     """A child of ours does not import the parent's ``__main__``. While a page script runs,
     Streamlit's ``__main__`` is that page: multiprocessing would run the page again, bare,
     in every job and task (a second of work and ~19 'missing ScriptRunContext' warnings
-    each). Our children need only what they import by name."""
+    each). Our children need only what they import by name. Patched because no
+    supported API does it: ``multiprocessing`` always sends the parent's ``__main__``
+    to a spawned or forkserver child (``spawn.get_preparation_data``; CPython 3.11 to
+    3.13 have no option to leave it out), and a child must not be forked from the server
+    itself (its threads). Only our children (named ``clustlib-...``) are changed."""
     def prepared(name):
         data = get_preparation_data(name)
         if str(name).startswith("clustlib-"):
@@ -140,7 +145,7 @@ def _schedule() -> None:
 
 
 class TrainingJob:
-    """Train what a :class:`~clustlib.train.TrainRequest` asks for, in a process of its own.
+    """Train what a :class:`~clustlib.request.TrainRequest` asks for, in a process of its own.
 
     Fields read by the page: ``status`` ("queued", "running", "done", "stopped",
     "cancelled", "failed"), ``position`` (in the queue, 0 once started), ``round``,

@@ -8,10 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 from .. import sources
-from ..data import UPLOADS
+from ..request import TrainRequest
 from ..rundir import run_name, runs_dir
 from ..runs import Run, RunFormatError
-from ..train import TrainRequest
+from ..uploads import UPLOADS
 from . import access
 from .jobs import assets_dir, find_saved_run, run_key
 from .store import available_runs, data_label, load_run, matching_run, plain

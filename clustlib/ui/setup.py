@@ -4,14 +4,17 @@ it, so a link opens the same view."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from ..data import UPLOADS, DatasetError, resolve_unseen
+from ..data import resolve_unseen
+from ..dataset import DatasetError
+from ..request import TrainRequest
 from ..rundir import runs_dir
-from ..train import TrainRequest
+from ..uploads import UPLOADS
 from . import access
 from .jobs import find_job, find_saved_run
 from .store import cached_dataset, plain
@@ -79,27 +82,46 @@ def query_state_ui(key: str, cls, datasets: list[str], default: str) -> None:
         st.session_state[f"{key}_job"] = job
 
 
-def setting_ui(key: str, name: str, widget, label: str, default, *args, options=None, **kwargs):
-    """A method setting in the sidebar (epochs, γ, η, ...), kept in the URL like the
-    dataset and the seed (``?max_iter=5``): a reload or a shared link keeps it. Each preset
-    has its own widget, starting from the preset's value; a link's value is taken once,
-    when it is one the widget can hold (else the preset's). ``widget`` is
-    ``st.sidebar.slider``, ``select_slider`` or ``radio`` (``options`` for the last two)."""
+def setting_ui(key: str, cls, name: str, label: str, *, upto=None, lo=None, choices=None, **kwargs):
+    """A method setting in the sidebar, drawn from its parameter rule (``PARAM_RULES``):
+    a rule of options is a radio of them; a number is a slider from the rule's lower
+    bound (or ``lo``, within the rule) to ``upto`` (at most the rule's upper bound), or a
+    select slider of ``choices`` (named choices: a radio). Every value it offers passes the
+    rule (a page that offers another fails on its first run). It starts from the chosen
+    preset's value (each preset has its own widget) and is kept in the URL like the dataset
+    and the seed (``?max_iter=5``): a link's value is taken once, when the widget can hold it."""
+    from ..params import COMMON
+
+    rule = {**COMMON, **cls.PARAM_RULES}[name]
     preset = st.session_state.get(f"{key}_preset", "demo")
+    default = cls.PRESETS[preset].get(name, inspect.signature(cls).parameters[name].default)
+    if rule.kind == "choice" and choices is None:
+        choices = list(rule.options)
+    if choices is not None:
+        choices = sorted({*choices, default}) if all(isinstance(c, (int, float)) for c in choices) else list(choices)
+        radio = any(isinstance(c, str) for c in choices)  # named choices
+        widget, kwargs = (st.sidebar.radio, {"horizontal": True, **kwargs}) if radio else (st.sidebar.select_slider, kwargs)
+        kwargs["options"], bounds = choices, ()
+    else:
+        low = min(rule.lo if lo is None else lo, default)  # the preset's own value is always offered
+        high = max(rule.hi if upto is None else min(upto, rule.hi), default)
+        widget, bounds, radio = st.sidebar.slider, (type(default)(low), type(default)(high)), False
+    offered = choices if choices is not None else list(bounds)
+    bad = [v for v in offered if not rule.ok(v)]
+    if bad:
+        raise ValueError(f"{cls.__name__} page: {name} offers {bad}, outside its rule ({rule.describe()}).")
     wkey = f"{key}_{name}_{preset}"
     linked = (st.session_state.get(f"{key}_q_settings") or {}).pop(name, None)
     if linked is not None:
-        value = _setting_value(linked, default, args, options)
+        value = _setting_value(linked, default, bounds, choices)
         if value is not None:
             st.session_state[wkey] = value
-    if options is not None:
-        kwargs["options"] = options
     if wkey not in st.session_state:  # a default only when the state holds none (no warning)
-        if getattr(widget, "__name__", "") == "radio":
-            kwargs["index"] = list(options).index(default)
+        if radio:
+            kwargs["index"] = choices.index(default)
         else:
             kwargs["value"] = default
-    return widget(label, *args, key=wkey, **kwargs)
+    return widget(label, *bounds, key=wkey, **kwargs)
 
 
 def _setting_value(text: str, default, bounds: tuple, options):
@@ -135,7 +157,7 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
     class folders of images); validated exactly like a dataset spec. Kept once per upload
     (counted at its unpacked size); an upload the server removed to make room is said so,
     never silently written again."""
-    from ..data import (
+    from ..uploads import (
         MAX_UPLOAD_BYTES,
         UPLOAD,
         discard_upload,

@@ -12,18 +12,22 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ..data import UPLOADS, DatasetError, check_visitor_spec, data_roots, in_memory, load_dataset
+from ..data import in_memory, load_dataset
+from ..dataset import DatasetError
 from ..methods import METHODS
+from ..request import TrainRequest
 from ..rundir import runs_dir  # noqa: F401
 from ..runs import Run, RunFormatError  # noqa: F401 - RunFormatError: the pages' except clauses
 from ..settings import settings
-from ..train import TrainRequest
+from ..uploads import UPLOADS, check_visitor_spec, data_roots
 from .jobs import assets_dir, run_key, saved_runs, warm_up  # noqa: F401
 
 
 @st.cache_resource(show_spinner=False)
 def _jobs_ready() -> bool:
-    warm_up()  # once per server: the first training starts at once
+    """The forkserver that forks jobs and tasks, started once per server (``clustlib app``
+    starts it before the first page; this covers ``streamlit run`` and AppTest)."""
+    warm_up()
     return True
 
 
@@ -142,7 +146,6 @@ def tracked_samples(run: Run):
         return None, None  # the dataset spec no longer gives the training data
     return ds.X[est.track_index_], est.track_index_
 
-_jobs_ready()
 
 
 def matching_run(request: TrainRequest) -> Path | None:

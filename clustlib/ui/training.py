@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from ..methods import METHODS
-from ..train import TrainRequest
+from ..request import TrainRequest
 from . import access
 from .jobs import TrainingJob
 from .setup import share_state_ui
@@ -67,7 +67,7 @@ def train_ui(key: str, request: TrainRequest, ds, disabled: bool = False) -> Non
 def expected_text(request: TrainRequest) -> str:
     """How long Train should take, from the saved runs of these settings (their recorded
     seconds; this machine's first): said before it starts."""
-    from ..train import duration_text, estimate_seconds
+    from ..timing import duration_text, estimate_seconds
     from .jobs import saved_runs
 
     found = estimate_seconds(request, [(p, i) for _, p, i in saved_runs()])
@@ -80,7 +80,7 @@ def expected_text(request: TrainRequest) -> str:
 
 def time_left(job: TrainingJob) -> str:
     """Time left of a running job, from its rounds so far (updated each round)."""
-    from ..train import duration_text
+    from ..timing import duration_text
 
     if not job.started or job.rounds_done < 1 or not job.max_rounds:
         return ""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ..data import DatasetError
+from ..dataset import DatasetError
 from ..rundir import runs_dir
 from ..runs import Run
 from ..settings import settings

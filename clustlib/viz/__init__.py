@@ -1,33 +1,26 @@
-"""Pure Plotly figure builders (trace -> go.Figure); never imports streamlit or torch."""
+"""Pure Plotly figure builders (trace -> go.Figure); never imports streamlit or torch.
+
+One module per kind of picture: ``animations`` (a trace over its rounds), ``kernel``
+(KNet's kernel), ``charts`` (curves, tables), ``maps`` (2-D maps of samples), ``images``
+(sample montages), on ``style`` (what they share); ``export`` writes an animation as an
+HTML page or a GIF."""
 
 from .. import deprecation
-from .figures import (
-    block_average,
+from .animations import (  # noqa: F401
     centers_animation,
     circle_animation,
     circle_map,
-    class_color,
-    cluster_grid,
-    cluster_image_grid,
-    confusion_heatmap,
-    curves_of_runs,
     embedding_animation,
-    frame_indices,
-    glyph_maps,
-    image_montage,
-    kernel_heatmap_animation,
-    labelled_maps,
     lineage_colors,
     merge_animation,
     merge_flow,
-    metric_curves,
-    png_uri,
-    scatter_2d,
-    selectable_scatter,
     sizes_animation,
-    to_2d,
-    unseen_figure,
 )
+from .charts import confusion_heatmap, curves_of_runs, metric_curves  # noqa: F401
+from .images import cluster_grid, cluster_image_grid, image_montage, png_uri  # noqa: F401
+from .kernel import block_average, kernel_heatmap_animation  # noqa: F401
+from .maps import glyph_maps, labelled_maps, scatter_2d, selectable_scatter, unseen_figure  # noqa: F401
+from .style import class_color, frame_indices, to_2d  # noqa: F401
 
 __all__ = ["class_color", "lineage_colors", "merge_animation", "merge_flow", "block_average", "centers_animation", "circle_animation", "circle_map", "confusion_heatmap", "curves_of_runs", "sizes_animation", "selectable_scatter", "cluster_grid", "cluster_image_grid", "png_uri", "embedding_animation", "frame_indices", "glyph_maps",
            "image_montage", "kernel_heatmap_animation", "labelled_maps", "metric_curves", "scatter_2d", "to_2d",
