@@ -37,6 +37,7 @@ from sklearn.exceptions import NotFittedError
 
 from . import deprecation, distributed, stream
 from .about import About
+from .dataset import stratified_subset
 from .metrics import evaluate
 from .params import check_params
 
@@ -331,7 +332,6 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self.input_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
 
-        from .dataset import stratified_subset
 
         self.track_index_ = stratified_subset(y, X.shape[0], int(self.track_max), int(seed))
         self._y = y

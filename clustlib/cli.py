@@ -22,23 +22,35 @@ from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
 
-from . import deprecation, distributed
+import numpy as np
+
+from . import deprecation, distributed, tblogs
+from .app import assets_dir, server_command
 from .base import stop_text
-from .cpu import DEFAULT_THREADS, fixed_threads, resolve_threads
-from .data import list_datasets, load_dataset, split_classes
+from .cpu import DEFAULT_THREADS, fixed_threads, machine, resolve_threads
+from .data import list_datasets, load_dataset, parse_classes, split_classes
 from .dataset import DatasetError
+from .external import import_npz
+from .library import list_runs
 from .methods import METHODS
+from .metrics import ari, embedding_scores, evaluate
 from .request import TrainRequest
-from .runs import Run, RunFormatError
-from .train import train_run
+from .rundir import claim_output, runs_dir
+from .runs import Run, RunFormatError, _jsonable, read_run_json
+from .timing import duration_text, estimate_seconds
+from .train import data_hash, train_run
 
 
 class UsageError(ValueError):
@@ -105,10 +117,6 @@ class _Progress:
 def _expected(request, out: Path) -> str:
     """The time ``request`` should take, from saved runs of the same settings (the demo
     runs, the runs folder, the runs beside --out); the bar then shows the time left."""
-    from .app import assets_dir
-    from .library import list_runs
-    from .rundir import runs_dir
-    from .timing import duration_text, estimate_seconds
 
     found = estimate_seconds(request, list_runs(assets_dir(), runs_dir(), out.parent))
     if found is None:
@@ -221,7 +229,6 @@ def cmd_train(args) -> int:
 
 def seed_summary(lines: list[dict], seeds: list[int]) -> dict:
     """Mean, standard deviation, worst and best of every metric over the seeds' lines."""
-    import numpy as np
 
     out: dict = {"seeds": seeds}
     for key in lines[0]:
@@ -235,7 +242,6 @@ def seed_summary(lines: list[dict], seeds: list[int]) -> dict:
 
 
 def cmd_evaluate(args) -> int:
-    from .metrics import embedding_scores, evaluate
 
     run = Run.load(args.run)
     if not run.has_network:  # a recorded model: scored on what was recorded
@@ -268,10 +274,6 @@ def cmd_evaluate(args) -> int:
 def cmd_import(args) -> int:
     """A Run from another tool's embeddings (.npz: embeddings, labels, y, images, X, epoch),
     or from a TensorBoard embedding log (``clustlib.tblogs``)."""
-    from . import tblogs
-    from .data import parse_classes
-    from .external import import_npz
-    from .rundir import claim_output
 
     if args.old_data:
         print(f"clustlib import: --dataset is now --data; the old name goes in clustlib {deprecation.REMOVED_IN}.",
@@ -300,13 +302,7 @@ def cmd_reproduce(args) -> int:
     """Train a run again from what its run.json records and say whether it came out the
     same: exit 0 when the labels (and so the metrics) are identical, 3 when they are not
     (the JSON line says by how much, and what differs between the two machines)."""
-    import dataclasses
-    import shutil
-    import tempfile
 
-    from .cpu import machine
-    from .runs import read_run_json
-    from .train import data_hash
 
     info = read_run_json(Path(args.run).expanduser())
     old = Run.load(args.run)
@@ -345,10 +341,7 @@ def compare_runs(old: Run, new: Run) -> dict:
     """Whether two runs of the same settings agree: labels, every Snapshot's scalars, the
     metrics; when they differ, by how much (share of labels that differ, ARI between the
     two labelings, each metric then and now)."""
-    import numpy as np
 
-    from .metrics import ari
-    from .runs import _jsonable  # NaN as null: a loss before the first round is NaN in both
 
     a, b = np.asarray(old.estimator.labels_), np.asarray(new.estimator.labels_)
     same_labels = a.shape == b.shape and bool(np.array_equal(a, b))
@@ -368,7 +361,6 @@ def cmd_app(args) -> int:
     """Serve the dashboard on the runs under ``--runs`` (found at any depth, like
     ``tensorboard --logdir``); the demo runs come with the package. Prints the URL, then
     becomes the server (Ctrl-C stops it; trainings in progress save first)."""
-    from .app import server_command
 
     runs = Path(args.runs).expanduser().resolve()
     if runs.exists() and not runs.is_dir():
@@ -462,8 +454,6 @@ def main(argv: list[str] | None = None) -> int:
         print("clustlib: interrupted", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - a bug: one line here, the traceback in a file
-        import tempfile
-        import traceback
 
         fd, log = tempfile.mkstemp(prefix="clustlib-error-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import time
 from contextlib import contextmanager
 
@@ -130,7 +131,6 @@ def machine() -> dict:
 def _machine() -> dict:
     """The CPU (its model decides which kernels BLAS and oneDNN run, so another model may
     give other numbers for the same seed), its cores, the platform and the GPU if any."""
-    import platform
 
     import torch
 

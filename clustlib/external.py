@@ -35,9 +35,13 @@ a long run keeps an evenly spaced history.
 from __future__ import annotations
 
 import atexit
+import datetime as _dt
+import itertools
 import os
 import socket
 import time
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,8 +49,13 @@ import numpy as np
 
 from . import sources
 from .base import Snapshot
+from .data import load_dataset
+from .dataset import stratified_subset
 from .deprecation import old_keyword
+from .limits import BudgetError, check_npz, npz_headers, read_npy_header
 from .metrics import embedding_scores, evaluate
+from .rundir import claim_output, pid_alive
+from .runs import Run, _versions
 
 METHOD = "external"
 DEMO = "external-autoencoder"  # assets/: examples/record_autoencoder.py's recording (make demo-assets)
@@ -158,7 +167,6 @@ class Recorder:
         X = _numpy(X_track, "X_track")
         index = None
         if data is not None and X.ndim == 1 and X.dtype.kind in "iu":
-            from .data import load_dataset
 
             ds = load_dataset(data)
             if X.size and (X.min() < 0 or X.max() >= len(ds)):
@@ -178,7 +186,6 @@ class Recorder:
             if y.shape[0] != m or y.dtype.kind not in "iub":
                 raise ValueError(f"y must hold {m} integer class labels; got shape {y.shape}, dtype {y.dtype}.")
             y = y.astype(np.int64)
-        from .dataset import stratified_subset
 
         self.keep = stratified_subset(y, m, int(max_points), 0)  # the tracked rows of X_track
         self.m, self.name, self.data = m, str(name), data or ""
@@ -200,7 +207,6 @@ class Recorder:
         self.thinned = False
         self.t0 = time.perf_counter()
         if out is not None:  # checked and locked before the first epoch, like clustlib train --out
-            from .rundir import claim_output
 
             self.out = Path(out).expanduser()
             self._lock = claim_output(self.out, overwrite)
@@ -313,7 +319,6 @@ class Recorder:
     def to_run(self, live: bool = False):
         """The recording as a Run; ``live``: marked as still recording (run.json's ``live``:
         process, host, time and stage of the latest epoch, for the app's "recording" status)."""
-        from .runs import Run
 
         est = self.model()
         metrics = {"seconds": round(est.fit_seconds_, 3)}
@@ -324,9 +329,7 @@ class Recorder:
                 "labels": "the model's own" if est.labels_given_ else f"k-means (k={est.n_clusters}) on the embedding",
                 "recorder": {"tracked": len(self.keep), "of": self.m, "thinned": self.thinned},
                 "n_samples": int(est.labels_.size)}
-        import datetime as _dt
 
-        from .runs import _versions
 
         info.update(versions=_versions(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         if live:
@@ -374,7 +377,6 @@ def recording_status(info: dict, now: float | None = None) -> str | None:
     live = info.get("live") if isinstance(info, dict) else None
     if not isinstance(live, dict):
         return None
-    from .rundir import pid_alive
 
     stage = str(live.get("stage", ""))[:40]
     if live.get("host") == socket.gethostname() and not pid_alive(int(live.get("pid", 0))):
@@ -396,13 +398,9 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
     loaded; of many epochs at most ``max_frames`` evenly spaced ones are read, one at a
     time; nothing is unpickled. ``data``: the dataset spec the samples come from (was
     ``dataset``)."""
-    import itertools
-    import zipfile
-    import zlib
 
     data = old_keyword(data, dataset, "import_npz")
 
-    from .limits import BudgetError, check_npz, npz_headers
 
     path = Path(path).expanduser()
     try:
@@ -460,9 +458,7 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
 def _embedding_epochs(path, pick: np.ndarray):
     """(i, embedding of epoch i) for the epochs ``pick`` of an .npz's ``embeddings``, read
     from the archive one epoch at a time (a recording of 450 MiB never sits in memory)."""
-    import zipfile
 
-    from .limits import read_npy_header
 
     with zipfile.ZipFile(path) as z, z.open("embeddings.npy") as fh:
         shape, fortran, dtype = read_npy_header(fh)

@@ -28,6 +28,8 @@ import scipy.sparse as sps
 from scipy.sparse.csgraph import connected_components
 from sklearn.base import BaseEstimator, ClusterMixin
 
+from .base import check_array
+
 
 def knn_graph(X: np.ndarray, k: int = 20, a: float = 1.0) -> sps.csr_matrix:
     """Directed kNN affinity graph of Eq. 4 (row i holds i's K_s neighbours)."""
@@ -281,7 +283,6 @@ class ACGDL(ClusterMixin, BaseEstimator):
         self.normalize = normalize
 
     def fit(self, X, y=None):
-        from .base import check_array
 
         X = check_array(X).reshape(len(X), -1).astype(np.float64)
         if not 1 <= int(self.n_clusters) <= X.shape[0]:

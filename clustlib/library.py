@@ -6,6 +6,7 @@ runs live, their names and their life on disk is :mod:`clustlib.rundir`.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import sources
+from .limits import unzip
 from .rundir import safe_name
 from .runs import FILES, Run, RunFormatError, _short, files_of, read_run_json
 
@@ -111,7 +113,6 @@ MAX_ZIP_BYTES = 100 * 2**20  # an uploaded run zip (compressed); unpacked: limit
 
 def zip_run(path) -> bytes:
     """A run directory as zip bytes (its four files under one folder named like the run)."""
-    import io
 
     d = Path(path).expanduser()
     method = read_run_json(d)["method"]  # only real runs
@@ -126,7 +127,6 @@ def import_zip(data: bytes, folder, name: str | None = None) -> Path:
     """Validate an uploaded run zip exactly like :meth:`Run.load` (nothing is unpickled)
     and add it to ``folder`` under a new name. Raises RunFormatError with one line; on
     any error nothing in ``folder`` changes."""
-    from .limits import unzip
 
     if len(data) > MAX_ZIP_BYTES:
         raise RunFormatError(f"the upload is {len(data) / 2**20:.0f} MiB; runs up to "

@@ -9,7 +9,11 @@ True
 
 from __future__ import annotations
 
+import io
+import shutil
 import zipfile
+import zlib
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -81,10 +85,6 @@ def unzip(data: bytes, dest, where: str, keep=lambda parts: True) -> list:
     (the member's path parts) declines, and writes the rest under ``dest`` keeping their
     paths. Returns the written members' path parts. Raises ValueError (one line, naming
     ``where``); what was written stays in ``dest`` for the caller to remove."""
-    import io
-    import shutil
-    import zlib
-    from pathlib import Path, PurePosixPath
 
     try:
         z = zipfile.ZipFile(io.BytesIO(data))

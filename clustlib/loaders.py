@@ -5,13 +5,16 @@ labels) with a one-line :class:`~clustlib.dataset.DatasetError`."""
 
 from __future__ import annotations
 
+import csv
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset, DatasetError, _opt, stratified_subset
+from .limits import BudgetError, check_npz, max_array_bytes, max_image_pixels
 from .settings import settings
-from .stream import read_image
+from .stream import LazyImages, read_image
 
 
 def spirals(n: int = 3000, arms: int = 3, noise: float = 0.16, seed: int = 0):
@@ -252,9 +255,7 @@ def _check_arrays(X: np.ndarray, y: np.ndarray | None, where: str) -> tuple[np.n
 
 
 def _npz(path: Path, opts: dict) -> Dataset:
-    import zipfile
 
-    from .limits import BudgetError, check_npz
 
     try:
         check_npz(path, str(path))  # declared sizes first: a 1.5 MB file can declare 1.5 GiB
@@ -299,7 +300,6 @@ def _as_images(X: np.ndarray, opts: dict, path) -> np.ndarray:
 
 
 def _csv(path: Path, opts: dict) -> Dataset:
-    import csv
 
     try:
         with open(path, newline="") as fh:
@@ -347,7 +347,6 @@ def _folder(path: Path, opts: dict) -> Dataset:
     larger side), grey or RGB as the first image. ``lazy=1``: the images stay on disk and
     are read by a DataLoader while training (``stream.LazyImages``; ``workers=`` its worker
     processes, default 2) -- for sets that do not fit in memory."""
-    from .limits import max_array_bytes
 
     files, classes, mode, size = _scan_folder(path, opts)
     if "n" in opts:  # a subset: read only its files (load_dataset's own subset is then all of them)
@@ -358,7 +357,6 @@ def _folder(path: Path, opts: dict) -> Dataset:
     lazy = _opt(opts, "lazy", int, 0)
     workers = _opt(opts, "workers", int, 2)
     if lazy:
-        from .stream import LazyImages
 
         if workers < 0:
             raise DatasetError(f"{path}: workers={workers} must be 0 or more.")
@@ -380,7 +378,6 @@ def _scan_folder(path: Path, opts: dict):
     the mode and size from its first image."""
     from PIL import Image, UnidentifiedImageError
 
-    from .limits import max_image_pixels
 
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")
@@ -413,7 +410,6 @@ EMBEDDED = ("digits", "omniglot", "wine", "breast_cancer", "wisconsin", "iris", 
 def check_generated(name: str, n: int, features: int) -> None:
     """Refuse, before anything is allocated, a generated set of more than
     :func:`max_generated` samples or more float32 bytes than ``max_array_bytes()``."""
-    from .limits import max_array_bytes
 
     limit = max_generated()
     if n > limit:

@@ -7,6 +7,9 @@ Linear(in_features=2, out_features=20, bias=True)
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -69,7 +72,6 @@ def recalibrate_bn(net: nn.Module, X, batch: int = 256) -> None:
 def fit_standardizer(X) -> tuple:
     """(mean, scale) that standardise vector data (N, d) feature-wise; images (N, H, W) /
     (N, C, H, W) are left as they are (mean 0, scale 1)."""
-    import numpy as np
 
     if X.ndim != 2:
         return np.zeros(1, np.float32), np.ones(1, np.float32)
@@ -107,7 +109,6 @@ def jule_cnn(input_shape: tuple[int, ...], out_dim: int = 160, channels: int = 5
     ``head_bn=False`` (default) is the authors' head -- linear, L2 norm -- with their
     ``NetInit`` (conv and linear weights N(0, 0.01), zero bias); True puts a BatchNorm
     before the L2 normalisation and keeps PyTorch's initialisation."""
-    import math
 
     if padding not in ("valid", "same"):
         raise ValueError(f"padding={padding!r}; expected 'valid' (Table 9) or 'same'.")

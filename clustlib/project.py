@@ -24,6 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .dataset import stratified_subset
+from .metrics import embedding_scores
+from .tblogs import CONFIG, is_logdir
+
 PROJECTIONS = ("tsne", "umap", "pca")
 _CACHE: OrderedDict[str, Projection] = OrderedDict()
 _CACHE_SIZE = 16
@@ -152,7 +156,6 @@ def unseen_view(estimator, X, y, method: str = "tsne", *, max_points: int = 3000
     coordinates, k-means NMI (k = number of unseen classes) and Recall@1, on at most
     ``max_points`` stratified points. Returns {"index", "y", "before": {...}, "after": {...}}.
     """
-    from .dataset import stratified_subset
 
     y = np.asarray(y).ravel()
     X = np.asarray(X, dtype=np.float32)
@@ -170,7 +173,6 @@ def unseen_view_of(before, after, y, method: str = "tsne", *, seed: int = 0, pro
                    index=None) -> dict:
     """:func:`unseen_view` of representations already at hand: ``before`` (the input) and
     ``after`` (the learned embedding) of the same points (a recorded model's epochs)."""
-    from .metrics import embedding_scores
 
     ys = np.asarray(y).ravel()
     out: dict = {"index": np.arange(len(ys)) if index is None else index, "y": ys}
@@ -189,7 +191,6 @@ def shared_view(estimator, X_seen, y_seen, X_new, y_new, method: str = "tsne", *
     """One map of seen and unseen categories in the learned embedding: fitted on (at most
     ``max_points`` stratified) seen points, the unseen points placed into it (openTSNE /
     UMAP ``transform``). Returns {"xy", "y", "unseen"} (seen rows first)."""
-    from .dataset import stratified_subset
 
     i = stratified_subset(y_seen, len(y_seen), max_points, seed)
     j = stratified_subset(y_new, len(y_new), max_points, seed)
@@ -205,7 +206,6 @@ def view_file(run_dir, kind: str, projection: str) -> Path:
     """Where a computed view of a run (``kind`` = "unseen" or "shared") is kept: beside the
     run, in ``.views/``, named by the run's content (run.json and model.pt), so a re-trained
     run never shows a stale map and a cloned demo run finds the map its script made."""
-    from .tblogs import CONFIG, is_logdir
 
     d = Path(run_dir)
     h = hashlib.sha1()

@@ -18,6 +18,7 @@ from .base import DeepClusterer
 from .data import parse_classes
 from .dataset import DatasetError
 from .methods import METHODS
+from .runs import _jsonable
 
 
 def make_estimator(method: str, preset: str | None = None, params: dict | None = None) -> DeepClusterer:
@@ -150,7 +151,6 @@ class TrainRequest:
         aside: a run trained on another device still shows these settings)."""
         if not isinstance(self.unseen, tuple):
             return False
-        from .runs import _jsonable
 
         wanted = {k: v for k, v in _jsonable(self.resolved_params()).items() if k not in ("device", "random_state")}
         have = METHODS[self.method].renamed(info.get("params") or {}, warn=False)  # a run saved before a rename

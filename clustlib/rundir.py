@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from .data import display_name
 from .settings import settings
 
 FORMAT = "clustlib.run"  # the tag in run.json that makes a folder a run
@@ -43,7 +44,6 @@ def runs_dir() -> Path:
 def run_name(method: str, dataset: str) -> str:
     """``secu-fashion.npz-20261206-101500-ab12``: method, the data's own name (an upload's
     file name, not its server path), time, a random tail."""
-    from .data import display_name
 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", display_name(dataset))[:40].strip("_") or "data"

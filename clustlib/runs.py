@@ -27,6 +27,7 @@ import platform
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from . import sources
 from .base import DeepClusterer, Snapshot
 from .deprecation import old_keyword
 from .limits import BudgetError, check_npz
+from .metrics import evaluate
 from .rundir import FORMAT, MAX_JSON_BYTES, save_atomically
 
 VERSION = 1
@@ -106,7 +108,6 @@ class Run:
                        unseen=(), y=None, extra: dict | None = None, dataset: str | None = None) -> Run:
         """Wrap a fitted estimator; ``data`` is its dataset spec (run.json's ``dataset``; the
         keyword was ``dataset``, still accepted), ``y`` (labels of the training data) scores it."""
-        from .metrics import evaluate
 
         data = old_keyword(data, dataset, "Run.from_estimator")
         metrics = {"seconds": round(float(est.fit_seconds_), 3)}
@@ -289,7 +290,6 @@ def _network_problem(source, doc: dict, tensors: dict) -> str | None:
         probe.n_features_in_ = int(np.prod(probe.input_shape_))
     except Exception:  # noqa: BLE001 - the real load reports what is wrong
         return None
-    from unittest import mock
 
     skip = dict.fromkeys(("normal_", "zeros_", "ones_", "uniform_", "kaiming_uniform_",
                           "kaiming_normal_", "xavier_uniform_", "constant_"), lambda t, *a, **k: t)

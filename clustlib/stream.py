@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
 from .dataset import DatasetError
+from .limits import max_image_pixels
 
 
 class LazyImages(TorchDataset):
@@ -172,7 +173,6 @@ def read_image(f: Path, mode: str, size: int) -> np.ndarray:
     one-line DatasetError for an unreadable file or one above the pixel limit."""
     from PIL import Image, UnidentifiedImageError
 
-    from .limits import max_image_pixels
 
     try:
         with Image.open(f) as im:  # reads the header only

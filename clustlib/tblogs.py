@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from . import sources
+from .external import Recorder
+from .limits import max_array_bytes, max_image_pixels
 
 CONFIG = "projector_config.pbtxt"
 MAX_CONFIG_BYTES = 2**20
@@ -137,7 +139,6 @@ def _inside(logdir: Path, rel, what: str) -> Path:
 
 
 def _check_declared(logdir: Path, step: int, shape: list) -> None:
-    from .limits import max_array_bytes
 
     try:
         dims = [int(v) for v in shape]
@@ -154,7 +155,6 @@ def _check_declared(logdir: Path, step: int, shape: list) -> None:
 def read_tensors(path: Path) -> np.ndarray:
     """tensors.tsv as float32 (n, d): rows and columns counted and checked (same length,
     within limits) before the array is allocated; one line for anything else."""
-    from .limits import max_array_bytes
 
     if not path.is_file():
         raise LogError(f"{path}: missing.")
@@ -237,7 +237,6 @@ def read_sprite(path: Path, n: int, size, keep: np.ndarray) -> np.ndarray:
     (m, H, W) when grey. Its size is checked from the PNG header before decoding."""
     from PIL import Image
 
-    from .limits import max_image_pixels
 
     try:
         W, H = (int(v) for v in size)
@@ -280,7 +279,6 @@ def load(logdir, tag: str | None = None, column: str | None = None, n_clusters: 
          max_frames: int = 300, name: str | None = None):
     """A Run of one tag of a log directory: its steps in order (at most ``max_frames``,
     evenly spaced), the first step's metadata as classes, the sprite's thumbnails."""
-    from .external import Recorder
 
     logdir = Path(logdir).expanduser()
     if not is_logdir(logdir):

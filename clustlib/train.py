@@ -14,9 +14,12 @@ flags, a page from its widgets and its link, a job carries to its process and
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from . import cpu, deprecation, distributed
 from .base import held_interrupts
@@ -108,9 +111,7 @@ def data_hash(ds: Dataset) -> str:
     """The content of a (training) dataset: sha256 of its samples and labels -- or, for
     images read from disk, of their file names and sizes -- so that a re-run can tell
     whether the spec still gives the data the run was trained on."""
-    import hashlib
 
-    import numpy as np
 
     h = hashlib.sha256()
     if hasattr(ds.X, "files"):  # stream.LazyImages: the files, not their decoded pixels

@@ -5,11 +5,18 @@ this."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
 import os
+import re
+import secrets
 import shutil
+import zipfile
 from pathlib import Path
 
 from .dataset import DatasetError, parse_spec
+from .limits import unzip
 from .loaders import EMBEDDED, FILE_KINDS, IMAGE_EXT, TORCHVISION
 from .settings import settings
 
@@ -80,8 +87,6 @@ def stored_bytes(filename: str, data: bytes) -> int:
     Read from the zip's directory; nothing is decompressed."""
     if Path(filename).suffix.lower() != ".zip":
         return len(data)
-    import io
-    import zipfile
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
@@ -94,7 +99,6 @@ def stored_bytes(filename: str, data: bytes) -> int:
 def upload_path(filename: str, data: bytes, folder) -> Path:
     """Where :func:`save_upload` keeps these bytes under this name: ``folder/<content
     hash>/<name>`` (a file, or the folder a zip unpacks into)."""
-    import hashlib
 
     ext = Path(filename).suffix.lower()
     stem = _safe_file_name(Path(filename).stem)
@@ -138,7 +142,6 @@ def save_upload(filename: str, data: bytes, folder) -> str:
 
 def _unzip_images(filename: str, data: bytes, home: Path, target: Path) -> None:
     """Unpack the images of an uploaded zip into ``target`` (via a hidden folder in ``home``)."""
-    from .limits import unzip
 
     tmp = home / f".{target.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -177,7 +180,6 @@ UPLOAD = "upload"  # the spec of an upload in links and runs: upload:ID (an opaq
 
 
 def uploads_dir() -> Path:
-    from .settings import settings
 
     return Path(settings().runs).expanduser() / UPLOADS
 
@@ -185,7 +187,6 @@ def uploads_dir() -> Path:
 def _secret(folder: Path) -> bytes:
     """The uploads folder's own key (made once, readable by the server only): ids are
     keyed hashes of the uploads' places, which nobody outside can compute or reverse."""
-    import secrets
 
     f = folder / ".key"
     if not f.is_file():
@@ -201,8 +202,6 @@ def _secret(folder: Path) -> bytes:
 
 def upload_id(path, folder=None) -> str:
     """The opaque id of a kept upload (:func:`upload_path`): what a link and a run carry."""
-    import hashlib
-    import hmac
 
     folder = Path(folder).expanduser() if folder is not None else uploads_dir()
     rel = Path(path).expanduser().resolve().relative_to(folder.resolve()).as_posix()
@@ -233,7 +232,6 @@ def upload_spec(uid: str, folder=None) -> str:
 
 
 def _safe_file_name(name: str) -> str:
-    import re
 
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:60] or "data"
 

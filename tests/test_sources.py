@@ -111,3 +111,33 @@ def test_every_old_name_is_in_the_changelog_and_warns_with_its_end():
         assert METHODS["secu"](epochs=3).max_iter == 3
     with pytest.warns(DeprecationWarning, match="viz.class_colour is now"):
         assert viz.class_colour is viz.class_color
+
+
+LAZY = {"sklearn", "scipy", "umap", "openTSNE", "PIL", "torchvision", "torch", "streamlit", "plotly",
+        "threadpoolctl", "tqdm"}  # heavy: loaded on first use, so `import clustlib` and each page stay quick
+
+
+def test_function_local_imports_are_only_the_heavy_ones_loaded_on_first_use():
+    """Everything else is imported at the top of its module (the import map above has no
+    circle to break); the server's preload (ui/asgi.py) and the version (from the
+    package's __init__, which imports runs) are the two exceptions."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "app":
+            continue
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    mods = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    mods = ["." * node.level + (node.module or "")]
+                else:
+                    continue
+                for mod in mods:
+                    ok = (mod.split(".")[0] in LAZY or (path.name == "asgi.py" and mod.startswith("clustlib"))
+                          or (mod == "." and [a.name for a in node.names] == ["__version__"]))
+                    if not ok:
+                        found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {mod}")
+    assert not found, found

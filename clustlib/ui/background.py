@@ -21,14 +21,32 @@ themselves, so nothing large crosses between the processes but the result.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import signal
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
+
+from ..baselines import run_peer
+from ..data import in_memory, load_dataset, split_classes
+from ..dataset import stratified_subset
+from ..project import (
+    load_view,
+    project,
+    save_view,
+    shared_view,
+    unseen_view,
+    unseen_view_of,
+    view_file,
+)
+from ..runs import Run
 from ..settings import settings
 from .jobs import _CTX
 
@@ -191,8 +209,6 @@ def _run_in_child(conn, fn, args) -> None:
     """In the task's process: one thread (the cores belong to training), run, send. Ctrl-C
     in the server's terminal is the server's to handle; a server that dies ends the task
     (nobody is left to read it, and no budget would stop it)."""
-    import multiprocessing as mp
-    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = mp.parent_process()
@@ -220,8 +236,6 @@ def _run_in_child(conn, fn, args) -> None:
 
 def baseline(spec: str, k: int, peer: str, seed: int = 0) -> dict:
     """One scikit-learn peer (``clustlib.baselines.PEERS``) on the dataset ``spec``."""
-    from ..baselines import run_peer
-    from ..data import in_memory, load_dataset
 
     ds = load_dataset(in_memory(spec))
     return run_peer(peer, ds.X, ds.y, k, seed)
@@ -229,11 +243,7 @@ def baseline(spec: str, k: int, peer: str, seed: int = 0) -> dict:
 
 def raw_map(spec: str, projection: str, max_points: int = 3000) -> tuple:
     """A 2-D map of (a stratified subsample of) a dataset's raw features: (xy, y, index)."""
-    import numpy as np
 
-    from ..data import in_memory, load_dataset
-    from ..dataset import stratified_subset
-    from ..project import project
 
     ds = load_dataset(in_memory(spec))
     i = stratified_subset(ds.y, len(ds), max_points, 0)
@@ -252,7 +262,6 @@ def run_view(kind: str, path: str, projection: str, spare: str) -> dict:
     found = view_on_disk(path, kind, projection, spare)
     if found is not None:
         return found
-    from ..project import save_view, view_file
 
     view = _compute_view(kind, path, projection)
     file = view_file(path, kind, projection)
@@ -261,22 +270,16 @@ def run_view(kind: str, path: str, projection: str, spare: str) -> dict:
 
 
 def _compute_view(kind: str, path: str, projection: str) -> dict:
-    import numpy as np
 
-    from ..data import in_memory, load_dataset, split_classes
-    from ..project import project, shared_view, unseen_view
-    from ..runs import Run
 
     run = Run.load(path)
     est = run.estimator
     if kind == "final":
         return {"xy": project(np.asarray(run.trace[-1].embedding, dtype=np.float32), projection)}
     if kind == "input-kmeans":  # scikit-learn's KMeans on a recorded model's input
-        from ..baselines import run_peer
 
         return run_peer("KMeans", est.track_input_, est.track_y_, int(est.n_clusters))
     if not run.has_network:  # recorded: the input and the last epoch of the unseen samples
-        from ..project import unseen_view_of
 
         held = np.isin(est.track_y_, run.info["unseen"])
         return unseen_view_of(est.track_input_[held], est.trace_[-1].embedding[held], est.track_y_[held],
@@ -288,7 +291,6 @@ def _compute_view(kind: str, path: str, projection: str) -> dict:
 
 
 def _spare_file(file, spare: str):
-    from pathlib import Path
 
     return Path(spare) / ".views" / Path(file).name
 
@@ -296,7 +298,6 @@ def _spare_file(file, spare: str):
 def _writable_run(path: str, spare: str) -> bool:
     """A run in the runs folder keeps its views beside it; a demo run (assets/, shipped as
     is) keeps them in the runs folder's ``.views/``."""
-    from pathlib import Path
 
     return Path(path).resolve().parent == Path(spare).resolve()
 
@@ -304,7 +305,6 @@ def _writable_run(path: str, spare: str) -> bool:
 def view_on_disk(path: str, kind: str, projection: str, spare: str) -> dict | None:
     """A run's view from ``.views/`` beside it (the demo script writes the demo runs'),
     else from the runs folder ``spare``'s ``.views/``; None when neither has it."""
-    from ..project import load_view, view_file
 
     file = view_file(path, kind, projection)
     for candidate in (file, _spare_file(file, spare)):

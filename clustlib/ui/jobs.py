@@ -17,17 +17,21 @@ and saves when its parent disappears).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import multiprocessing.spawn as _spawn
 import queue
 import secrets
+import signal
 import threading
 import time
 import traceback
+from multiprocessing import forkserver
 from pathlib import Path
 
 from ..app import assets_dir
 from ..base import stop_text
+from ..cpu import resolve_threads
 from ..library import list_runs
 from ..methods import METHODS
 from ..request import TrainRequest
@@ -103,7 +107,6 @@ def warm_up() -> None:
     """Start the process that forks the jobs (it imports torch and the methods, a few
     seconds) in the background, so the first Train click does not wait for it."""
     if _CTX.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
 
         threading.Thread(target=forkserver.ensure_running, name="clustlib-forkserver", daemon=True).start()
 
@@ -327,10 +330,7 @@ def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None
     honours Stop, save the run, report where. Stops (and saves) when the app dies. The
     fit runs on the default, fixed thread count (``clustlib.cpu``): the app's run of a
     seed is the CLI's run of that seed, however busy the server is."""
-    import dataclasses
-    import signal
 
-    from ..cpu import resolve_threads
 
     # Ctrl-C in the server's terminal reaches its whole process group: the server decides,
     # and when it exits it asks its children to end (SIGTERM): stop after the round, save.

@@ -3,11 +3,14 @@ shared link names or matches, a training's new run, a recording someone uploads.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from .. import sources
+from ..external import METHOD, import_npz, recording_status
+from ..library import import_zip
 from ..request import TrainRequest
 from ..rundir import run_name, runs_dir
 from ..runs import Run, RunFormatError
@@ -101,10 +104,7 @@ def upload_recording_ui(key: str) -> None:
     """Sidebar: open a recorded model -- a run zip, or an .npz of embeddings as ``clustlib
     import`` reads it -- saved to the runs folder and shown. Checked like every visitor
     file (sizes from the headers first, nothing unpickled); a refusal is one line."""
-    import tempfile
 
-    from ..external import METHOD, import_npz
-    from ..library import import_zip
 
     up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
                                   key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "
@@ -143,7 +143,6 @@ def follow_recording_ui(key: str, run: Run) -> None:
     that trains): say so, and look every ``FOLLOW_EVERY_S`` for its next epoch, which
     replaces the run on the page without a reload -- as a method page follows its
     training job. Ends when the recording is final (or its process is gone)."""
-    from ..external import recording_status
 
     status = recording_status(run.info)
     path = Path(st.session_state[f"{key}_run_path"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..baselines import PEERS
 from ..runs import Run
 from . import background
 from .store import plain
@@ -38,7 +39,6 @@ def metrics_row_ui(run: Run) -> None:
 def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:
     """scikit-learn's peers on dataset ``spec`` (each in the background, within its time
     budget), in one table after ``rows`` (e.g. the run's own metrics)."""
-    from ..baselines import PEERS
 
     table = dict(rows or {})
     waiting = []

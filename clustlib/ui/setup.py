@@ -12,9 +12,19 @@ import streamlit as st
 
 from ..data import resolve_unseen
 from ..dataset import DatasetError
+from ..params import COMMON
 from ..request import TrainRequest
 from ..rundir import runs_dir
-from ..uploads import UPLOADS
+from ..uploads import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD,
+    UPLOADS,
+    discard_upload,
+    save_upload,
+    stored_bytes,
+    upload_id,
+    upload_path,
+)
 from . import access
 from .jobs import find_job, find_saved_run
 from .store import cached_dataset, plain
@@ -90,7 +100,6 @@ def setting_ui(key: str, cls, name: str, label: str, *, upto=None, lo=None, choi
     rule (a page that offers another fails on its first run). It starts from the chosen
     preset's value (each preset has its own widget) and is kept in the URL like the dataset
     and the seed (``?max_iter=5``): a link's value is taken once, when the widget can hold it."""
-    from ..params import COMMON
 
     rule = {**COMMON, **cls.PARAM_RULES}[name]
     preset = st.session_state.get(f"{key}_preset", "demo")
@@ -157,15 +166,6 @@ def upload_dataset_ui(key: str) -> tuple[str, object]:
     class folders of images); validated exactly like a dataset spec. Kept once per upload
     (counted at its unpacked size); an upload the server removed to make room is said so,
     never silently written again."""
-    from ..uploads import (
-        MAX_UPLOAD_BYTES,
-        UPLOAD,
-        discard_upload,
-        save_upload,
-        stored_bytes,
-        upload_id,
-        upload_path,
-    )
 
     up = st.sidebar.file_uploader(f"Your data (.npz, .csv or .zip of class folders; ≤ {MAX_UPLOAD_BYTES // 2**20} MiB)",
                                   type=["npz", "csv", "zip"], key=f"{key}_upload")

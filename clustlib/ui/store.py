@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ..data import in_memory, load_dataset
+from ..data import display_name, in_memory, load_dataset, split_classes
 from ..dataset import DatasetError
 from ..methods import METHODS
 from ..request import TrainRequest
@@ -76,7 +76,6 @@ def plain(text) -> str:
 
 def data_label(spec) -> str:
     """A dataset spec as shown on a page: an upload by its own file name (escaped)."""
-    from ..data import display_name
 
     return plain(display_name(str(spec))) if spec else "no dataset"
 
@@ -129,7 +128,6 @@ def tracked_samples(run: Run):
     """(images or feature rows, sample ids) of a run's tracked points, in track order --
     from the run itself for a recorded model, else from its dataset; None when the page
     may not or cannot read them."""
-    from ..data import split_classes
 
     est = run.estimator
     if not run.has_network:  # a recording carries its samples

@@ -4,14 +4,16 @@ method's live picture while it trains (``clustlib.ui.jobs`` runs the fit)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from ..methods import METHODS
 from ..request import TrainRequest
+from ..timing import duration_text, estimate_seconds
 from . import access
-from .jobs import TrainingJob
+from .jobs import TrainingJob, saved_runs
 from .setup import share_state_ui
 from .store import data_label, matching_run, plain
 
@@ -67,8 +69,6 @@ def train_ui(key: str, request: TrainRequest, ds, disabled: bool = False) -> Non
 def expected_text(request: TrainRequest) -> str:
     """How long Train should take, from the saved runs of these settings (their recorded
     seconds; this machine's first): said before it starts."""
-    from ..timing import duration_text, estimate_seconds
-    from .jobs import saved_runs
 
     found = estimate_seconds(request, [(p, i) for _, p, i in saved_runs()])
     if found is None:
@@ -80,7 +80,6 @@ def expected_text(request: TrainRequest) -> str:
 
 def time_left(job: TrainingJob) -> str:
     """Time left of a running job, from its rounds so far (updated each round)."""
-    from ..timing import duration_text
 
     if not job.started or job.rounds_done < 1 or not job.max_rounds:
         return ""
@@ -164,7 +163,6 @@ def live_figures(job: TrainingJob, live) -> list:
     """The live pictures of a job, built once per new Snapshot from at most
     ``LIVE_POINTS`` of the tracked points (a browser without a GPU spent a tenth of a core
     drawing DAC's 1,000-point circle every two seconds, taken from the training)."""
-    from dataclasses import replace
 
     n = len(job.trace)
     cached = getattr(job, "_live", None)

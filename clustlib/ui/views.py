@@ -12,10 +12,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from ..data import split_classes
 from ..dataset import DatasetError
 from ..rundir import runs_dir
 from ..runs import Run
 from ..settings import settings
+from ..viz import (
+    cluster_grid,
+    glyph_maps,
+    image_montage,
+    labelled_maps,
+    selectable_scatter,
+    unseen_figure,
+)
+from ..viz.export import poster, to_gif, to_html
 from . import background
 from .store import cached_dataset, plain, run_dataset_ui, tracked_samples  # noqa: F401
 
@@ -58,7 +68,6 @@ def poster_ui(run: Run, name: str, build, caption: str) -> None:
     the charts waits for plotly.js too. So the first page a session shows with a poster
     stops after it, gives the browser :func:`first_paint_s` to draw it and runs again:
     the charts follow in the second run, the poster stays on screen meanwhile."""
-    from ..viz.export import poster
 
     memo = run.__dict__.setdefault("_posters", {})
     if name not in memo:
@@ -83,7 +92,6 @@ def _plotly_mb() -> float:
 def export_ui(fig, name: str, where=None) -> None:
     """Take the animation away: an HTML file that plays offline, an animated GIF for
     slides (each made when its button is pressed)."""
-    from ..viz.export import to_gif, to_html
 
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "animation"
     row = (where or st).container(horizontal=True)  # buttons as wide as their words, in any column
@@ -153,7 +161,6 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
     st.subheader(f"Categories never seen in training: {unseen_names(run, unseen)}")
     name = st.radio("Map", list(PROJECTIONS), horizontal=True, key=f"{key}_proj",
                     help="UMAP compiles with numba the first time it is used (tens of seconds).")
-    from ..data import split_classes
 
     data = ds = None
     if run.has_network:  # a recorded model's view needs only what it recorded
@@ -166,7 +173,6 @@ def unseen_view_ui(key: str, run: Run, expanded: bool = True) -> None:
     view = run_view_ui("unseen", path, PROJECTIONS[name], f"the {name} maps of the unseen categories")
     if view is None:
         return
-    from ..viz import glyph_maps, unseen_figure
 
     st.markdown(unseen_verdict(view["before"], view["after"]))
     if ds is not None and ds.class_groups and ds.kind == "image" and len(ds.image_shape or ()) == 2:
@@ -213,7 +219,6 @@ def shared_map_ui(key: str, run: Run) -> None:
     if m is None:
         return
     m = {**m, "unseen": [int(c) for c in m["unseen"]]}
-    from ..viz import labelled_maps
 
     y = m["y"]
     names = {c: f"{c} ({'unseen' if c in m['unseen'] else 'seen'})" for c in np.unique(y).tolist()}
@@ -231,7 +236,6 @@ def inspect_ui(key: str, run: Run) -> None:
     """Select points (box / lasso / click) in the final learned embedding of the tracked
     points and see them: images (or feature values), true and predicted labels, and their
     nearest neighbours in the learned space (like the Embedding Projector)."""
-    from ..viz import cluster_grid, image_montage, selectable_scatter
 
     est = run.estimator
     snap = est.trace_[-1]
