@@ -42,3 +42,29 @@ def test_a_page_that_offers_what_the_rule_refuses_fails_on_its_first_run():
     assert at.exception and "outside its rule" in at.exception[0].message
     at = _sidebar("demo", name="target", label="loss", choices=["hard", "fuzzy"])
     assert at.exception and "'fuzzy'" in at.exception[0].message
+
+
+def test_the_metrics_row_reads_as_people_read_numbers():
+    """'training time 2 min 05 s', not 'seconds 125.123'; a method's rounds by their name
+    (epochs trained), a recording's epochs as recorded (first epoch included)."""
+    def page():
+        from pathlib import Path
+
+        import clustlib
+        from clustlib.ui.results import metrics_row_ui
+        from clustlib.ui.store import load_run
+
+        assets = Path(clustlib.__file__).parent / "app" / "assets"
+        for name in ("secu-digits", "external-autoencoder"):
+            run = load_run(assets / name)
+            run.info["metrics"]["seconds"] = 125.123
+            metrics_row_ui(run)
+
+    at = AppTest.from_function(page)
+    at.run()
+    assert not at.exception
+    shown = {(m.label, m.value) for m in at.metric}
+    assert ("training time", "2 min 05 s") in shown
+    assert any(label == "epochs trained" for label, _ in shown)
+    assert any(label == "epochs recorded" for label, _ in shown)
+    assert not any(label in ("seconds", "rounds") for label, _ in shown)

@@ -240,3 +240,14 @@ def test_a_poster_shows_the_first_and_the_last_frame_and_the_kernel_exports():
     top_right = lambda half: half[: half.shape[0] // 3, half.shape[1] * 2 // 3:]  # noqa: E731
     assert top_right(end).mean() > top_right(start).mean() + 20
     assert Image.open(io.BytesIO(to_gif(kernel, width=320, height=240))).n_frames == 3
+
+
+def test_curves_over_a_few_rounds_tick_whole_rounds():
+    from clustlib.base import Snapshot
+    from clustlib.viz import metric_curves
+
+    trace = [Snapshot(r, f"period {r}", np.zeros(4, int), None, {"nmi": 0.1 * r}, {}) for r in range(4)]
+    fig = metric_curves(trace, ["nmi"])
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis.tickformat == "d"  # no period 0.5
+    long = metric_curves([Snapshot(r, f"epoch {r}", np.zeros(4, int), None, {"nmi": 0.0}, {}) for r in range(60)], ["nmi"])
+    assert long.layout.xaxis.dtick is None

@@ -77,7 +77,9 @@ def max_jobs() -> int:
 
 _CTX = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 if _CTX.get_start_method() == "forkserver":
-    _CTX.set_forkserver_preload(["clustlib.ui.jobs"])  # torch and the methods, imported once
+    # torch and the methods, imported once; and the module torch.use_deterministic_algorithms
+    # imports on its first call (1-2 s that every job's fit would otherwise pay again)
+    _CTX.set_forkserver_preload(["clustlib.ui.jobs", "torch._inductor.config"])
 
 
 def _no_main(get_preparation_data):

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ..baselines import PEERS
 from ..runs import Run
+from ..timing import duration_text
 from . import background
 from .store import plain
 from .views import task_ui
@@ -30,10 +31,16 @@ def metrics_row_ui(run: Run) -> None:
     m = run.metrics
     cols = st.columns(5)
     seen = " (seen classes)" if run.info.get("unseen") else ""  # the unseen ones: see their view
-    for col, key in zip(cols, ("nmi", "acc", "ari", "seconds")):
+    for col, key in zip(cols, ("nmi", "acc", "ari")):
         if isinstance(m.get(key), (int, float)):
-            col.metric(key.upper() + seen if key != "seconds" else "seconds", f"{m[key]:.3f}")
-    cols[4].metric("rounds", f"{run.estimator.n_iter_}")
+            col.metric(key.upper() + seen, f"{m[key]:.3f}")
+    if isinstance(m.get("seconds"), (int, float)):
+        cols[3].metric("training time", duration_text(m["seconds"]), help=f"{m['seconds']:.1f} s")
+    name = getattr(run.estimator, "round_name", None)
+    if name:  # a method: its rounds trained (epochs, periods, iterations)
+        cols[4].metric(f"{name}s trained", f"{run.estimator.n_iter_}")
+    else:  # a recording: the epochs it recorded
+        cols[4].metric("epochs recorded", f"{len(run.trace)}")
 
 
 def baselines_table_ui(spec: str, k: int, rows: dict | None = None) -> None:

@@ -121,7 +121,7 @@ def job_progress_ui(key: str) -> None:
             shown = " · ".join(f"{k.upper() if k in ('nmi', 'acc', 'ari') else k.replace('_', ' ')} {job.scalars[k]:.3f}"
                                for k in about.progress
                                if k != "n_clusters" and np.isfinite(job.scalars.get(k, np.nan)))
-            where = (f"{job.stage} · {job.rounds_done} of {job.max_rounds} rounds planned" if job.max_rounds
+            where = (f"{job.stage} · {job.progress:.0%} of the training" if job.max_rounds  # every start counted
                      else "setting up")
             left = time_left(job)
             st.progress(job.progress, text=f"Training {about.title}: {where} · {_threads(job)}"

@@ -40,6 +40,7 @@ def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None =
     for name, value in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[rounds[0], rounds[-1]], y=[value, value], mode="lines", name=name,
                                  line={"dash": "dash", "color": "#555"}, hoverinfo="name+y"))
+    fig.update_xaxes(tickformat="d", **({"dtick": 1} if rounds and max(rounds) - min(rounds) <= 12 else {}))  # whole rounds
     if right:
         names = [NAMES.get(k, k) for k in right]
         fig.update_layout(yaxis2={"title": " / ".join(names), "overlaying": "y", "side": "right",
