@@ -103,3 +103,16 @@ def test_a_baseline_without_structure_is_skipped_with_its_reason():
     X[:10] = np.random.default_rng(0).normal(size=(10, 4)) * 10  # 290 samples at one point
     with pytest.raises(Skipped, match="in one cluster"):
         run_peer("Spectral (rbf, median σ)", X, None, 3, standardize=False)
+
+
+def test_tasks_start_in_the_order_they_were_first_asked():
+    """A page asks its baselines in order and then polls the first one again: the first
+    still runs first (it ran last when the queue followed the latest ask)."""
+    stop_all()
+    keys = [("test", "order", i, time.time()) for i in range(3)]
+    tasks = [background.ask(k, slow_tasks.double, i) for i, k in enumerate(keys)]
+    background.ask(keys[0], slow_tasks.double, 0)  # polled again
+    for t in tasks:
+        wait(t)
+    assert [t.status for t in tasks] == ["done"] * 3
+    assert tasks[0].started < tasks[1].started < tasks[2].started

@@ -143,9 +143,9 @@ def _train_and_wait(page, timeout=240_000):
     _idle(page)
 
 
+# JULE and SeCu here; DAC's page trains in the browser below (live, reload, Stop), and every
+# method page trains in AppTest (test_app: the unseen view after training on each page)
 @pytest.mark.parametrize("query", ["jule?data=digits:n=600&preset=tiny&seed=0",
-                                   "dac?data=digits:n=600&preset=tiny&seed=0",
-                                   "dscl?data=digits:n=600&preset=tiny&seed=0",
                                    "secu?data=digits:n=600&preset=tiny&seed=0"])
 def test_each_method_page_trains_its_tiny_preset_and_shows_the_new_run(app_url, query):
     from playwright.sync_api import sync_playwright

@@ -21,6 +21,7 @@ themselves, so nothing large crosses between the processes but the result.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import signal
@@ -76,6 +77,7 @@ class Task:
     result: object = None
     error: str = ""
     asked: float = field(default_factory=time.monotonic)
+    created: int = field(default_factory=lambda: next(_ORDER))  # tasks start in the order they were first asked
     started: float = 0.0
     seconds: float = 0.0
     _process: object = None
@@ -87,6 +89,7 @@ class Task:
 
 
 _LOCK = threading.Lock()
+_ORDER = itertools.count()
 _TASKS: OrderedDict[tuple, Task] = OrderedDict()
 _WATCHER: list[threading.Thread] = []
 
@@ -141,8 +144,8 @@ def _tick() -> None:
                 _stop(task, "abandoned", "nobody waited for it any more")
             running += task.status in ("running", "starting")
         starting = []
-        for task in _TASKS.values():
-            if running + len(starting) >= max_tasks():
+        for task in sorted(_TASKS.values(), key=lambda t: t.created):  # first asked, first run (the dict
+            if running + len(starting) >= max_tasks():                  # is ordered by the latest ask)
                 break
             if task.status == "queued":
                 task.status = "starting"
