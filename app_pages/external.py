@@ -38,13 +38,20 @@ else:
         w.chart(run, "fixed", lambda: merge_animation(est.trace_, layout["xy"], title="Clusters per epoch",
                                                       layout_name="t-SNE of the last epoch"))
 
-peer = None
+peers, waiting = {}, []
 if getattr(est, "track_input_", None) is not None and est.track_y_ is not None:
-    peer = w.run_view_ui("input-kmeans", st.session_state[f"{KEY}_run_path"], "none",
-                         "scikit-learn's KMeans on the input")
+    for kind, name in w.background.INPUT_PEERS.items():  # the baselines a researcher tries first
+        view = w.run_view_ui(kind, st.session_state[f"{KEY}_run_path"], "none", f"{name} on the input")
+        if view:
+            peers[f"{name} on the input"] = {k: float(v) for k, v in view.items()}  # read back as 0-d arrays
+        else:
+            waiting.append(name)
+last = est.trace_[-1].scalars.get("nmi")
+if peers and isinstance(last, float) and last == last:
+    w.standing_ui(f"{run.info.get('model', 'Your model')} at its last epoch", {"nmi": last}, peers, waiting)
 c1, c2 = st.columns(2)
 c1.plotly_chart(metric_curves(est.trace_, ["nmi", "acc", "ari"], "Quality of its clusters per epoch",
-                              levels={"KMeans on the input (NMI)": peer["nmi"]} if peer else None),
+                              levels={f"{name} (NMI)": v["nmi"] for name, v in peers.items()} or None),
                 width="stretch")
 own = sorted({k for s in est.trace_ for k in s.scalars} - {"nmi", "acc", "ari", "n_clusters"}
              - {k for s in est.trace_ for k in s.scalars if k.startswith("unseen_")})

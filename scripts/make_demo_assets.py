@@ -17,6 +17,7 @@ from clustlib import METHODS, Run
 from clustlib.external import DEMO as EXTERNAL_DEMO
 from clustlib.request import TrainRequest
 from clustlib.train import train_run
+from clustlib.ui.background import INPUT_PEERS
 from clustlib.viz.kernel import block_average, gaussian_kernel_np, kernel_rgb
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -27,14 +28,14 @@ DEMOS = {name: (method, demo) for method, cls in METHODS.items() for name, demo 
 
 def precompute_views(path: Path, kinds, projections) -> None:
     """The maps a page would otherwise compute on its first open (in the background):
-    each ``kind`` ("unseen", "shared", "final", "input-kmeans") for each projection."""
+    each ``kind`` ("unseen", "shared", "final", a peer on the input) for each projection."""
     from clustlib.project import save_view, view_file
     from clustlib.ui.background import _compute_view
 
     for old in (path.parent / ".views").glob(f"{path.name}-*.npz"):
         old.unlink()
     for kind in kinds:
-        for proj in projections if kind != "input-kmeans" else ["none"]:
+        for proj in projections if kind not in INPUT_PEERS else ["none"]:
             save_view(_compute_view(kind, str(path), proj), view_file(path, kind, proj))
 
 
@@ -75,7 +76,7 @@ def main(names: list[str]) -> None:
         from record_autoencoder import main as record
 
         record(str(ASSETS / EXTERNAL_DEMO))
-        precompute_views(ASSETS / EXTERNAL_DEMO, ["final", "input-kmeans", "unseen"], ("tsne",))
+        precompute_views(ASSETS / EXTERNAL_DEMO, ["final", *INPUT_PEERS, "unseen"], ("tsne",))
     for stale in ASSETS.glob(".*.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
 

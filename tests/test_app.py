@@ -546,3 +546,15 @@ def test_a_link_keeps_the_number_of_clusters_within_bounds():
     assert at.sidebar.number_input(key="jule_k_digits_0").value == 300  # the page's k_max
     at = open_link("jule", data="digits", k="many")
     assert at.sidebar.number_input(key="jule_k_digits_0").value == 10  # ignored: the classes
+
+
+def test_your_model_page_stands_the_recording_against_umap_and_kmeans_on_its_input():
+    """The demo recording (an autoencoder, last epoch NMI 0.806) is below UMAP + k-means on
+    the same tracked input: the page says so, naming the peer with both numbers, and draws
+    both peers as levels on its quality curve."""
+    at = open_page("external")
+    wait_until_maps_are_done(at)
+    warned = [w.value for w in at.warning if "strongest baseline" in w.value]
+    assert len(warned) == 1 and "UMAP + k-means on the input (NMI 0.864)" in warned[0] and "NMI 0.806" in warned[0]
+    curves = next(f for f in figures(at) if "Quality of its clusters" in json.dumps(f["layout"].get("title", {})))
+    assert {"KMeans on the input (NMI)", "UMAP + k-means on the input (NMI)"} <= {d["name"] for d in curves["data"]}

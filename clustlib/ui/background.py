@@ -257,6 +257,9 @@ def raw_map(spec: str, projection: str, max_points: int = 3000) -> tuple:
     return project(X, projection), y, i
 
 
+INPUT_PEERS = {"input-kmeans": "KMeans", "input-umap": "UMAP + k-means"}  # views of a recording's input
+
+
 def run_view(kind: str, path: str, projection: str, spare: str) -> dict:
     """A view of the run in folder ``path`` (computed, or read from disk), kept on disk
     for the next visitor and server (:func:`view_on_disk`). ``kind``: "unseen" (the
@@ -279,9 +282,8 @@ def _compute_view(kind: str, path: str, projection: str) -> dict:
     est = run.estimator
     if kind == "final":
         return {"xy": project(np.asarray(run.trace[-1].embedding, dtype=np.float32), projection)}
-    if kind == "input-kmeans":  # scikit-learn's KMeans on a recorded model's input
-
-        return run_peer("KMeans", est.track_input_, est.track_y_, int(est.n_clusters))
+    if kind in INPUT_PEERS:  # a peer on a recorded model's input: KMeans, UMAP + k-means
+        return run_peer(INPUT_PEERS[kind], est.track_input_, est.track_y_, int(est.n_clusters))
     if not run.has_network:  # recorded: the input and the last epoch of the unseen samples
 
         held = np.isin(est.track_y_, run.info["unseen"])

@@ -16,7 +16,7 @@ Widget functions end in ``_ui``. Only ``clustlib.ui`` imports Streamlit.
 from ..request import TrainRequest  # noqa: F401 - what a page trains
 from . import background  # noqa: F401 - the pages ask for background tasks through w.background
 from .picking import current_run_ui, upload_recording_ui  # noqa: F401
-from .results import baselines_table_ui, baselines_ui, metrics_row_ui, starts_ui  # noqa: F401
+from .results import baselines_table_ui, baselines_ui, metrics_row_ui, standing_ui, starts_ui  # noqa: F401
 from .setup import (  # noqa: F401
     dataset_ui,
     setting_ui,
