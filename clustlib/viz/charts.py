@@ -37,9 +37,9 @@ def metric_curves(trace, keys: list[str], title: str = "", x_title: str | None =
                       xaxis_title=x_title, yaxis_title=left[0] if len(left) == 1 else "value",
                       legend={"orientation": "h", "y": -0.3, "yanchor": "top", "x": 0},
                       margin={"l": 50, "r": 50 if right else 10, "t": 60 if len(title) > 44 else 40, "b": 80})
-    for name, value in (levels or {}).items():
+    for i, (name, value) in enumerate((levels or {}).items()):  # each baseline its own dash
         fig.add_trace(go.Scatter(x=[rounds[0], rounds[-1]], y=[value, value], mode="lines", name=name,
-                                 line={"dash": "dash", "color": "#555"}, hoverinfo="name+y"))
+                                 line={"dash": ("dash", "dot", "dashdot")[i % 3], "color": "#555"}, hoverinfo="name+y"))
     fig.update_xaxes(tickformat="d", **({"dtick": 1} if rounds and max(rounds) - min(rounds) <= 12 else {}))  # whole rounds
     if right:
         names = [NAMES.get(k, k) for k in right]
