@@ -167,7 +167,6 @@ class Recorder:
         X = _numpy(X_track, "X_track")
         index = None
         if data is not None and X.ndim == 1 and X.dtype.kind in "iu":
-
             ds = load_dataset(data)
             if X.size and (X.min() < 0 or X.max() >= len(ds)):
                 raise ValueError(f"X_track: indices must lie in 0..{len(ds) - 1} of {data}.")

@@ -357,7 +357,6 @@ def _folder(path: Path, opts: dict) -> Dataset:
     lazy = _opt(opts, "lazy", int, 0)
     workers = _opt(opts, "workers", int, 2)
     if lazy:
-
         if workers < 0:
             raise DatasetError(f"{path}: workers={workers} must be 0 or more.")
         X = LazyImages([f for _, f in files], mode, size, workers=workers)

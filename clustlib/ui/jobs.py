@@ -109,7 +109,6 @@ def warm_up() -> None:
     """Start the process that forks the jobs (it imports torch and the methods, a few
     seconds) in the background, so the first Train click does not wait for it."""
     if _CTX.get_start_method() == "forkserver":
-
         threading.Thread(target=forkserver.ensure_running, name="clustlib-forkserver", daemon=True).start()
 
 
