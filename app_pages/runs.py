@@ -2,10 +2,14 @@ import streamlit as st
 
 from clustlib.library import zip_run
 from clustlib.rundir import runs_dir
+from clustlib.ui import access
 from clustlib.ui import library as lib
 
 st.title("Runs library")
-st.caption(f"Demo runs from `assets/` and your runs from `{runs_dir()}` (set `CLUSTLIB_RUNS` to use another folder).")
+if access.session().host:  # the server's folders are the host's to know, not a visitor's
+    st.caption(f"Demo runs from `assets/` and your runs from `{runs_dir()}` (`clustlib app --runs DIR` uses another folder).")
+else:
+    st.caption("Demo runs, and the runs saved on this server.")
 table_area = st.container()  # filled after the upload below is handled, so a new run shows at once
 lib.upload_ui()
 

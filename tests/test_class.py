@@ -168,3 +168,16 @@ def test_the_hosts_uploads_neither_count_nor_go_to_make_room(tmp_path, monkeypat
                             access.Who("c", False)], tmp_path / ".uploads", 700)
     assert kept[0].exists()  # the host's, the oldest of all, stays
     assert not kept[1].exists() and kept[2].exists() and kept[3].exists()  # the oldest visitor's made room
+
+
+def test_the_runs_library_names_the_servers_folder_to_the_host_only(runs_folder, monkeypatch):
+    monkeypatch.setenv("CLUSTLIB_HOST_TOKEN", "s3cret")
+    for query, host in (({}, False), ({"host": "s3cret"}, True)):
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page("app_pages/runs.py")
+        for k, v in query.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception
+        said = " ".join(c.value for c in at.caption)
+        assert (str(runs_folder) in said) == host, said

@@ -77,7 +77,7 @@ def upload_ui() -> None:
     except RunFormatError as err:
         st.error(f"Not added: {plain(err)}")
         return
-    st.success(f"Added {plain(path.name)} to {plain(runs_dir())}.")
+    st.success(f"Added {plain(path.name)} to the runs library.")
 
 
 def delete_ui(row: dict) -> None:
