@@ -13,7 +13,6 @@ st.caption("Chang et al. (ICCV 2017). Label features are non-negative unit vecto
            "'different', the rest wait; u falls and l rises each epoch until they meet.")
 
 req, ds = w.train_setup_ui(KEY, DAC, DATASETS, "digits", 300, 10)
-preset = DAC.PRESETS[req.preset]
 schedule = w.setting_ui(KEY, DAC, "schedule", "Threshold schedule",
                         help="reimpl: u = 0.95 − λ, l = 0.455 + 0.1 λ; "
                              "code: the released code, u = 0.99 and l = 0.8 closing in 100 steps")

@@ -13,7 +13,6 @@ st.caption("Law, Urtasun, Zemel (ICML 2017). An embedding network is trained on 
            "should hold the true partition. Unseen categories are then clustered by k-means.")
 
 req, ds = w.train_setup_ui(KEY, DSCL, DATASETS, "omniglot", 300, 5, unseen_half=True)
-preset = DSCL.PRESETS[req.preset]
 epochs = w.setting_ui(KEY, DSCL, "max_iter", "Epochs", upto=100)
 dim = w.setting_ui(KEY, DSCL, "embed_dim", "Embedding size d", choices=[8, 16, 32, 64, 128])
 req = req.with_params(max_iter=epochs, embed_dim=dim)

@@ -14,7 +14,6 @@ st.caption("Yang, Parikh, Batra (CVPR 2016). Agglomerative clustering (graph deg
            "clusters with a weighted triplet loss, and the next merges use its features.")
 
 req, ds = w.train_setup_ui(KEY, JULE, DATASETS, "digits", 300, 10)
-preset = JULE.PRESETS[req.preset]
 eta = w.setting_ui(KEY, JULE, "eta", "Unrolling rate η (share of clusters merged per period)",
                    choices=[0.2, 0.3, 0.5, 0.7, 0.9])
 epochs = w.setting_ui(KEY, JULE, "epochs_per_period", "CNN epochs per period", upto=30)

@@ -13,7 +13,6 @@ st.caption("Qian (ICCV 2023). Features of two augmented views are assigned onlin
            "gets gradient, the others are frozen for the epoch.")
 
 req, ds = w.train_setup_ui(KEY, SeCu, DATASETS, "digits", 300, 10)
-preset = SeCu.PRESETS[req.preset]
 constraint = w.setting_ui(KEY, SeCu, "constraint", "Constraint")
 gamma = w.setting_ui(KEY, SeCu, "gamma", "γ: smallest cluster as a share of N/K", step=0.05)
 centres = w.setting_ui(KEY, SeCu, "center_update", "Centre update",
