@@ -143,10 +143,9 @@ def _train_and_wait(page, timeout=240_000):
     _idle(page)
 
 
-# JULE and SeCu here; DAC's page trains in the browser below (live, reload, Stop), and every
-# method page trains in AppTest (test_app: the unseen view after training on each page)
-@pytest.mark.parametrize("query", ["jule?data=digits:n=600&preset=tiny&seed=0",
-                                   "secu?data=digits:n=600&preset=tiny&seed=0"])
+# JULE here; DAC's page trains in the browser below (live, reload, Stop), and every method
+# page trains in AppTest (test_app: the unseen view after training on each page)
+@pytest.mark.parametrize("query", ["jule?data=digits:n=600&preset=tiny&seed=0"])
 def test_each_method_page_trains_its_tiny_preset_and_shows_the_new_run(app_url, query):
     from playwright.sync_api import sync_playwright
 
@@ -249,7 +248,7 @@ def _own_data(tmp_path, kind: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["npz", "csv", "zip"])
+@pytest.mark.parametrize("kind", ["npz"])  # the csv and zip forms: test_pages (AppTest), test_data
 def test_own_data_from_upload_to_inspect_points(app_url, tmp_path, kind):
     """A new user's path: upload a file on a method page, train, and see its images in
     Inspect points; the file's own name, never the server's path, in the page."""

@@ -173,3 +173,39 @@ def test_the_expected_time_is_said_before_train_from_saved_runs():
     assert len(said) == 1 and "jule-digits" in said[0]  # the demo run of these settings, until one runs here
     train = next(b for b in at.sidebar.button if b.label == "Train")
     assert train.proto.help == said[0]
+
+
+@pytest.mark.parametrize("kind", ["csv", "zip"])
+def test_a_csv_or_a_zip_of_images_uploads_as_the_users_own_data(runs_folder, kind):
+    """The other two upload forms a new user tries (the npz: above, and in Chromium):
+    a CSV with a label column, a zip of one folder of PNGs per class."""
+    import zipfile
+
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    imgs = (d.images[:120] / 16.0 * 255).astype(np.uint8)
+    if kind == "csv":
+        rows = [",".join([f"p{i}" for i in range(64)] + ["label"])]
+        rows += [",".join(str(v) for v in im.ravel()) + f",digit{t}" for im, t in zip(imgs, d.target)]
+        payload = "\n".join(rows).encode()
+    else:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for i, (im, t) in enumerate(zip(imgs, d.target)):
+                png = io.BytesIO()
+                Image.fromarray(im).save(png, "PNG")
+                z.writestr(f"digits/{t}/{i}.png", png.getvalue())
+        payload = buf.getvalue()
+    at = page("jule")
+    at.sidebar.selectbox(key="jule_ds").set_value("upload…").run()
+    at.sidebar.file_uploader(key="jule_upload").upload(f"my digits.{kind}", payload).run()
+    assert not at.exception and not at.sidebar.error, [e.value for e in at.sidebar.error]
+    spec = at.query_params["data"]
+    assert re.fullmatch(r"upload:[0-9a-f]{20}.*", spec), spec  # an opaque id, never a server path
+    from clustlib.data import display_name, load_dataset
+
+    ds = load_dataset(spec)  # what Train would train
+    assert len(ds) == 120 and ds.n_classes == 10
+    assert display_name(spec).startswith(f"my-digits.{kind}")
