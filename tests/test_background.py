@@ -116,3 +116,38 @@ def test_tasks_start_in_the_order_they_were_first_asked():
         wait(t)
     assert [t.status for t in tasks] == ["done"] * 3
     assert tasks[0].started < tasks[1].started < tasks[2].started
+
+
+def test_a_task_no_page_asks_for_any_more_yields_to_one_a_page_asks_for():
+    """A visitor left a dataset while its baselines were queued: the new page's task runs
+    before them (they wait until abandoned, or until asked again)."""
+    stop_all()
+    blocker = background.ask(("test", "block", time.time()), slow_tasks.forever)
+    old = background.ask(("test", "left", time.time()), slow_tasks.double, 1)
+    new = background.ask(("test", "shown", time.time()), slow_tasks.double, 2)
+    with background._LOCK:
+        old.asked -= 2 * background.STALE_S  # nobody asked for it since
+    deadline = time.time() + 30
+    while blocker.status != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    with background._LOCK:
+        background._stop(blocker, "abandoned", "stopped")
+    wait(new)
+    wait(old)
+    assert old.status == "done" and new.started < old.started
+
+
+def test_a_running_task_nobody_asks_for_is_stopped_for_one_a_page_waits_for():
+    """The visitor switched datasets while a slow baseline of the old one ran: it stops
+    after 2 x STALE_S unasked, and the new page's map runs (not 20 s later)."""
+    stop_all()
+    old = background.ask(("test", "old", time.time()), slow_tasks.forever)
+    deadline = time.time() + 30
+    while old.status != "running" and time.time() < deadline:
+        time.sleep(0.1)
+        background.ask(old.key, old.fn)
+    new = background.ask(("test", "new", time.time()), slow_tasks.double, 3)
+    with background._LOCK:
+        old.asked -= 3 * background.STALE_S  # the page that asked for it is gone
+    assert wait(new, 15).status == "done" and new.result == 6
+    assert old.status == "abandoned"

@@ -12,7 +12,10 @@ forkserver, with torch and clustlib already imported, on one thread), and
 - is **abandoned** when nobody asks for it for ``ABANDON_S`` seconds (the visitor left the
   page or closed the tab: a page that waits for a task asks again every second), and its
   process is stopped;
-- runs at most ``$CLUSTLIB_MAX_TASKS`` (default 1) at a time, the others queued.
+- runs at most ``$CLUSTLIB_MAX_TASKS`` (default 1) at a time, the others queued: those a
+  page still asks for first (asked in the last ``STALE_S``), in the order first asked; a
+  running task nobody asked for in ``2 * STALE_S`` is stopped when a page waits for another
+  (the visitor switched datasets: the new map does not wait for the old baselines).
 
 No Streamlit here: the pages (``clustlib.ui.widgets``) poll :func:`ask`. The functions a
 task runs take plain arguments (a dataset spec, a run folder) and load what they need
@@ -88,6 +91,8 @@ class Task:
         return self.status in ("done", "cut", "failed", "abandoned")
 
 
+STALE_S = 3.0  # a queued task not asked for this long yields to those a page still asks for (and a
+# running one not asked for twice as long is stopped for them: the visitor left its page)
 _LOCK = threading.Lock()
 _ORDER = itertools.count()
 _TASKS: OrderedDict[tuple, Task] = OrderedDict()
@@ -137,15 +142,20 @@ def _tick() -> None:
     now = time.monotonic()
     with _LOCK:
         running = 0
+        wanted = any(t.status == "queued" and now - t.asked <= STALE_S for t in _TASKS.values())
         for task in list(_TASKS.values()):
             if task.status == "running":
                 _collect(task, now)
             if task.status in ("queued", "running") and now - task.asked > ABANDON_S:
                 _stop(task, "abandoned", "nobody waited for it any more")
+            elif task.status == "running" and wanted and now - task.asked > 2 * STALE_S:  # a page's task waits
+                _stop(task, "abandoned", "nobody asked for it while a page waited for another")
             running += task.status in ("running", "starting")
         starting = []
-        for task in sorted(_TASKS.values(), key=lambda t: t.created):  # first asked, first run (the dict
-            if running + len(starting) >= max_tasks():                  # is ordered by the latest ask)
+        # what a page still asks for first, in the order it first asked (a task no page asked for in
+        # STALE_S -- a dataset the visitor left -- waits until it is abandoned or asked again)
+        for task in sorted(_TASKS.values(), key=lambda t: (now - t.asked > STALE_S, t.created)):
+            if running + len(starting) >= max_tasks():
                 break
             if task.status == "queued":
                 task.status = "starting"
