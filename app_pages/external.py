@@ -43,7 +43,7 @@ if getattr(est, "track_input_", None) is not None and est.track_y_ is not None:
     for kind, name in w.background.INPUT_PEERS.items():  # the baselines a researcher tries first
         view = w.run_view_ui(kind, st.session_state[f"{KEY}_run_path"], "none", f"{name} on the input")
         if view:
-            peers[f"{name} on the input"] = {k: float(v) for k, v in view.items()}  # read back as 0-d arrays
+            peers[f"{name} on the input"] = view
         else:
             waiting.append(name)
 last = est.trace_[-1].scalars.get("nmi")

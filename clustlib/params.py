@@ -119,11 +119,16 @@ COMMON = {
 }
 
 
+def rules_of(cls) -> dict:
+    """Every parameter rule of an estimator class: the common ones and its own."""
+    return {**COMMON, **getattr(cls, "PARAM_RULES", {})}
+
+
 def check_params(est) -> None:
     """Check every constructor parameter of ``est`` against its class's rules, then the
     relations between them (``at_most``); a parameter without a rule is a bug of the class
     (the contract test finds it)."""
-    rules = {**COMMON, **getattr(type(est), "PARAM_RULES", {})}
+    rules = rules_of(type(est))
     for name in est._get_param_names():
         rule = rules.get(name)
         if rule is None:

@@ -254,7 +254,7 @@ def load_view(path, max_bytes: int = 64 * 2**20) -> dict | None:
                 if sub:
                     out.setdefault(head, {})[sub] = float(value) if value.ndim == 0 else value
                 else:
-                    out[head] = value
+                    out[head] = float(value) if value.ndim == 0 else value  # a number, as save_view was given
         return out
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         return None

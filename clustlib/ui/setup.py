@@ -12,7 +12,7 @@ import streamlit as st
 
 from ..data import resolve_unseen
 from ..dataset import DatasetError
-from ..params import COMMON
+from ..params import rules_of
 from ..request import TrainRequest
 from ..rundir import runs_dir
 from ..uploads import (
@@ -101,7 +101,7 @@ def setting_ui(key: str, cls, name: str, label: str, *, upto=None, lo=None, choi
     preset's value (each preset has its own widget) and is kept in the URL like the dataset
     and the seed (``?max_iter=5``): a link's value is taken once, when the widget can hold it."""
 
-    rule = {**COMMON, **cls.PARAM_RULES}[name]
+    rule = rules_of(cls)[name]
     preset = st.session_state.get(f"{key}_preset", "demo")
     default = cls.PRESETS[preset].get(name, inspect.signature(cls).parameters[name].default)
     if rule.kind == "choice" and choices is None:
