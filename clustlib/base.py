@@ -332,7 +332,6 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self.input_shape_ = tuple(X.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
 
-
         self.track_index_ = stratified_subset(y, X.shape[0], int(self.track_max), int(seed))
         self._y = y
         self.trace_: list[Snapshot] = []

@@ -242,7 +242,6 @@ def seed_summary(lines: list[dict], seeds: list[int]) -> dict:
 
 
 def cmd_evaluate(args) -> int:
-
     run = Run.load(args.run)
     if not run.has_network:  # a recorded model: scored on what was recorded
         if args.data:
@@ -303,7 +302,6 @@ def cmd_reproduce(args) -> int:
     same: exit 0 when the labels (and so the metrics) are identical, 3 when they are not
     (the JSON line says by how much, and what differs between the two machines)."""
 
-
     info = read_run_json(Path(args.run).expanduser())
     old = Run.load(args.run)
     for field in ("dataset", "threads"):
@@ -341,7 +339,6 @@ def compare_runs(old: Run, new: Run) -> dict:
     """Whether two runs of the same settings agree: labels, every Snapshot's scalars, the
     metrics; when they differ, by how much (share of labels that differ, ARI between the
     two labelings, each metric then and now)."""
-
 
     a, b = np.asarray(old.estimator.labels_), np.asarray(new.estimator.labels_)
     same_labels = a.shape == b.shape and bool(np.array_equal(a, b))
@@ -454,7 +451,6 @@ def main(argv: list[str] | None = None) -> int:
         print("clustlib: interrupted", file=sys.stderr)
         return 130
     except Exception:  # noqa: BLE001 - a bug: one line here, the traceback in a file
-
         fd, log = tempfile.mkstemp(prefix="clustlib-error-", suffix=".txt")
         with os.fdopen(fd, "w") as fh:
             fh.write(traceback.format_exc())

@@ -206,7 +206,6 @@ class Recorder:
         self.thinned = False
         self.t0 = time.perf_counter()
         if out is not None:  # checked and locked before the first epoch, like clustlib train --out
-
             self.out = Path(out).expanduser()
             self._lock = claim_output(self.out, overwrite)
             atexit.register(self.close)  # a script that ends (or is interrupted) leaves a final run
@@ -329,7 +328,6 @@ class Recorder:
                 "recorder": {"tracked": len(self.keep), "of": self.m, "thinned": self.thinned},
                 "n_samples": int(est.labels_.size)}
 
-
         info.update(versions=_versions(), created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         if live:
             info["live"] = {"pid": os.getpid(), "host": socket.gethostname(), "updated": time.time(),
@@ -400,7 +398,6 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
 
     data = old_keyword(data, dataset, "import_npz")
 
-
     path = Path(path).expanduser()
     try:
         heads = npz_headers(path)
@@ -457,7 +454,6 @@ def import_npz(path, out, name: str | None = None, unseen: Sequence[int] | None 
 def _embedding_epochs(path, pick: np.ndarray):
     """(i, embedding of epoch i) for the epochs ``pick`` of an .npz's ``embeddings``, read
     from the archive one epoch at a time (a recording of 450 MiB never sits in memory)."""
-
 
     with zipfile.ZipFile(path) as z, z.open("embeddings.npy") as fh:
         shape, fortran, dtype = read_npy_header(fh)

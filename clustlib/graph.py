@@ -283,7 +283,6 @@ class ACGDL(ClusterMixin, BaseEstimator):
         self.normalize = normalize
 
     def fit(self, X, y=None):
-
         X = check_array(X).reshape(len(X), -1).astype(np.float64)
         if not 1 <= int(self.n_clusters) <= X.shape[0]:
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and n_samples={X.shape[0]}.")

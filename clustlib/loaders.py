@@ -255,8 +255,6 @@ def _check_arrays(X: np.ndarray, y: np.ndarray | None, where: str) -> tuple[np.n
 
 
 def _npz(path: Path, opts: dict) -> Dataset:
-
-
     try:
         check_npz(path, str(path))  # declared sizes first: a 1.5 MB file can declare 1.5 GiB
         with np.load(path, allow_pickle=False) as f:
@@ -300,7 +298,6 @@ def _as_images(X: np.ndarray, opts: dict, path) -> np.ndarray:
 
 
 def _csv(path: Path, opts: dict) -> Dataset:
-
     try:
         with open(path, newline="") as fh:
             rows = [r for r in csv.reader(fh) if r]
@@ -376,7 +373,6 @@ def _scan_folder(path: Path, opts: dict):
     """(files as (class id, path), class folders, mode "L"/"RGB", size) of an image folder,
     the mode and size from its first image."""
     from PIL import Image, UnidentifiedImageError
-
 
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder; folder: expects one sub-folder per class.")

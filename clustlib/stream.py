@@ -173,7 +173,6 @@ def read_image(f: Path, mode: str, size: int) -> np.ndarray:
     one-line DatasetError for an unreadable file or one above the pixel limit."""
     from PIL import Image, UnidentifiedImageError
 
-
     try:
         with Image.open(f) as im:  # reads the header only
             if im.size[0] * im.size[1] > max_image_pixels():

@@ -139,7 +139,6 @@ def _inside(logdir: Path, rel, what: str) -> Path:
 
 
 def _check_declared(logdir: Path, step: int, shape: list) -> None:
-
     try:
         dims = [int(v) for v in shape]
     except ValueError:
@@ -236,7 +235,6 @@ def read_sprite(path: Path, n: int, size, keep: np.ndarray) -> np.ndarray:
     in rows of ceil(sqrt(n)), as TensorBoard lays them out): (m, 3, H, W) uint8, or
     (m, H, W) when grey. Its size is checked from the PNG header before decoding."""
     from PIL import Image
-
 
     try:
         W, H = (int(v) for v in size)

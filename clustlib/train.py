@@ -112,7 +112,6 @@ def data_hash(ds: Dataset) -> str:
     images read from disk, of their file names and sizes -- so that a re-run can tell
     whether the spec still gives the data the run was trained on."""
 
-
     h = hashlib.sha256()
     if hasattr(ds.X, "files"):  # stream.LazyImages: the files, not their decoded pixels
         for f in ds.X.files:

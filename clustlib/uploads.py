@@ -180,7 +180,6 @@ UPLOAD = "upload"  # the spec of an upload in links and runs: upload:ID (an opaq
 
 
 def uploads_dir() -> Path:
-
     return Path(settings().runs).expanduser() / UPLOADS
 
 
@@ -232,7 +231,6 @@ def upload_spec(uid: str, folder=None) -> str:
 
 
 def _safe_file_name(name: str) -> str:
-
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:60] or "data"
 
 

@@ -257,7 +257,6 @@ def baseline(spec: str, k: int, peer: str, seed: int = 0) -> dict:
 def raw_map(spec: str, projection: str, max_points: int = 3000) -> tuple:
     """A 2-D map of (a stratified subsample of) a dataset's raw features: (xy, y, index)."""
 
-
     ds = load_dataset(in_memory(spec))
     i = stratified_subset(ds.y, len(ds), max_points, 0)
     X = np.asarray(ds.X[i], dtype=np.float32).reshape(len(i), -1)
@@ -286,8 +285,6 @@ def run_view(kind: str, path: str, projection: str, spare: str) -> dict:
 
 
 def _compute_view(kind: str, path: str, projection: str) -> dict:
-
-
     run = Run.load(path)
     est = run.estimator
     if kind == "final":
@@ -295,7 +292,6 @@ def _compute_view(kind: str, path: str, projection: str) -> dict:
     if kind in INPUT_PEERS:  # a peer on a recorded model's input: KMeans, UMAP + k-means
         return run_peer(INPUT_PEERS[kind], est.track_input_, est.track_y_, int(est.n_clusters))
     if not run.has_network:  # recorded: the input and the last epoch of the unseen samples
-
         held = np.isin(est.track_y_, run.info["unseen"])
         return unseen_view_of(est.track_input_[held], est.trace_[-1].embedding[held], est.track_y_[held],
                               projection, index=np.flatnonzero(held))
@@ -306,7 +302,6 @@ def _compute_view(kind: str, path: str, projection: str) -> dict:
 
 
 def _spare_file(file, spare: str):
-
     return Path(spare) / ".views" / Path(file).name
 
 

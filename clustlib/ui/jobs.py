@@ -332,7 +332,6 @@ def _train_in_child(request: TrainRequest, out_dir, out: mp.Queue, stop) -> None
     fit runs on the default, fixed thread count (``clustlib.cpu``): the app's run of a
     seed is the CLI's run of that seed, however busy the server is."""
 
-
     # Ctrl-C in the server's terminal reaches its whole process group: the server decides,
     # and when it exits it asks its children to end (SIGTERM): stop after the round, save.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

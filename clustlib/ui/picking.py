@@ -105,7 +105,6 @@ def upload_recording_ui(key: str) -> None:
     import`` reads it -- saved to the runs folder and shown. Checked like every visitor
     file (sizes from the headers first, nothing unpickled); a refusal is one line."""
 
-
     up = st.sidebar.file_uploader("Open a recording (.npz of embeddings, or a run .zip)", type=["npz", "zip"],
                                   key=f"{key}_upload", help="embeddings (epochs, n, d) or (n, d); optional labels, "
                                   "y, images, X, epoch -- see `clustlib import --help`")
