@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
@@ -21,17 +20,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
+from machine import cpu_burners, machine_line  # noqa: E402
 
 from clustlib.methods import METHODS  # noqa: E402
 
 SHORTER = {"dac": {"max_iter": 4, "n_init": 1}, "secu": {"max_iter": 4, "n_init": 1},
            "dscl": {"max_iter": 2}}  # JULE's and KNet's demos run whole (seconds)
-
-
-def burn() -> None:
-    while True:
-        pass
 
 
 def command(method: str, threads: int, out: Path) -> list[str]:
@@ -63,16 +57,10 @@ def main() -> None:
     rows = {m: {} for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
         for load in ("quiet", "burners"):
-            burners = [mp.Process(target=burn, daemon=True) for _ in range(2 if load == "burners" else 0)]
-            for b in burners:
-                b.start()
-            try:
+            with cpu_burners(2 if load == "burners" else 0):
                 for m in methods:
                     for threads in (1, 2):
                         rows[m][load, threads] = train(m, threads, Path(tmp) / m)
-            finally:
-                for b in burners:
-                    b.terminate()
     for m in methods:
         r = rows[m]
         cut = ", ".join(f"{k}={v}" for k, v in SHORTER.get(m, {}).items()) or "whole demo"

@@ -10,7 +10,6 @@ table (docs/benchmarks.md).
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
@@ -19,12 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import machine_line  # noqa: E402
-
-
-def burn() -> None:
-    while True:
-        pass
+from machine import cpu_burners, machine_line  # noqa: E402
 
 
 def train(threads: int, policy: str, out: Path) -> tuple[float, float]:
@@ -40,16 +34,10 @@ def main() -> None:
     print("| machine | threads | spinning (ACTIVE) s | sleeping (PASSIVE) s | NMI active / passive |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for load in ("quiet", "two CPU burners"):
-            burners = [mp.Process(target=burn, daemon=True) for _ in range(2 if load != "quiet" else 0)]
-            for b in burners:
-                b.start()
-            try:
+            with cpu_burners(2 if load != "quiet" else 0):
                 for threads in (1, 2):
                     (sa, na), (sp, np_) = (train(threads, p, Path(tmp) / p) for p in ("ACTIVE", "PASSIVE"))
                     print(f"| {load} | {threads} | {sa:.1f} | {sp:.1f} | {na:.3f} / {np_:.3f} |", flush=True)
-            finally:
-                for b in burners:
-                    b.terminate()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import multiprocessing as mp
 import platform
 import subprocess
+from contextlib import contextmanager
 
 
 def cpu_name() -> str:
@@ -40,3 +42,22 @@ def start(*table_header: str, threads: int = 2) -> None:
     print(machine_line() + "\n")
     for line in table_header:
         print(line)
+
+
+def _burn() -> None:
+    while True:
+        pass
+
+
+@contextmanager
+def cpu_burners(n: int):
+    """``n`` processes spinning on ``while True: pass`` (a machine busy with other work),
+    stopped when the block ends."""
+    procs = [mp.Process(target=_burn, daemon=True) for _ in range(n)]
+    for p in procs:
+        p.start()
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
