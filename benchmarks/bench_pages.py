@@ -4,8 +4,10 @@ For every page (home, the five method pages on their demo runs, Your model, the 
 library, Compare, Dataset), in a fresh browser profile (nothing cached), against a server
 that has just started (cold, the first page only) and one that has served the page before
 (warm), in a new browser profile and in one that has seen the app before (its code
-cached): bytes over HTTP (the browser's own ``encodedDataLength``) and over the websocket
-(Streamlit's messages: the figure specs), seconds from navigation to the first drawn
+cached): bytes over HTTP (the browser's own ``encodedDataLength``), the websocket's
+messages as the page reads them (Streamlit's messages: the figure specs, uncompressed),
+all bytes the server sent on the wire (a counting proxy between browser and server:
+HTTP and the websocket as transferred, compressed where the server compresses), seconds from navigation to the first drawn
 figure, and to settled (the script finished and nothing new arrived for 1.5 s). Goals
 (docs/benchmarks.md): a method page <= 1 MB in all and <= 3 s to its first figure on a
 warm server; home <= 3 s on a cold one.
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +43,43 @@ PAGES = ["", "jule", "knet", "dac", "dscl", "secu", "model", "runs", "compare", 
 FIGURE = "[data-testid='stPlotlyChart'] .main-svg, [data-testid='stImage'] img"
 CHART = "[data-testid='stPlotlyChart'] .main-svg"
 METHOD_PAGES = ["jule", "knet", "dac", "dscl", "secu", "model"]
+
+
+class WireCounter:
+    """A TCP proxy in front of the server that counts the bytes it sends to the browser:
+    what a visit costs on the wire, websocket compression included (the browser's
+    DevTools report websocket messages after decompression)."""
+
+    def __init__(self, url: str):
+        self.target = ("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        self.sent = 0
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            client, _ = self._listener.accept()
+            server = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, src, dst, count):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+                if count:
+                    with self._lock:
+                        self.sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def first_paint(pauses: list[str], repeat: int) -> None:
@@ -76,7 +117,7 @@ def first_paint(pauses: list[str], repeat: int) -> None:
         browser.close()
 
 
-def visit(browser, url: str, shot: Path | None = None, context=None) -> dict:
+def visit(browser, url: str, shot: Path | None = None, context=None, wire: WireCounter | None = None) -> dict:
     """One visit: bytes and seconds; in a new profile (nothing cached) unless ``context``
     (a browser that has been here before: the app's code is in its cache)."""
     own = context is None
@@ -85,6 +126,7 @@ def visit(browser, url: str, shot: Path | None = None, context=None) -> dict:
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     seen = {"http": 0, "ws": 0, "last": time.perf_counter()}
+    wire_before = wire.sent if wire else 0
 
     def loaded(e):
         seen["http"] += int(e.get("encodedDataLength", 0))
@@ -116,7 +158,8 @@ def visit(browser, url: str, shot: Path | None = None, context=None) -> dict:
     page.close()
     if own:
         context.close()
-    return {"first": first, "settled": settled, "http": seen["http"], "ws": seen["ws"]}
+    return {"first": first, "settled": settled, "http": seen["http"], "ws": seen["ws"],
+            "wire": (wire.sent - wire_before) if wire else 0}
 
 
 def main() -> None:
@@ -137,9 +180,11 @@ def main() -> None:
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
     print(machine_line() + "\n")
-    print("| page | server | first figure s | settled s | HTTP KB | websocket KB | total KB |")
+    print("| page | server | first figure s | settled s | HTTP KB | websocket messages KB | on the wire KB |")
     print("|---|---|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as runs, serve(Path(runs)) as url, sync_playwright() as p:
+    with tempfile.TemporaryDirectory() as runs, serve(Path(runs)) as served, sync_playwright() as p:
+        wire = WireCounter(served)
+        url = wire.url
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         cached = browser.new_context(viewport={"width": 1366, "height": 768})
         for i, name in enumerate(args.pages.split(",")):
@@ -149,10 +194,10 @@ def main() -> None:
             rounds = ("cold", "cached") if i == 0 else ("new browser", "cached")
             for which in rounds:
                 shot = shots / f"{name or 'home'}.png" if shots and which == "cached" else None
-                r = visit(browser, f"{url}/{name}", shot, cached if which == "cached" else None)
+                r = visit(browser, f"{url}/{name}", shot, cached if which == "cached" else None, wire)
                 first = f"{r['first']:.1f}" if r["first"] is not None else "-"
                 print(f"| {name or 'home'} | {which} | {first} | {r['settled']:.1f} | {r['http'] / 1000:.0f} | "
-                      f"{r['ws'] / 1000:.0f} | {(r['http'] + r['ws']) / 1000:.0f} |", flush=True)
+                      f"{r['ws'] / 1000:.0f} | {r['wire'] / 1000:.0f} |", flush=True)
         browser.close()
 
 

@@ -87,6 +87,16 @@ def test_shared_link_opens_the_same_view_and_points_can_be_inspected(app_url):
         browser.close()
 
 
+def test_the_server_compresses_its_websocket_messages(app_url):
+    """The figure specs go over the websocket: the server agrees to permessage-deflate
+    (a first visit's 0.5 MB of figures is about 0.3 MB on the wire, docs/benchmarks.md)."""
+    from websockets.sync.client import connect
+
+    with connect(app_url.replace("http", "ws") + "/_stcore/stream", compression="deflate",
+                 subprotocols=["streamlit"], open_timeout=30) as ws:
+        assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
+
+
 def test_knet_demo_plays_in_chromium(app_url):
     from playwright.sync_api import sync_playwright
 

@@ -406,10 +406,13 @@ def test_settings_are_read_in_one_place_and_documented_as_they_are(monkeypatch):
     assert settings().max_jobs == 3  # read again when a variable changes
 
 
-def test_static_bundles_are_served_gzipped_once_and_nothing_else_is_touched(tmp_path):
+def test_static_bundles_are_served_compressed_and_nothing_else_is_touched(tmp_path):
     import asyncio
     import gzip
 
+    import brotli
+
+    from clustlib.ui import compress
     from clustlib.ui.compress import CompressedStatic
 
     (tmp_path / "static" / "js").mkdir(parents=True)
@@ -421,7 +424,7 @@ def test_static_bundles_are_served_gzipped_once_and_nothing_else_is_touched(tmp_
     async def inner(scope, receive, send):
         passed.append(scope["path"])
 
-    def call(path, accept=b"gzip, br"):
+    def call(path, accept=b"gzip, deflate, br, zstd"):
         sent = []
 
         async def send(msg):
@@ -430,10 +433,16 @@ def test_static_bundles_are_served_gzipped_once_and_nothing_else_is_touched(tmp_
         asyncio.run(CompressedStatic(inner, tmp_path)(scope, None, send))
         return sent
 
-    start, body = call("/static/js/main.abc.js")
+    start, body = call("/static/js/main.abc.js")  # Brotli not ready yet: gzip at once
     headers = dict(start["headers"])
     assert headers[b"content-encoding"] == b"gzip" and b"javascript" in headers[b"content-type"]
     assert gzip.decompress(body["body"]) == code and len(body["body"]) < len(code) / 20
+    br = compress.compressed(tmp_path, "/static/js/main.abc.js", "br")  # what warm() does meanwhile
+    start, body = call("/static/js/main.abc.js")
+    assert dict(start["headers"])[b"content-encoding"] == b"br" and body["body"] == br
+    assert brotli.decompress(br) == code
+    start, body = call("/static/js/main.abc.js", accept=b"gzip, br;q=0")  # refused
+    assert dict(start["headers"])[b"content-encoding"] == b"gzip"
     assert call("/static/js/main.abc.js", accept=b"identity") == [] and passed[-1] == "/static/js/main.abc.js"
     for path in ("/static/../secret.txt", "/static/js/none.js", "/", "/static/x.png"):
         assert call(path) == [] and passed[-1] == path  # outside, missing or not compressible: Streamlit's

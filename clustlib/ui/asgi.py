@@ -31,7 +31,7 @@ def warm() -> float:
     from clustlib.ui.jobs import warm_up
 
     warm_up()  # the process that forks training jobs and background tasks
-    threading.Thread(target=compress.warm, name="clustlib-compress", daemon=True).start()  # gzip once, meanwhile
+    threading.Thread(target=compress.warm, name="clustlib-compress", daemon=True).start()  # gzip, then Brotli, once, meanwhile
     return time.perf_counter() - t0
 
 
