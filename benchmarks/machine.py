@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import datetime
 import multiprocessing as mp
-import platform
 import subprocess
 from contextlib import contextmanager
 
 
 def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    """The CPU model, as every run records it (``clustlib.cpu.machine``)."""
+    from clustlib.cpu import machine
+
+    return machine()["cpu"]
 
 
 def machine_line(device: str = "cpu") -> str:
