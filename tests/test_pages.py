@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 pytestmark = pytest.mark.slow  # processes, servers or whole pages: `make test`, not `make test-fast`
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+DEMO_JULE = Path(APP).parent / "assets" / "jule-digits"
 BUDGET = 1_000_000  # bytes of figure specs a method page may send (the standards' 1 MB)
 
 
@@ -164,15 +165,22 @@ def test_a_run_opened_by_its_name_sets_the_sidebar_and_a_change_is_said():
     assert len(said) == 1 and "seed 0" in said[0] and "seed 3" in said[0]
 
 
-def test_the_expected_time_is_said_before_train_from_saved_runs():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/jule.py")
-    at.run()
-    said = [c.value for c in at.sidebar.caption if c.value.startswith("Expected: about")]
-    assert len(said) == 1 and "jule-digits" in said[0]  # the demo run of these settings, until one runs here
-    train = next(b for b in at.sidebar.button if b.label == "Train")
-    assert train.proto.help == said[0]
+def test_the_expected_time_is_said_before_train_from_saved_runs(monkeypatch):
+    from clustlib import cpu
+    from clustlib.runs import Run
+
+    demo_cpu = (Run.load(DEMO_JULE).info.get("machine") or {}).get("cpu")
+    for here, expect in (("a CPU no run was trained on", "jule-digits"),  # the demo run's, until one runs here
+                         (demo_cpu, "measured: 1 run on this machine")):  # the CPU the demo run was trained on
+        monkeypatch.setattr(cpu, "machine", lambda here=here: {"cpu": here, "cores": 2, "platform": "test"})
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page("app_pages/jule.py")
+        at.run()
+        said = [c.value for c in at.sidebar.caption if c.value.startswith("Expected: about")]
+        assert len(said) == 1 and expect in said[0], (here, said)
+        train = next(b for b in at.sidebar.button if b.label == "Train")
+        assert train.proto.help == said[0]
 
 
 @pytest.mark.parametrize("kind", ["csv", "zip"])
