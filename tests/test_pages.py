@@ -128,7 +128,7 @@ def test_jule_draws_its_nmi_on_its_own_axis():
     from clustlib.runs import Run
     from clustlib.viz import metric_curves
 
-    trace = Run.load(Path(APP).parent / "assets" / "jule-digits").trace
+    trace = Run.load(DEMO_JULE).trace
     fig = metric_curves(trace, ["n_clusters", "nmi"], "Clusters and NMI per period", right=("nmi",))
     nmi = next(t for t in fig.data if t.name == "NMI")
     assert nmi.yaxis == "y2" and tuple(fig.layout.yaxis2.range) == (0, 1.05)
