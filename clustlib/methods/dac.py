@@ -292,8 +292,9 @@ class DAC(DeepClusterer):
         return out, r >= self._end
 
     def _track(self):
-        L = apply_batched(self.net_, self._X.take(self.track_index_)).cpu().numpy()
-        sizes = np.bincount(self._labels_all(), minlength=int(self.n_clusters))
+        L_all = apply_batched(self.net_, self._X, 2048)  # one pass: the sizes and the tracked rows
+        L = L_all[torch.as_tensor(self.track_index_, dtype=torch.long, device=L_all.device)].cpu().numpy()
+        sizes = np.bincount(L_all.argmax(1).cpu().numpy(), minlength=int(self.n_clusters))
         extra = {"u": self._u, "l": self._l, **self._last, "n_clusters": float((sizes > 0).sum()),
                  "n_used": float((sizes > 0).sum()), "collapsed": float((sizes > 0).sum() < int(self.n_clusters)),
                  "smallest": float(sizes.min())}
