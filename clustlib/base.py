@@ -402,7 +402,6 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
                     for name, value in kept.items():
                         setattr(self, name, value)
                     self.stopped_early_ = True
-        self.start_scores_, self.best_start_ = [float(v) for v in scores], best
         if stopped or self.stopped_early_:
             self.stopped_in_ = (f"{self.stopped_in_}; kept start {best + 1} of {n_init} "
                                 f"({self.n_iter_} {self.round_name}s trained)")
