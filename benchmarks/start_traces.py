@@ -58,7 +58,7 @@ def main() -> None:
     jobs = [(args.method, s, i, threads) for s in range(args.seeds) for i in range(n_init)]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(trace_start, *zip(*jobs)))
-    print(machine_line() + f" ({args.jobs} processes of {threads} torch threads)\n")
+    print(machine_line() + f" ({args.jobs} process(es) of {threads} torch thread(s) each)\n")
     by: dict[int, list[dict]] = {}
     for r in rows:
         by.setdefault(r["seed"], []).append(r)
