@@ -13,11 +13,11 @@ import sys as _sys
 # Idle OpenMP threads spin only briefly, then sleep (set before torch loads its OpenMP
 # runtime, which reads this once). Spinning long (OpenMP's default) on a machine busy with
 # other work took a fit 1.5x (two CPU burners) to 12x (a busy class server) as long;
-# sleeping at once (OMP_WAIT_POLICY=PASSIVE) made a quiet machine's DAC epoch 1.35x as long.
+# sleeping at once (OMP_WAIT_POLICY=PASSIVE) made a quiet machine's DAC epoch 1.3x as long.
 # GNU OpenMP (torch's on Linux) spins 1,000 rounds: as fast as spinning when quiet, as
 # robust as sleeping when busy; other runtimes sleep. Results do not change (they depend
 # on the thread count, not on how threads wait); a user's own setting of either wins.
-# docs/benchmarks.md ("Idle threads") has the measurements.
+# docs/benchmarks.md ("A brief spin") has the measurements.
 if not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & set(_os.environ):
     if _sys.platform.startswith("linux"):
         _os.environ["GOMP_SPINCOUNT"] = "1000"
