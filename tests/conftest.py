@@ -1,7 +1,9 @@
+# ruff: noqa: I001 - clustlib is imported before torch on purpose
 import os
 import sys
 from pathlib import Path
 
+import clustlib  # noqa: F401 - before torch: its OpenMP setting must precede torch's import, as for users
 import numpy as np
 import pytest
 import torch
