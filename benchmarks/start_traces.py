@@ -30,16 +30,15 @@ def trace_start(method: str, seed: int, start: int, threads: int) -> dict:
     """One start trained alone: its final NMI and the separation after every round."""
     import torch
 
-    from clustlib.base import separation
+    from clustlib.base import separation, start_seed
     from clustlib.data import load_dataset
     from clustlib.methods import METHODS
     from clustlib.metrics import nmi
 
     torch.set_num_threads(threads)
     ds = load_dataset("digits")
-    sub = seed if start == 0 else int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
     est = METHODS[method].from_preset("demo", n_clusters=10, n_init=1, init_rounds=None, track_max=500,
-                                      random_state=sub, device="cpu")
+                                      random_state=start_seed(seed, start), device="cpu")
     est.fit(ds.X, ds.y)
     return {"seed": seed, "start": start, "nmi": float(nmi(ds.y, est.labels_)),
             "seps": [separation(s) for s in est.trace_], "s": est.fit_seconds_}

@@ -158,6 +158,11 @@ def check_array(X, *, name: str = "X", min_samples: int = 2) -> np.ndarray:
     return X
 
 
+def start_seed(seed: int, i: int) -> int:
+    """The seed of start i of ``n_init``: the estimator's own for the first, a derived one after."""
+    return seed if i == 0 else int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+
+
 def separation(snap: Snapshot) -> float:
     """How well a Snapshot's embedding separates its own clusters: the cosine silhouette of
     its labels (no ground truth). On digits it ranked DAC's and SeCu's seeds as their NMI
@@ -408,8 +413,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self.start_scores_, self.best_start_ = [float(v) for v in scores], best
 
     def _seed_start(self, seed: int, i: int) -> None:
-        """Start i's generators: the estimator's seed for the first, a derived one after."""
-        sub = seed if i == 0 else int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+        """Start i's generators, from :func:`start_seed`."""
+        sub = start_seed(seed, i)
         self._rng = np.random.default_rng(sub)
         self._torch_gen = torch.Generator().manual_seed(sub)
         torch.manual_seed(sub)
